@@ -1,0 +1,1 @@
+"""SLA clocks, escalation and notifications (see the SLA and escalation issue)."""

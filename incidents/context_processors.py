@@ -1,0 +1,8 @@
+from .selectors import firefighting_incidents
+
+
+def firefighting(request):
+    """Open top-severity incidents, for the banner every staff page shows."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"firefighting_incidents": firefighting_incidents()}

@@ -1,0 +1,68 @@
+"""The staff groups and what each may do. Migrations apply this; `grant` is shared with the
+migrations of the other apps so every group is defined in one place per app."""
+
+RESPONDER = [
+    "incidents.view_incident",
+    "incidents.declare_incident",
+    "incidents.work_incident",
+    "incidents.view_timelineentry",
+    "incidents.add_timelineentry",
+    "incidents.view_service",
+    "incidents.view_severitylevel",
+]
+INCIDENT_MANAGER = RESPONDER + [
+    "incidents.change_incident",
+    "incidents.triage_incident",
+    "incidents.close_incident",
+    "incidents.reopen_incident",
+    "incidents.cancel_incident",
+    "incidents.change_incident_severity",
+    "incidents.assign_incident_roles",
+    "incidents.change_timelineentry",
+]
+MANAGER = INCIDENT_MANAGER + [
+    "incidents.add_severitylevel",
+    "incidents.change_severitylevel",
+    "incidents.add_service",
+    "incidents.change_service",
+    "incidents.view_reports",
+    "incidents.export_reports",
+]
+PRODUCT_MANAGER = [
+    "incidents.view_incident",
+    "incidents.view_timelineentry",
+    "incidents.view_service",
+    "incidents.view_severitylevel",
+    "incidents.view_reports",
+    "incidents.export_reports",
+]
+
+GROUPS = {
+    "Responder": RESPONDER,
+    "Incident manager": INCIDENT_MANAGER,
+    "Manager": MANAGER,
+    "Product manager": PRODUCT_MANAGER,
+}
+
+
+def grant(apps, group_permissions: dict[str, list[str]]) -> None:
+    """Create the groups if needed and give them the permissions ("app_label.codename").
+
+    For data migrations: creates the permissions first, since Django only does that after the
+    whole migrate run."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for group_name, perms in group_permissions.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )

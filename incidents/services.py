@@ -1,0 +1,505 @@
+"""Every write to an incident. One transaction each: lock the row, check permission and guards,
+change it, record history (user and reason) and a timeline entry, send the domain signal so
+other apps write in the same transaction, and leave outside effects to on_commit/outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, has_transition_perm
+
+from . import guards, signals
+from .errors import ActionRefused, Conflict
+from .models import Incident, ReferenceCounter, Service, SeverityLevel, TimelineEntry
+
+ROLE_FIELDS = {
+    "incident_manager": "Incident manager",
+    "communications_lead": "Communications lead",
+    "scribe": "Scribe",
+}
+IMPACT_FIELDS = (
+    "customers_affected",
+    "customers_affected_pct",
+    "revenue_impact_per_hour",
+    "currency",
+    "category",
+    "root_cause_category",
+    "is_customer_facing",
+    "is_security",
+    "is_data_integrity",
+    "is_compliance",
+    "workaround",
+)
+TRANSITIONS = ("triage", "investigate", "mitigate", "resolve", "reopen", "close", "cancel",
+               "mark_duplicate")
+
+
+def _display(user) -> str:
+    if user is None:
+        return "Firebreak"
+    return user.get_full_name() or user.get_username()
+
+
+def _require_perm(user, perm: str, action: str) -> None:
+    if user is not None and not user.has_perm(perm):
+        raise ActionRefused(f"You do not have permission to {action}.")
+
+
+def _lock(incident: Incident, expected_version: int | None = None) -> Incident:
+    """Re-read the incident under a row lock; refuse if the caller's copy is stale."""
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise Conflict(
+            f"{locked.reference} was changed by someone else while you were editing "
+            "(reload to see the change); your change was not saved."
+        )
+    return locked
+
+
+def _save(incident: Incident, *, by, reason: str) -> None:
+    incident.version += 1
+    incident._history_user = by
+    incident._change_reason = reason[:100] if reason else ""
+    try:
+        incident.save()
+    except ConcurrentTransition as exc:  # a stale in-memory copy, e.g. from the admin
+        raise Conflict(
+            f"{incident.reference} changed state while you were looking at it; reload and try again."
+        ) from exc
+
+
+def timeline_record(
+    incident: Incident,
+    *,
+    kind: str,
+    text: str,
+    by=None,
+    occurred_at: datetime | None = None,
+    is_key_event: bool = False,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """An automatic timeline entry. Other apps call this for escalations, checklist ticks, ..."""
+    entry = TimelineEntry(
+        incident=incident,
+        kind=kind,
+        text=text,
+        author=by,
+        occurred_at=occurred_at or timezone.now(),
+        is_key_event=is_key_event,
+        data=data or {},
+    )
+    entry._history_user = by
+    entry.save()
+    return entry
+
+
+def _next_reference(year: int) -> str:
+    counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{settings.FIREBREAK_REFERENCE_PREFIX}-{year}-{counter.last_number:04d}"
+
+
+# --- Declare ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_declare(
+    *,
+    by: AbstractBaseUser,
+    title: str,
+    severity: SeverityLevel,
+    description: str = "",
+    services: Iterable[Service] = (),
+    detected_at: datetime | None = None,
+    **impact: Any,
+) -> Incident:
+    _require_perm(by, "incidents.declare_incident", "declare incidents")
+    unknown = set(impact) - set(IMPACT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
+    now = timezone.now()
+    detected_at = detected_at or now
+    if detected_at > now:
+        raise ActionRefused("The detection time cannot be in the future.")
+    incident = Incident(
+        reference=_next_reference(now.year),
+        title=title,
+        description=description,
+        severity=severity,
+        reporter=by,
+        detected_at=detected_at,
+        declared_at=now,
+        **impact,
+    )
+    incident._history_user = by
+    incident._change_reason = "Declared"
+    incident.save()
+    incident.services.set(services)
+    timeline_record(
+        incident,
+        kind=TimelineEntry.Kind.DECLARED,
+        by=by,
+        text=f"{_display(by)} declared {incident.reference} as {severity}.",
+        is_key_event=True,
+    )
+    if detected_at < now:
+        timeline_record(
+            incident,
+            kind=TimelineEntry.Kind.NOTE,
+            by=by,
+            occurred_at=detected_at,
+            text="Issue detected.",
+            is_key_event=True,
+        )
+    signals.incident_declared.send(sender=Incident, incident=incident, by=by)
+    return incident
+
+
+# --- Transitions --------------------------------------------------------------------------
+
+
+def transition_refusals(incident: Incident, name: str, user) -> list[str]:
+    """Why `user` may not apply transition `name` now; empty when they may."""
+    if name not in TRANSITIONS:
+        return [f"Unknown action “{name}”."]
+    method = getattr(incident, name)
+    meta = method._django_fsm
+    if not meta.has_transition(incident.state):
+        return [f"{incident.reference} is {incident.get_state_display().lower()}; it cannot be "
+                f"{_verb(name)} from there."]
+    reasons = guards.refusal_reasons(incident, name)
+    if user is not None and not meta.has_transition_perm(incident, incident.state, user):
+        reasons.insert(0, f"You do not have permission to {_label(name).lower()} incidents.")
+    return reasons
+
+
+def _transition_custom(name: str) -> dict:
+    return next(iter(getattr(Incident, name)._django_fsm.transitions.values())).custom
+
+
+def _label(name: str) -> str:
+    return _transition_custom(name)["label"]
+
+
+def _verb(name: str) -> str:
+    return _transition_custom(name)["verb"]
+
+
+def available_transitions(incident: Incident, user) -> list[dict]:
+    """The transitions `user` may make now, as {name, label} for buttons."""
+    result = []
+    for name in TRANSITIONS:
+        method = getattr(incident, name)
+        if has_transition_perm(method, user):
+            result.append({"name": name, "label": _label(name)})
+    return result
+
+
+def _apply_transition(
+    incident: Incident,
+    name: str,
+    *,
+    by,
+    reason: str = "",
+    prepare=None,
+    expected_version: int | None = None,
+    key_event: bool = True,
+) -> Incident:
+    """Lock, let `prepare` set fields the guards look at, check, transition, record."""
+    incident = _lock(incident, expected_version)
+    if prepare:
+        prepare(incident)
+    reasons = transition_refusals(incident, name, by)
+    if reasons:
+        raise ActionRefused(reasons)
+    source = incident.state
+    getattr(incident, name)()
+    _save(incident, by=by, reason=reason or _label(name))
+    text = f"{_display(by)} {_verb(name)} the incident ({Incident.State(source).label} → " \
+           f"{incident.get_state_display()})."
+    if reason:
+        text += f" Reason: {reason}"
+    timeline_record(
+        incident,
+        kind=TimelineEntry.Kind.TRANSITION,
+        by=by,
+        text=text,
+        is_key_event=key_event,
+        data={"transition": name, "source": source, "target": incident.state},
+    )
+    signals.incident_transitioned.send(
+        sender=Incident,
+        incident=incident,
+        by=by,
+        transition=name,
+        source=source,
+        target=incident.state,
+        reason=reason,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_triage(
+    incident: Incident,
+    *,
+    by,
+    severity: SeverityLevel | None = None,
+    incident_manager=None,
+    reason: str = "",
+) -> Incident:
+    """Confirm severity, assign the incident manager (both optional if already set), triage."""
+    locked = _lock(incident)
+    if severity is not None and severity != locked.severity:
+        incident_change_severity(locked, by=by, severity=severity,
+                                 reason=reason or "Severity confirmed at triage")
+    if incident_manager is not None and incident_manager.pk != locked.incident_manager_id:
+        incident_assign_role(locked, by=by, role="incident_manager", user=incident_manager,
+                             reason="Assigned at triage")
+    return _apply_transition(locked, "triage", by=by, reason=reason)
+
+
+@transaction.atomic
+def incident_investigate(incident: Incident, *, by, reason: str = "") -> Incident:
+    return _apply_transition(incident, "investigate", by=by, reason=reason, key_event=False)
+
+
+@transaction.atomic
+def incident_mitigate(incident: Incident, *, by, workaround: str = "", reason: str = "") -> Incident:
+    def prepare(locked):
+        if workaround.strip():
+            locked.workaround = workaround.strip()
+
+    return _apply_transition(incident, "mitigate", by=by, reason=reason, prepare=prepare)
+
+
+@transaction.atomic
+def incident_resolve(incident: Incident, *, by, summary: str, reason: str = "") -> Incident:
+    def prepare(locked):
+        if summary.strip():
+            locked.resolution_summary = summary.strip()
+
+    return _apply_transition(incident, "resolve", by=by, reason=reason, prepare=prepare)
+
+
+@transaction.atomic
+def incident_reopen(incident: Incident, *, by, reason: str) -> Incident:
+    if not reason.strip():
+        raise ActionRefused("Say why the incident is being reopened.")
+    return _apply_transition(incident, "reopen", by=by, reason=reason.strip())
+
+
+@transaction.atomic
+def incident_close(incident: Incident, *, by, reason: str = "") -> Incident:
+    return _apply_transition(incident, "close", by=by, reason=reason)
+
+
+@transaction.atomic
+def incident_cancel(incident: Incident, *, by, reason: str) -> Incident:
+    if not reason.strip():
+        raise ActionRefused("Say why the incident is being cancelled.")
+    return _apply_transition(incident, "cancel", by=by, reason=reason.strip())
+
+
+@transaction.atomic
+def incident_mark_duplicate(
+    incident: Incident, *, by, duplicate_of: Incident, reason: str = ""
+) -> Incident:
+    def prepare(locked):
+        locked.duplicate_of = duplicate_of
+
+    reason = reason or f"Duplicate of {duplicate_of.reference}"
+    return _apply_transition(incident, "mark_duplicate", by=by, reason=reason, prepare=prepare)
+
+
+TRANSITION_SERVICES = {
+    "triage": incident_triage,
+    "investigate": incident_investigate,
+    "mitigate": incident_mitigate,
+    "resolve": incident_resolve,
+    "reopen": incident_reopen,
+    "close": incident_close,
+    "cancel": incident_cancel,
+    "mark_duplicate": incident_mark_duplicate,
+}
+
+
+# --- Severity, roles, impact --------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_change_severity(
+    incident: Incident, *, by, severity: SeverityLevel, reason: str,
+    expected_version: int | None = None,
+) -> Incident:
+    _require_perm(by, "incidents.change_incident_severity", "change an incident's severity")
+    if not reason.strip():
+        raise ActionRefused("Say why the severity changes.")
+    incident = _lock(incident, expected_version)
+    if not incident.is_open:
+        raise ActionRefused(f"{incident.reference} is {incident.get_state_display().lower()}; "
+                            "its severity can no longer change.")
+    old = incident.severity
+    if old == severity:
+        raise ActionRefused(f"{incident.reference} is already {severity}.")
+    incident.severity = severity
+    _save(incident, by=by, reason=reason)
+    direction = "raised" if severity.rank < old.rank else "lowered"
+    timeline_record(
+        incident,
+        kind=TimelineEntry.Kind.SEVERITY,
+        by=by,
+        text=f"{_display(by)} {direction} the severity from {old.code} to {severity.code}. "
+             f"Reason: {reason}",
+        is_key_event=True,
+        data={"old": old.code, "new": severity.code},
+    )
+    signals.incident_severity_changed.send(
+        sender=Incident, incident=incident, by=by, old=old, new=severity, reason=reason
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_assign_role(
+    incident: Incident, *, by, role: str, user, reason: str = "",
+    expected_version: int | None = None,
+) -> Incident:
+    """Set the incident manager, communications lead or scribe (user=None clears the role)."""
+    if role not in ROLE_FIELDS:
+        raise ActionRefused(f"Unknown role “{role}”.")
+    _require_perm(by, "incidents.assign_incident_roles", "assign incident roles")
+    incident = _lock(incident, expected_version)
+    old = getattr(incident, role)
+    if old == user:
+        return incident
+    setattr(incident, role, user)
+    label = ROLE_FIELDS[role]
+    _save(incident, by=by, reason=reason or f"{label} changed")
+    if user is not None:
+        incident.responders.add(user)
+    text = (f"{_display(by)} made {_display(user)} {label.lower()}" if user
+            else f"{_display(by)} removed {_display(old)} as {label.lower()}")
+    if old is not None and user is not None:
+        text += f" (was {_display(old)})"
+    timeline_record(
+        incident,
+        kind=TimelineEntry.Kind.ROLE,
+        by=by,
+        text=text + (f". Reason: {reason}" if reason else "."),
+        data={"role": role, "old": old.pk if old else None, "new": user.pk if user else None},
+    )
+    signals.incident_role_changed.send(
+        sender=Incident, incident=incident, by=by, role=role, old=old, new=user, reason=reason
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_set_responder(incident: Incident, *, by, user, joined: bool) -> Incident:
+    """Add or remove a responder. Anyone may join or leave themselves; adding or removing
+    someone else needs the role-assignment permission."""
+    if user != by:
+        _require_perm(by, "incidents.assign_incident_roles", "add or remove responders")
+    incident = _lock(incident)
+    present = incident.responders.filter(pk=user.pk).exists()
+    if joined == present:
+        return incident
+    (incident.responders.add if joined else incident.responders.remove)(user)
+    verb = "joined" if joined else "left"
+    text = (f"{_display(user)} {verb} the response." if user == by
+            else f"{_display(by)} {'added' if joined else 'removed'} {_display(user)} as responder.")
+    timeline_record(incident, kind=TimelineEntry.Kind.ROLE, by=by, text=text,
+                    data={"role": "responder", "user": user.pk, "joined": joined})
+    return incident
+
+
+@transaction.atomic
+def incident_update_impact(
+    incident: Incident, *, by, reason: str = "", expected_version: int | None = None,
+    **changes: Any,
+) -> Incident:
+    _require_perm(by, "incidents.work_incident", "update an incident's impact")
+    unknown = set(changes) - set(IMPACT_FIELDS) - {"title", "description"}
+    if unknown:
+        raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
+    incident = _lock(incident, expected_version)
+    changed = {}
+    for field, value in changes.items():
+        old = getattr(incident, field)
+        if old != value:
+            changed[field] = (old, value)
+            setattr(incident, field, value)
+    if not changed:
+        return incident
+    _save(incident, by=by, reason=reason or "Impact updated")
+    names = ", ".join(Incident._meta.get_field(f).verbose_name for f in changed)
+    timeline_record(
+        incident,
+        kind=TimelineEntry.Kind.IMPACT,
+        by=by,
+        text=f"{_display(by)} updated {names}." + (f" Reason: {reason}" if reason else ""),
+        data={f: [str(o), str(n)] for f, (o, n) in changed.items()},
+    )
+    signals.incident_impact_changed.send(
+        sender=Incident, incident=incident, by=by, changed=changed, reason=reason
+    )
+    return incident
+
+
+# --- Notes --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def timeline_add_note(
+    incident: Incident,
+    *,
+    by,
+    text: str,
+    occurred_at: datetime | None = None,
+    is_key_event: bool = False,
+) -> TimelineEntry:
+    if not text.strip():
+        raise ActionRefused("A note needs some text.")
+    if occurred_at and occurred_at > timezone.now():
+        raise ActionRefused("A note cannot be dated in the future.")
+    return timeline_record(
+        incident,
+        kind=TimelineEntry.Kind.NOTE,
+        by=by,
+        text=text.strip(),
+        occurred_at=occurred_at,
+        is_key_event=is_key_event,
+    )
+
+
+@transaction.atomic
+def timeline_entry_update(
+    entry: TimelineEntry, *, by, occurred_at: datetime | None = None,
+    is_key_event: bool | None = None, text: str | None = None, reason: str = "",
+) -> TimelineEntry:
+    """Correct a note's time or text, or (for any entry) the key-event flag."""
+    entry = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
+    if (text is not None or occurred_at is not None) and entry.kind != TimelineEntry.Kind.NOTE:
+        raise ActionRefused("Only manual notes can be edited; automatic entries are a record.")
+    if occurred_at is not None:
+        if occurred_at > timezone.now():
+            raise ActionRefused("A note cannot be dated in the future.")
+        entry.occurred_at = occurred_at
+    if text is not None:
+        if not text.strip():
+            raise ActionRefused("A note needs some text.")
+        entry.text = text.strip()
+    if is_key_event is not None:
+        entry.is_key_event = is_key_event
+    entry._history_user = by
+    entry._change_reason = reason[:100]
+    entry.save()
+    return entry

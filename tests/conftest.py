@@ -1,0 +1,113 @@
+"""Shared fixtures: a user per staff group, the seeded severities, and an incident factory
+that goes through the services like a person would."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from incidents import services
+from incidents.models import Service, SeverityLevel
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def service_available(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip locally when a real service is missing; in CI a missing service is a failure."""
+    if service_available(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if IN_CI:
+        pytest.fail(f"{message}, and CI=true requires it.")
+    pytest.skip(f"{message} (start it to run this test).")
+
+
+@pytest.fixture
+def postgres(db, settings):
+    """Marks a test that needs PostgreSQL itself (row locks, SKIP LOCKED, migrations)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        if IN_CI:
+            pytest.fail("CI=true but the test database is not PostgreSQL.")
+        pytest.skip("needs PostgreSQL; the suite is running on SQLite here.")
+    return connection
+
+
+_usernames = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(group: str | None = None, username: str | None = None, **extra) -> User:
+        username = username or f"user{next(_usernames)}"
+        user = User.objects.create_user(
+            username=username, password="correct-horse-battery", email=f"{username}@example.com",
+            **extra,
+        )
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        # A fresh instance, so the permission cache reflects the groups just added.
+        return User.objects.get(pk=user.pk)
+
+    return make
+
+
+@pytest.fixture
+def responder(make_user):
+    return make_user("Responder", username="rita", first_name="Rita", last_name="Responder")
+
+
+@pytest.fixture
+def incident_manager(make_user):
+    return make_user("Incident manager", username="ivan", first_name="Ivan", last_name="Manager")
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("Manager", username="mona", first_name="Mona", last_name="Boss",
+                     is_staff=True)
+
+
+@pytest.fixture
+def product_manager(make_user):
+    return make_user("Product manager", username="paul", first_name="Paul", last_name="PM")
+
+
+@pytest.fixture
+def severities(db) -> dict[str, SeverityLevel]:
+    return {level.code: level for level in SeverityLevel.objects.all()}
+
+
+@pytest.fixture
+def payments(db) -> Service:
+    return Service.objects.create(name="Payments", slug="payments", is_critical_path=True)
+
+
+@pytest.fixture
+def declare(db, severities, make_user):
+    """declare(title=..., severity="P1", by=user, **impact) -> Incident, through the service."""
+    reporter = None
+
+    def _declare(title: str = "Checkout returns 500", severity: str = "P1", by=None, **kwargs):
+        nonlocal reporter
+        if by is None:
+            reporter = reporter or make_user("Responder")
+            by = reporter
+        return services.incident_declare(
+            by=by, title=title, severity=severities[severity], **kwargs
+        )
+
+    return _declare
