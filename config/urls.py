@@ -6,5 +6,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("escalation/", include("escalation.urls")),
+    path("notifications/", include("escalation.notification_urls")),
+    path("reviews/", include("postmortems.urls")),
+    path("reports/", include("incidents.reports.urls")),
+    path("status/", include("incidents.statuspage.urls")),
+    path("war-room/", include("incidents.warroom.urls")),
     path("", include("incidents.urls")),
 ]

@@ -5,3 +5,7 @@ class EscalationConfig(AppConfig):
     name = "escalation"
     verbose_name = "SLA, escalation and notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Connects incident signal receivers, lifecycle guards and deadline handlers.
+        from . import receivers  # noqa: F401

@@ -5,3 +5,7 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Guards and signal receivers of the war room (checklists block transitions).
+        from .warroom import receivers  # noqa: F401

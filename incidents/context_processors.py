@@ -6,3 +6,12 @@ def firefighting(request):
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     return {"firefighting_incidents": firefighting_incidents()}
+
+
+def navigation(request):
+    """Navigation links the user may follow; see incidents/navigation.py."""
+    from .navigation import links_for
+
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"nav_links": links_for(request.user)}

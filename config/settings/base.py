@@ -7,6 +7,10 @@ from pathlib import Path
 
 import dj_database_url
 
+from escalation import beat as escalation_beat
+from incidents import beat as incidents_beat
+from postmortems import beat as postmortems_beat
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("FIREBREAK_VAR_DIR", BASE_DIR / "var"))
 
@@ -82,6 +86,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "incidents.context_processors.firefighting",
+                "incidents.context_processors.navigation",
+                "escalation.context_processors.inbox",
             ],
         },
     },
@@ -170,8 +176,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Apps add their periodic tasks to this dict (see escalation/, postmortems/, incidents/).
-CELERY_BEAT_SCHEDULE: dict = {}
+# Each app lists its periodic tasks in <app>/beat.py.
+CELERY_BEAT_SCHEDULE = {
+    **incidents_beat.BEAT_SCHEDULE,
+    **escalation_beat.BEAT_SCHEDULE,
+    **postmortems_beat.BEAT_SCHEDULE,
+}
 
 # --- Firebreak ----------------------------------------------------------------------------
 FIREBREAK_REFERENCE_PREFIX = os.environ.get("FIREBREAK_REFERENCE_PREFIX", "INC")

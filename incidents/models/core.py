@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from . import guards
+from .. import guards
 
 
 class SeverityLevel(models.Model):

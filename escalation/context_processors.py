@@ -1,0 +1,3 @@
+def inbox(request):
+    """Unread in-app notification count for the navigation bar."""
+    return {}

@@ -1,0 +1,5 @@
+"""Periodic tasks of the incidents app, merged into CELERY_BEAT_SCHEDULE by config/settings/base.py.
+
+Plain data only (no Django imports): settings import this module."""
+
+BEAT_SCHEDULE: dict = {}

@@ -1,0 +1,12 @@
+"""Incident models, one module per concern; import them from here."""
+
+from .core import (  # noqa: F401
+    Incident,
+    IncidentQuerySet,
+    ReferenceCounter,
+    Service,
+    SeverityLevel,
+    TimelineEntry,
+)
+
+# War room (checklists, communications) models are imported below as they are added.
