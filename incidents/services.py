@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, has_transition_perm
+from django_fsm import ConcurrentTransition
 
 from . import guards, signals
 from .errors import ActionRefused, Conflict
@@ -129,7 +129,8 @@ def incident_declare(
     if detected_at > now:
         raise ActionRefused("The detection time cannot be in the future.")
     incident = Incident(
-        reference=_next_reference(now.year),
+        # The organisation's year, not UTC's: 00:30 on 1 January in Amsterdam is the new year.
+        reference=_next_reference(timezone.localdate(now).year),
         title=title,
         description=description,
         severity=severity,
@@ -193,13 +194,14 @@ def _verb(name: str) -> str:
 
 
 def available_transitions(incident: Incident, user) -> list[dict]:
-    """The transitions `user` may make now, as {name, label} for buttons."""
-    result = []
-    for name in TRANSITIONS:
-        method = getattr(incident, name)
-        if has_transition_perm(method, user):
-            result.append({"name": name, "label": _label(name)})
-    return result
+    """The transitions the state and `user`'s permissions allow, as {name, label} for buttons.
+
+    Guards are not applied here: a transition's own form often supplies what its guard asks
+    for (triage picks the manager, resolve takes the summary); they are checked on submit, and
+    `selectors.transition_choices` lists what still blocks each one."""
+    from .selectors import transition_choices
+
+    return [{"name": c["name"], "label": c["label"]} for c in transition_choices(incident, user)]
 
 
 def _apply_transition(
@@ -408,6 +410,8 @@ def incident_set_responder(incident: Incident, *, by, user, joined: bool) -> Inc
     someone else needs the role-assignment permission."""
     if user != by:
         _require_perm(by, "incidents.assign_incident_roles", "add or remove responders")
+    elif joined:
+        _require_perm(by, "incidents.work_incident", "join an incident response")
     incident = _lock(incident)
     present = incident.responders.filter(pk=user.pk).exists()
     if joined == present:
@@ -466,6 +470,7 @@ def timeline_add_note(
     occurred_at: datetime | None = None,
     is_key_event: bool = False,
 ) -> TimelineEntry:
+    _require_perm(by, "incidents.add_timelineentry", "add notes to the timeline")
     if not text.strip():
         raise ActionRefused("A note needs some text.")
     if occurred_at and occurred_at > timezone.now():

@@ -46,6 +46,15 @@ def postgres(db, settings):
     return connection
 
 
+# For tests whose transactions must really commit (threads, row locks, on_commit, other
+# processes): the data the migrations seed (severities, groups, default configuration) is
+# restored before each such test, since the previous transactional test flushed every table.
+# Use this marker rather than requesting `django_db_serialized_rollback` as a fixture: a
+# `django_db` marker on the test or module overrides that fixture, and the seeded data is then
+# silently missing.
+COMMITTED_DB = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 _usernames = itertools.count(1)
 
 

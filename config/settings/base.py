@@ -159,6 +159,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_DIR / "out"),
         "data_folder_out": str(CELERY_BROKER_DIR / "out"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        # Exchange bindings (broadcasts); kombu's default is a "control" folder in the cwd.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -185,7 +187,16 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Firebreak ----------------------------------------------------------------------------
 FIREBREAK_REFERENCE_PREFIX = os.environ.get("FIREBREAK_REFERENCE_PREFIX", "INC")
+# An SLA clock is "at risk" once this share of its time has elapsed (0.75 = 75%).
+FIREBREAK_SLA_AT_RISK_SHARE = float(os.environ.get("FIREBREAK_SLA_AT_RISK_SHARE", "0.75"))
 INCIDENTS_PAGE_SIZE = 25
+# Notification delivery (escalation/delivery.py): a network operation's timeout, how long a
+# claimed outbox row is reserved for its sender (longer than a send can take), and when to give up.
+NOTIFICATION_SEND_TIMEOUT = float(os.environ.get("NOTIFICATION_SEND_TIMEOUT", "10"))
+NOTIFICATION_DELIVERY_LEASE_SECONDS = float(
+    os.environ.get("NOTIFICATION_DELIVERY_LEASE_SECONDS", "60")
+)
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "8"))
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,10 @@ for required in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "ALLOWED_HOS
 
 DEBUG = False
 
+# Persistent connections (CONN_MAX_AGE) are checked before reuse, so a restarted PostgreSQL
+# costs one retry instead of an error page.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+
 # --- Security -------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

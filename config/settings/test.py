@@ -1,9 +1,14 @@
 """Test settings. The database is PostgreSQL whenever one answers (always in CI, where a
 missing server is an error) and SQLite otherwise, so the suite runs anywhere but exercises
-PostgreSQL wherever it can."""
+PostgreSQL wherever it can. In CI (CI=true) Redis must answer too: the integration tests run
+real workers over it, and a missing service fails the run here, before any test, in words.
+
+TEST_POSTGRES_URL picks the server and database name; Django creates and drops
+`test_<name>` on it, so concurrent runs with different names do not collide."""
 
 import os
 import socket
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -25,16 +30,29 @@ def _port_open(host: str, port: int) -> bool:
 if not os.environ.get("DATABASE_URL"):
     import dj_database_url
 
-    if _port_open("127.0.0.1", 5432):
+    _postgres = urlsplit(POSTGRES_URL)
+    _postgres_at = (_postgres.hostname or "127.0.0.1", _postgres.port or 5432)
+    if _port_open(*_postgres_at):
         DATABASES["default"] = dj_database_url.parse(POSTGRES_URL)
     elif CI:
-        raise ImproperlyConfigured("CI=true but PostgreSQL does not answer on 127.0.0.1:5432.")
+        raise ImproperlyConfigured(
+            "CI=true but PostgreSQL does not answer on {}:{}.".format(*_postgres_at)
+        )
     else:
         DATABASES["default"] = {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": BASE_DIR / "var" / "test.sqlite3",
             "OPTIONS": {"timeout": 20},
         }
+
+if CI:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "CI=true but the test database is not PostgreSQL; unset DATABASE_URL or point it at "
+            "PostgreSQL."
+        )
+    if not _port_open("127.0.0.1", 6379):
+        raise ImproperlyConfigured("CI=true but Redis does not answer on 127.0.0.1:6379.")
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -43,3 +61,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests run with DEBUG off and without collectstatic: let whitenoise look files up as they are
+# requested (from the finders) instead of indexing a STATIC_ROOT that does not exist.
+WHITENOISE_AUTOREFRESH = True
