@@ -1,16 +1,18 @@
-"""Queue notifications in the outbox. Delivery (email, webhooks, retries) is done by workers.
+"""Queue notifications in the outbox, and the in-app inbox and preferences that go with them.
 
 Call `notify` inside the transaction that makes the news: the rows commit with it or not at all,
-and the unique dedup key makes asking twice harmless."""
+and the unique dedup key makes asking twice harmless. Email and webhook rows are delivered by
+workers (escalation/delivery.py), nudged on commit; in-app rows are delivered by existing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 
-from .models import Notification, WebhookEndpoint
+from .models import Notification, NotificationPreference, WebhookEndpoint
 
 
 def channels_for(user) -> list[str]:
@@ -34,19 +36,27 @@ def notify(
     url: str = "",
     incident=None,
     webhooks: bool = False,
+    occurrence: str = "",
 ) -> list[Notification]:
     """Queue one notification per recipient and channel (and per active webhook if `webhooks`).
 
     `subject` is the model instance the news is about; `reason` names the event, e.g.
-    "sla.response.breached" or "escalation.step.3". Returns the rows created now (rows that
-    already existed for the same key are skipped)."""
+    "sla.response.breached" or "escalation.step.3". `occurrence` tells apart repeats of the same
+    reason about the same subject that must each be sent (e.g. a reminder's deadline id). Returns
+    the rows created now (rows that already existed for the same key are skipped)."""
     content_type = ContentType.objects.get_for_model(subject)
     base = f"{content_type.pk}:{subject.pk}:{reason}"
+    if occurrence:
+        base = f"{base}@{occurrence}"
+    now = timezone.now()
     rows = []
     for user in {u.pk: u for u in recipients if u is not None and u.is_active}.values():
         for channel in channels_for(user):
-            rows.append(Notification(dedup_key=f"{base}:user{user.pk}:{channel}", channel=channel,
-                                     recipient=user))
+            row = Notification(dedup_key=f"{base}:user{user.pk}:{channel}", channel=channel,
+                               recipient=user)
+            if channel == Notification.Channel.INAPP:
+                row.status, row.sent_at = Notification.Status.SENT, now
+            rows.append(row)
     if webhooks:
         endpoints = WebhookEndpoint.objects.filter(is_active=True)
         if incident is not None:
@@ -54,7 +64,6 @@ def notify(
         for endpoint in endpoints:
             rows.append(Notification(dedup_key=f"{base}:hook{endpoint.pk}:webhook",
                                      channel=Notification.Channel.WEBHOOK, webhook=endpoint))
-    created = []
     for row in rows:
         row.content_type = content_type
         row.object_id = subject.pk
@@ -63,12 +72,83 @@ def notify(
         row.body = body
         row.url = url
         row.incident = incident
-        try:
-            with transaction.atomic():  # a savepoint, so a duplicate does not spoil the caller
-                row.save()
-        except IntegrityError:
-            if not Notification.objects.filter(dedup_key=row.dedup_key).exists():
-                raise
-            continue
-        created.append(row)
+        row.created_at = now
+        row.next_attempt_at = now
+    # Set-based, so a breach that tells twenty people costs three queries, not forty savepoints.
+    # ignore_conflicts covers a concurrent writer of the same key; the rows we really inserted
+    # are the ones carrying the idempotency ids generated here.
+    existing = set(
+        Notification.objects.filter(dedup_key__in=[r.dedup_key for r in rows])
+        .values_list("dedup_key", flat=True)
+    )
+    fresh = [row for row in rows if row.dedup_key not in existing]
+    created = []
+    if fresh:
+        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+        created = list(
+            Notification.objects.filter(idempotency_id__in=[r.idempotency_id for r in fresh])
+        )
+    if any(row.channel != Notification.Channel.INAPP for row in created):
+        from .delivery import queue_delivery
+
+        queue_delivery()
     return created
+
+
+# --- In-app inbox ----------------------------------------------------------------------------
+
+def inbox_notifications(user):
+    """The person's in-app notifications, newest first."""
+    return (
+        Notification.objects.filter(recipient=user, channel=Notification.Channel.INAPP)
+        .select_related("incident__severity")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def inbox_unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(
+        recipient=user, channel=Notification.Channel.INAPP, read_at__isnull=True
+    ).count()
+
+
+def inbox_mark_read(*, user, notification_ids: Iterable[int]) -> int:
+    """Mark some of the person's own notifications read; others' ids are ignored."""
+    return Notification.objects.filter(
+        recipient=user, channel=Notification.Channel.INAPP, read_at__isnull=True,
+        pk__in=list(notification_ids),
+    ).update(read_at=timezone.now())
+
+
+def inbox_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(
+        recipient=user, channel=Notification.Channel.INAPP, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+# --- Preferences -----------------------------------------------------------------------------
+
+def notification_preference_for(user) -> NotificationPreference:
+    """The person's preferences; the defaults (unsaved) when they never chose."""
+    try:
+        return NotificationPreference.objects.get(user=user)
+    except NotificationPreference.DoesNotExist:
+        return NotificationPreference(user=user)
+
+
+def notification_preference_update(
+    *, user, email: bool, weekly_summary: bool, monthly_summary: bool
+) -> NotificationPreference:
+    with transaction.atomic():
+        preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        preference.email = email
+        preference.weekly_summary = weekly_summary
+        preference.monthly_summary = monthly_summary
+        preference.save()
+    return preference
+
+
+# Registers the generic "reminder" deadline kind wherever notifications are used.
+from . import reminders  # noqa: E402, F401

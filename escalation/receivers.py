@@ -1,0 +1,70 @@
+"""Connects the escalation app to the incident lifecycle. Receivers run inside the incident
+service's transaction, so clocks, timers and escalations commit with the change that caused them.
+Imported by EscalationConfig.ready(); importing `handlers` registers the deadline handlers."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+from django.utils import timezone
+
+from incidents import signals
+from incidents.models import Incident
+
+from . import handlers  # noqa: F401  (registers deadline handlers)
+from . import selectors, services
+from .notifications import notify
+
+DAILY_LOG_CHECKER_ROTA = "Daily log checker"
+
+
+@receiver(signals.incident_declared, dispatch_uid="escalation.declared")
+def start_clocks_and_escalation(sender, incident: Incident, by=None, **kwargs):
+    now = timezone.now()
+    services.sla_clocks_start(incident, now=now)
+    services.escalation_policy_schedule(incident, now=now)
+    services.impact_rules_apply(incident, by=by, now=now)
+    if incident.incident_manager_id is None:
+        _ask_daily_log_checker(incident, now)
+
+
+def _ask_daily_log_checker(incident: Incident, now) -> None:
+    """Seed 002: the daily log checker confirms the severity and assigns the incident manager."""
+    rota = selectors.rota_by_name(DAILY_LOG_CHECKER_ROTA)
+    checker = selectors.on_call_now(rota, now) if rota else None
+    if checker is None:
+        return
+    notify(
+        subject=incident, reason="triage.daily_log_checker", recipients=[checker],
+        title=f"[{incident.severity.code}] {incident.reference} needs triage: {incident.title}",
+        body="You are the daily log checker: confirm the severity and assign an incident manager.",
+        url=services.incident_url(incident), incident=incident,
+    )
+
+
+@receiver(signals.incident_severity_changed, dispatch_uid="escalation.severity_changed")
+def recompute_on_severity_change(sender, incident: Incident, by=None, reason="", **kwargs):
+    now = timezone.now()
+    services.sla_clocks_recompute(incident, by=by, reason=reason, now=now)
+    services.escalation_policy_schedule(incident, now=now, catch_up=True)
+
+
+@receiver(signals.incident_transitioned, dispatch_uid="escalation.transitioned")
+def follow_lifecycle(sender, incident: Incident, by=None, transition="", **kwargs):
+    now = timezone.now()
+    if transition == "triage":
+        services.sla_clock_met(incident, kind="response", at=incident.acknowledged_at or now)
+    elif transition == "resolve":
+        services.escalation_pending_cancel(incident, now=now)
+        services.sla_clock_met(incident, kind="resolution", at=incident.resolved_at or now)
+    elif transition == "reopen":
+        services.sla_resolution_resume(incident, by=by, now=now)
+        services.escalation_policy_schedule(incident, now=now, catch_up=True)
+        services.impact_rules_apply(incident, by=by, now=now)
+    elif transition in {"cancel", "mark_duplicate", "close"}:
+        services.escalation_pending_cancel(incident, now=now)
+        services.sla_clocks_stop(incident, at=now)
+
+
+@receiver(signals.incident_impact_changed, dispatch_uid="escalation.impact_changed")
+def apply_impact_rules(sender, incident: Incident, by=None, **kwargs):
+    services.impact_rules_apply(incident, by=by)

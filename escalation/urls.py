@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "escalation"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("on-call/", views.oncall, name="oncall"),
+    path("incidents/<str:reference>/escalate/", views.escalate, name="escalate"),
+    path("incidents/<str:reference>/escalations/<int:pk>/acknowledge/", views.acknowledge,
+         name="acknowledge"),
+]

@@ -1,0 +1,172 @@
+"""Admin for the notification outbox, webhook endpoints and preferences, and the health warning.
+
+Imported by escalation/admin.py. Outbox rows are written by the machinery only: the admin shows
+them with their delivery attempts and offers "retry now"; it never edits them by hand."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import delivery
+from .health import delivery_health
+from .models import DeliveryAttempt, Notification, NotificationPreference, WebhookEndpoint
+
+
+def warn_when_delivery_unhealthy(request) -> None:
+    """A warning on admin pages while the sweep is stale or deliveries are failing."""
+    if not request.user.is_active or not request.user.is_staff:
+        return
+    report = delivery_health()
+    if report.is_healthy:
+        return
+    try:
+        link = reverse("notifications:health")
+    except Exception:  # noqa: BLE001 - the page is optional; the warning is not
+        link = ""
+    text = " ".join(report.problems)
+    if link:
+        messages.warning(request, format_html('{} <a href="{}">Delivery health</a>', text, link))
+    else:
+        messages.warning(request, text)
+
+
+def _wrap_admin_index(site: admin.AdminSite) -> None:
+    # Wraps the index view rather than overriding templates/admin/index.html (which another area
+    # owns): the warning appears as an ordinary admin message on the admin home page.
+    if getattr(site.index, "_firebreak_health_warning", False):
+        return
+    original_index = site.index
+
+    def index(request, extra_context=None):
+        warn_when_delivery_unhealthy(request)
+        return original_index(request, extra_context)
+
+    index._firebreak_health_warning = True
+    site.index = index
+
+
+_wrap_admin_index(admin.site)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["attempted_at", "succeeded", "status_code", "error"]
+    readonly_fields = fields
+    ordering = ["-attempted_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "channel", "destination", "title", "reason", "status",
+                    "attempts", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "channel", "webhook", "created_at"]
+    search_fields = ["title", "reason", "recipient__username", "recipient__email",
+                     "incident__reference", "=idempotency_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["recipient", "webhook"]
+    ordering = ["-created_at", "-pk"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_now"]
+    readonly_fields = ["idempotency_id", "dedup_key", "channel", "recipient", "webhook",
+                       "incident", "content_type", "object_id", "reason", "title", "body", "url",
+                       "status", "attempts", "next_attempt_at", "last_error", "created_at",
+                       "sent_at", "read_at"]
+    fieldsets = [
+        (None, {"fields": ["title", "body", "url", "reason", "incident"]}),
+        ("Destination", {"fields": ["channel", "recipient", "webhook"]}),
+        ("Delivery", {"fields": ["status", "attempts", "next_attempt_at", "sent_at", "read_at",
+                                 "last_error"]}),
+        ("Identity", {"classes": ["collapse"],
+                      "fields": ["idempotency_id", "dedup_key", "content_type", "object_id",
+                                 "created_at"]}),
+    ]
+
+    @admin.display(description="To")
+    def destination(self, obj: Notification):
+        return obj.recipient or obj.webhook
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Viewing only; the "retry now" action below checks its own permission.
+        return False
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("escalation.change_notification")
+
+    @admin.action(description="Retry now (undelivered only, fresh attempts)",
+                  permissions=["retry"])
+    def retry_now(self, request, queryset):
+        count = delivery.notifications_retry_now(
+            notification_ids=queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"{count} notification(s) queued for delivery now.",
+                          messages.SUCCESS if count else messages.WARNING)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            warn_when_delivery_unhealthy(request)
+        return super().changelist_view(request, extra_context)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https",
+                         help_text="The incoming-webhook URL (http:// or https://).")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = "__all__"
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError("Only http:// and https:// webhook URLs are allowed.")
+        return url
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("format") == WebhookEndpoint.Format.JSON and not cleaned.get("secret"):
+            self.add_error("secret", "Generic JSON webhooks need a secret so receivers can "
+                                     "verify the X-Webhook-Signature header.")
+        return cleaned
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["name", "format", "url", "is_active", "min_severity_rank", "deliveries"]
+    list_filter = ["format", "is_active"]
+    search_fields = ["name", "url"]
+    actions = ["send_test_message"]
+
+    @admin.action(description="Send a test message", permissions=["change"])
+    def send_test_message(self, request, queryset):
+        for endpoint in queryset:
+            delivery.webhook_send_test(endpoint=endpoint, by=request.user)
+        self.message_user(
+            request, f"Test message queued for {queryset.count()} webhook(s); see Deliveries "
+                     "for the outcome in a few seconds.", messages.SUCCESS)
+
+    @admin.display(description="Deliveries")
+    def deliveries(self, obj: WebhookEndpoint):
+        url = reverse("admin:escalation_notification_changelist") + f"?webhook__id__exact={obj.pk}"
+        return format_html('<a href="{}">Show</a>', url)
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "email", "weekly_summary", "monthly_summary"]
+    list_filter = ["email", "weekly_summary", "monthly_summary"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]

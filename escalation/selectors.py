@@ -1,0 +1,276 @@
+"""Reads for SLA clocks, escalation and on-call: what pages, the war room and the dashboard show,
+and who is called. Each read joins what it shows, so pages use a bounded number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from . import sla
+from .models import (
+    BusinessCalendar,
+    EscalationEvent,
+    EscalationLevel,
+    LevelResponseTime,
+    Rota,
+    RotaOverride,
+    SlaClock,
+)
+
+# Used when no calendar is marked default, so a business-hours clock still works.
+FALLBACK_CALENDAR = sla.WorkingCalendar(time_zone=ZoneInfo("Europe/Amsterdam"),
+                                        name="Mon-Fri 09:00-17:00 Europe/Amsterdam")
+
+
+def at_risk_share() -> float:
+    """Share of an SLA's time after which it is "at risk" (FIREBREAK_SLA_AT_RISK_SHARE, 0.75)."""
+    share = float(getattr(settings, "FIREBREAK_SLA_AT_RISK_SHARE", 0.75))
+    return min(max(share, 0.0), 1.0)
+
+
+def default_working_calendar() -> sla.WorkingCalendar:
+    calendar = BusinessCalendar.objects.filter(is_default=True).first()
+    return calendar.working_calendar() if calendar else FALLBACK_CALENDAR
+
+
+def working_calendar_for(clock: str) -> sla.WorkingCalendar | None:
+    return default_working_calendar() if clock == sla.BUSINESS_HOURS else None
+
+
+# --- SLA clocks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockStatus:
+    clock: SlaClock
+    status: str  # on_track, at_risk, breached, met, met_late, stopped
+    label: str
+    css: str  # Bootstrap contextual colour
+    time_left: timedelta | None  # until due, while running and not yet due
+    overdue_by: timedelta | None  # past due: so far while running, final once met
+
+    @property
+    def kind_label(self) -> str:
+        return self.clock.get_kind_display()
+
+
+def clock_status(clock: SlaClock, now: datetime | None = None) -> ClockStatus:
+    now = now or timezone.now()
+    if clock.met_at is not None:
+        if clock.breached_at is not None or clock.met_at > clock.due_at:
+            return ClockStatus(clock, "met_late", "Met late", "warning", None,
+                               clock.breach_by or clock.met_at - clock.due_at)
+        return ClockStatus(clock, "met", "Met", "success", None, None)
+    if clock.stopped_at is not None:
+        return ClockStatus(clock, "stopped", "Stopped", "secondary", None, None)
+    if clock.breached_at is not None or clock.due_at <= now:
+        return ClockStatus(clock, "breached", "Breached", "danger", None, now - clock.due_at)
+    if clock.at_risk_at <= now:
+        return ClockStatus(clock, "at_risk", "At risk", "warning", clock.due_at - now, None)
+    return ClockStatus(clock, "on_track", "On track", "success", clock.due_at - now, None)
+
+
+def sla_clocks_for(incident, now: datetime | None = None) -> list[ClockStatus]:
+    """The incident's clocks with their status, response first. Uses a prefetch of
+    `sla_clocks` when the caller made one (lists), else one query."""
+    now = now or timezone.now()
+    clocks = sorted(incident.sla_clocks.all(), key=lambda c: c.kind != SlaClock.Kind.RESPONSE)
+    return [clock_status(clock, now) for clock in clocks]
+
+
+def sla_clocks_needing_attention(now: datetime | None = None, limit: int = 50) -> list[ClockStatus]:
+    """Running clocks of open incidents that are at risk or breached, most overdue first,
+    for the dashboard. One query."""
+    now = now or timezone.now()
+    clocks = (
+        SlaClock.objects.filter(met_at__isnull=True, stopped_at__isnull=True, at_risk_at__lte=now,
+                                incident__state__in=_open_states())
+        .select_related("incident", "incident__severity", "incident__incident_manager")
+        .order_by("due_at")[:limit]
+    )
+    return [clock_status(clock, now) for clock in clocks]
+
+
+def incidents_with_breached_sla(now: datetime | None = None) -> QuerySet:
+    from incidents.models import Incident
+
+    now = now or timezone.now()
+    return Incident.objects.filter(
+        Q(sla_clocks__breached_at__isnull=False) | Q(sla_clocks__due_at__lte=now),
+        sla_clocks__met_at__isnull=True, sla_clocks__stopped_at__isnull=True,
+        state__in=_open_states(),
+    ).distinct()
+
+
+def _open_states():
+    from incidents.models import Incident
+
+    return Incident.OPEN_STATES
+
+
+# --- On-call rotas ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shift:
+    rota: Rota
+    user: object | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    override: RotaOverride | None = None
+
+
+def _prefetched(instance, name: str) -> list | None:
+    cache = getattr(instance, "_prefetched_objects_cache", {})
+    return list(cache[name]) if name in cache else None
+
+
+def rotation_shift(rota: Rota, at: datetime) -> tuple[int, datetime, datetime]:
+    """(shift number, start, end) of the regular rotation at `at`.
+
+    Counted on the rota's local wall clock, so hand-offs stay at the hand-off time across DST
+    changes (the shift over a change is an hour shorter or longer in real time)."""
+    zone = ZoneInfo(rota.time_zone)
+    local = at.astimezone(zone).replace(tzinfo=None)
+    anchor = datetime.combine(rota.rotation_start, rota.handoff_time)
+    number = (local - anchor) // rota.shift_length
+    start = anchor + number * rota.shift_length
+    end = start + rota.shift_length
+    return (number, start.replace(tzinfo=zone).astimezone(UTC),
+            end.replace(tzinfo=zone).astimezone(UTC))
+
+
+def on_call_shift(rota: Rota, at: datetime | None = None) -> Shift:
+    """Who is on call on `rota` at `at` (now): an override covering that moment wins (the most
+    recently created when they overlap), else the member whose turn it is."""
+    at = at or timezone.now()
+    overrides = _prefetched(rota, "overrides")
+    if overrides is None:
+        covering = list(rota.overrides.filter(starts_at__lte=at, ends_at__gt=at)
+                        .select_related("user"))
+    else:
+        covering = [o for o in overrides if o.starts_at <= at < o.ends_at]
+    if covering:
+        override = max(covering, key=lambda o: (o.created_at, o.pk))
+        return Shift(rota, override.user, override.starts_at, override.ends_at, override)
+    members = _prefetched(rota, "members")
+    if members is None:
+        members = list(rota.members.select_related("user").order_by("order", "id"))
+    members = [m for m in members if m.user.is_active]
+    if not members:
+        return Shift(rota, None, None, None)
+    number, starts_at, ends_at = rotation_shift(rota, at)
+    return Shift(rota, members[number % len(members)].user, starts_at, ends_at)
+
+
+def on_call_now(rota: Rota, at: datetime | None = None):
+    """The user on call on `rota` now (or at `at`), or None when the rota has nobody."""
+    return on_call_shift(rota, at).user
+
+
+def rota_by_name(name: str) -> Rota | None:
+    return Rota.objects.filter(name=name).first()
+
+
+def oncall_overview(at: datetime | None = None) -> list[dict]:
+    """Every rota with who is on call now, until when, and who is next. Three queries."""
+    at = at or timezone.now()
+    rotas = Rota.objects.prefetch_related(
+        Prefetch("members", queryset=_members_queryset()),
+        Prefetch("overrides", queryset=RotaOverride.objects.filter(ends_at__gt=at)
+                 .select_related("user").order_by("starts_at")),
+    )
+    overview = []
+    for rota in rotas:
+        shift = on_call_shift(rota, at)
+        following = on_call_shift(rota, shift.ends_at) if shift.ends_at else None
+        overview.append({
+            "rota": rota,
+            "shift": shift,
+            "next": following,
+            "members": [m.user for m in rota.members.all()],
+            "upcoming_overrides": [o for o in rota.overrides.all() if o.starts_at > at][:5],
+        })
+    return overview
+
+
+def _members_queryset():
+    from .models import RotaMember
+
+    return RotaMember.objects.select_related("user").order_by("order", "id")
+
+
+# --- Escalation ---------------------------------------------------------------------------
+
+
+def level_people(level: EscalationLevel, at: datetime | None = None) -> list:
+    """Everyone a level calls now: its named people, its groups' members and whoever is on call
+    on its rota. Active users only, each once."""
+    User = get_user_model()
+    users = list(User.objects.filter(
+        Q(escalation_levels=level) | Q(groups__escalation_levels=level), is_active=True
+    ).distinct())
+    if level.rota_id:
+        on_call = on_call_now(level.rota, at)
+        if on_call is not None and on_call.is_active and on_call.pk not in {u.pk for u in users}:
+            users.append(on_call)
+    return users
+
+
+def level_response_time(level: EscalationLevel, severity) -> timedelta:
+    """How fast `level` should respond at `severity`; the severity's response target otherwise."""
+    row = LevelResponseTime.objects.filter(level=level, severity=severity).first()
+    return row.response_time if row else severity.response_target
+
+
+def can_acknowledge(event: EscalationEvent, user) -> bool:
+    """Someone at the escalated level, the incident manager, or a user allowed to change events."""
+    if user is None or not user.is_authenticated:
+        return False
+    if event.incident.incident_manager_id == user.pk:
+        return True
+    if user.has_perm("escalation.change_escalationevent"):
+        return True
+    return any(person.pk == user.pk for person in level_people(event.level))
+
+
+def current_level(incident) -> EscalationLevel | None:
+    """The highest level the incident has been escalated to (while open it is the level
+    currently engaged; afterwards, the highest it reached)."""
+    return EscalationLevel.objects.filter(events__incident=incident).order_by("-number").first()
+
+
+def escalation_status(incident, user=None) -> dict:
+    """For the incident page and war room: current level, events (newest first) and which of
+    them `user` may acknowledge. Three queries plus one per level for acknowledge rights."""
+    events = list(
+        incident.escalations.select_related("level", "by", "acknowledged_by", "step", "rule")
+        .order_by("-at", "-id")
+    )
+    top = max(events, key=lambda e: e.level.number).level if events else None
+    acknowledgeable = set()
+    if user is not None:
+        rights: dict[int, bool] = {}
+        for event in events:
+            if event.acknowledged_at is None:
+                if event.level_id not in rights:
+                    event.incident = incident
+                    rights[event.level_id] = can_acknowledge(event, user)
+                if rights[event.level_id]:
+                    acknowledgeable.add(event.pk)
+    return {
+        "current_level": top,
+        "events": events,
+        "unacknowledged": [e for e in events if e.acknowledged_at is None],
+        "acknowledgeable": acknowledgeable,
+    }
+
+
+def escalation_levels() -> QuerySet[EscalationLevel]:
+    return EscalationLevel.objects.all()

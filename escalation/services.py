@@ -1,0 +1,448 @@
+"""Writes for SLA clocks and escalation.
+
+Incident signal receivers and deadline handlers call these inside the transaction that made the
+news, so clocks, timers, escalation events, timeline entries and outbox rows commit together or
+not at all. Lock order is always Deadline rows first, then SlaClock / EscalationEvent rows (the
+sweep holds a deadline's lock while its handler runs), so a sweep and a person acting at the same
+moment never deadlock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from incidents.errors import ActionRefused
+from incidents.models import Incident, TimelineEntry
+from incidents.services import timeline_record
+
+from . import selectors, sla
+from .deadlines import deadline_cancel, deadline_schedule, pending_deadlines
+from .models import (
+    PENDING,
+    Deadline,
+    EscalationEvent,
+    EscalationLevel,
+    EscalationStep,
+    ImpactRule,
+    SlaClock,
+    StepClock,
+)
+from .notifications import notify
+
+REMINDER_KEY = "escalation.reminder"
+
+
+def _display(user) -> str:
+    if user is None:
+        return "Firebreak"
+    return user.get_full_name() or user.get_username()
+
+
+def when(moment: datetime) -> str:
+    """Full date and time in the organisation's zone, for timeline and notification text."""
+    return timezone.localtime(moment).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def incident_url(incident: Incident) -> str:
+    try:
+        return incident.get_absolute_url()
+    except NoReverseMatch:  # the incident pages are another area; fall back to ours
+        return reverse("escalation:escalate", kwargs={"reference": incident.reference})
+
+
+def _save(obj, *, by=None, reason: str = "") -> None:
+    obj._history_user = by
+    obj._change_reason = reason[:100]
+    obj.save()
+
+
+# --- SLA clocks ---------------------------------------------------------------------------
+
+
+def _clock_key(kind: str) -> str:
+    return f"sla.{kind}"
+
+
+def _targets(severity) -> dict[str, object]:
+    return {SlaClock.Kind.RESPONSE: severity.response_target,
+            SlaClock.Kind.RESOLUTION: severity.resolution_target}
+
+
+def _apply_target(clock: SlaClock, severity, calendar) -> None:
+    clock.clock = severity.clock
+    clock.target = _targets(severity)[clock.kind]
+    clock.due_at = sla.add_time(clock.started_at, clock.target, clock=clock.clock,
+                                calendar=calendar)
+    clock.at_risk_at = sla.point_after_share(clock.started_at, clock.due_at,
+                                             selectors.at_risk_share(), clock=clock.clock,
+                                             calendar=calendar)
+
+
+def _schedule_clock(clock: SlaClock, now: datetime) -> None:
+    incident = clock.incident
+    deadline_schedule(subject=incident, key=_clock_key(clock.kind), kind=_clock_key(clock.kind),
+                      due_at=clock.due_at, incident=incident, payload={"clock": clock.pk})
+    if now < clock.at_risk_at < clock.due_at:
+        deadline_schedule(subject=incident, key=f"{_clock_key(clock.kind)}.at_risk",
+                          kind="sla.at_risk", due_at=clock.at_risk_at, incident=incident,
+                          payload={"clock": clock.pk})
+
+
+def sla_clocks_start(incident: Incident, *, now: datetime | None = None) -> list[SlaClock]:
+    """Start the response and resolution clocks of a newly declared incident.
+
+    Clocks run from the declaration: that is when the organisation was told, and a detection
+    time backdated in the form must not make an incident breached on arrival."""
+    now = now or timezone.now()
+    severity = incident.severity
+    calendar = selectors.working_calendar_for(severity.clock)
+    clocks = []
+    for kind in (SlaClock.Kind.RESPONSE, SlaClock.Kind.RESOLUTION):
+        clock = SlaClock(incident=incident, kind=kind, started_at=incident.declared_at)
+        _apply_target(clock, severity, calendar)
+        _save(clock, reason="Clock started")
+        _schedule_clock(clock, now)
+        clocks.append(clock)
+    return clocks
+
+
+def sla_clocks_recompute(incident: Incident, *, by, reason: str = "",
+                         now: datetime | None = None) -> list[SlaClock]:
+    """After a severity change: running clocks take the new level's targets and clock, counted
+    from their start; pending timers move; the timeline says so. A clock already breached keeps
+    its breach on record (it happened) and is not rescheduled."""
+    now = now or timezone.now()
+    severity = incident.severity
+    deadline_cancel(subject=incident, key_prefix="sla.")
+    calendar = selectors.working_calendar_for(severity.clock)
+    changed = []
+    for clock in SlaClock.objects.select_for_update().filter(incident=incident).order_by("kind"):
+        if not clock.is_running or clock.breached_at is not None:
+            continue
+        _apply_target(clock, severity, calendar)
+        _save(clock, by=by, reason=f"Severity changed to {severity.code}")
+        _schedule_clock(clock, now)
+        changed.append(clock)
+    if changed:
+        parts = [f"{c.get_kind_display().lower()} due {when(c.due_at)}" for c in changed]
+        clock_name = "24x7" if severity.clock == sla.ALWAYS else "business hours"
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.SLA, by=by,
+            text=f"SLA recomputed for {severity.code} ({clock_name}): " + "; ".join(parts) + ".",
+            data={"severity": severity.code,
+                  "clocks": {c.kind: c.due_at.isoformat() for c in changed}},
+        )
+    return changed
+
+
+def sla_clock_met(incident: Incident, *, kind: str, at: datetime) -> SlaClock | None:
+    deadline_cancel(subject=incident, key_prefix=_clock_key(kind))
+    clock = SlaClock.objects.select_for_update().filter(incident=incident, kind=kind).first()
+    if clock is None or clock.met_at is not None:
+        return clock
+    clock.met_at = at
+    if clock.breached_at is not None or at > clock.due_at:
+        clock.breach_by = at - clock.due_at
+    _save(clock, reason="Met")
+    return clock
+
+
+def sla_clocks_stop(incident: Incident, *, at: datetime) -> None:
+    """The incident was cancelled or is a duplicate: its clocks no longer run."""
+    deadline_cancel(subject=incident, key_prefix="sla.")
+    for clock in SlaClock.objects.select_for_update().filter(incident=incident):
+        if clock.is_running:
+            clock.stopped_at = at
+            _save(clock, reason="Stopped")
+
+
+def sla_resolution_resume(incident: Incident, *, by, now: datetime | None = None) -> None:
+    """A reopened incident was not really resolved, so its resolution clock runs again against
+    the original due time (a reopen does not buy a fresh SLA). Past due, it breaches at the
+    next sweep."""
+    now = now or timezone.now()
+    clock = SlaClock.objects.select_for_update().filter(
+        incident=incident, kind=SlaClock.Kind.RESOLUTION).first()
+    if clock is None or clock.met_at is None:
+        return
+    clock.met_at = None
+    _save(clock, by=by, reason="Incident reopened")
+    if clock.breached_at is None:
+        _schedule_clock(clock, now)
+    timeline_record(
+        incident, kind=TimelineEntry.Kind.SLA, by=by,
+        text=f"Resolution SLA clock runs again after the reopen; due {when(clock.due_at)}"
+             + (" (already breached)." if clock.breached_at or clock.due_at <= now else "."),
+        data={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
+    )
+
+
+def _people_to_tell(incident: Incident) -> list:
+    people = [incident.incident_manager, incident.reporter]
+    people.extend(incident.responders.all())
+    return [p for p in people if p is not None]
+
+
+def sla_clock_breach(clock: SlaClock, *, now: datetime) -> bool:
+    """Record a breach (when, by how much), put it on the timeline, tell the people on the
+    incident and the current escalation level (L1 before any escalation), and start the policy's
+    breach-anchored steps. Returns False when there is nothing to do."""
+    if not clock.is_running or clock.breached_at is not None or clock.due_at > now:
+        return False
+    incident = clock.incident
+    if not incident.is_open:
+        return False
+    clock.breached_at = now
+    clock.breach_by = now - clock.due_at
+    _save(clock, reason="Breached")
+    severity = incident.severity
+    label = clock.get_kind_display()
+    timeline_record(
+        incident, kind=TimelineEntry.Kind.SLA, occurred_at=now, is_key_event=True,
+        text=f"{label} SLA breached: it was due {when(clock.due_at)} "
+             f"({severity.code} target {clock.target}).",
+        data={"clock": clock.kind, "due_at": clock.due_at.isoformat(), "breached": True},
+    )
+    level = selectors.current_level(incident) or EscalationLevel.objects.order_by("number").first()
+    recipients = _people_to_tell(incident) + (selectors.level_people(level, now) if level else [])
+    notify(
+        subject=clock, reason=f"sla.{clock.kind}.breached", recipients=recipients,
+        title=f"[{severity.code}] {incident.reference}: {label.lower()} SLA breached",
+        body=f"{incident.reference} {incident.title}\n{label} was due {when(clock.due_at)}.",
+        url=incident_url(incident), incident=incident, webhooks=True,
+    )
+    anchor = (EscalationStep.Anchor.RESPONSE_BREACH if clock.kind == SlaClock.Kind.RESPONSE
+              else EscalationStep.Anchor.RESOLUTION_BREACH)
+    _schedule_steps(incident, anchor=anchor, origin=now, now=now, catch_up=False)
+    return True
+
+
+def sla_clock_warn_at_risk(clock: SlaClock, *, now: datetime) -> bool:
+    if not clock.is_running or clock.breached_at is not None or not clock.incident.is_open:
+        return False
+    incident = clock.incident
+    label = clock.get_kind_display()
+    notify(
+        subject=clock, reason=f"sla.{clock.kind}.at_risk", recipients=_people_to_tell(incident),
+        title=f"[{incident.severity.code}] {incident.reference}: {label.lower()} SLA at risk",
+        body=f"{incident.reference} {incident.title}\n{label} is due {when(clock.due_at)}.",
+        url=incident_url(incident), incident=incident,
+    )
+    return True
+
+
+# --- Escalation policies and impact rules ---------------------------------------------------
+
+
+def _step_key(step: EscalationStep) -> str:
+    return f"escalation.step.{step.pk}"
+
+
+def _rule_key(rule: ImpactRule) -> str:
+    return f"escalation.rule.{rule.pk}"
+
+
+def _step_clock(step: EscalationStep, severity) -> str:
+    return severity.clock if step.clock == StepClock.SEVERITY else step.clock
+
+
+def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: datetime,
+                    catch_up: bool) -> int:
+    """Schedule the not-yet-fired steps of the incident's policy with this anchor, counted from
+    `origin`. With `catch_up` (severity raised or incident reopened mid-way), steps already past
+    due are not all fired at once: only the latest of them fires, at the next sweep."""
+    steps = (EscalationStep.objects
+             .filter(policy__severity=incident.severity_id, policy__is_active=True, anchor=anchor)
+             .exclude(pk__in=EscalationEvent.objects.filter(incident=incident, step__isnull=False)
+                      .values("step_id")))
+    calendars: dict[str, sla.WorkingCalendar | None] = {}
+    timed = []
+    for step in steps:
+        clock = _step_clock(step, incident.severity)
+        if clock not in calendars:
+            calendars[clock] = selectors.working_calendar_for(clock)
+        timed.append((sla.add_time(origin, step.delay, clock=clock, calendar=calendars[clock]),
+                      step))
+    timed.sort(key=lambda pair: (pair[0], pair[1].order))
+    past = [pair for pair in timed if pair[0] <= now]
+    if catch_up and len(past) > 1:
+        timed = past[-1:] + [pair for pair in timed if pair[0] > now]
+    for due_at, step in timed:
+        deadline_schedule(subject=incident, key=_step_key(step), kind="escalation.step",
+                          due_at=due_at, incident=incident, payload={"step": step.pk})
+    return len(timed)
+
+
+def escalation_policy_schedule(incident: Incident, *, now: datetime | None = None,
+                               catch_up: bool = False) -> int:
+    """(Re)schedule the start-anchored steps of the incident's current severity policy."""
+    now = now or timezone.now()
+    Deadline.objects.filter(PENDING, incident=incident, kind="escalation.step").update(
+        cancelled_at=now)
+    return _schedule_steps(incident, anchor=EscalationStep.Anchor.START,
+                           origin=incident.declared_at, now=now, catch_up=catch_up)
+
+
+def escalation_pending_cancel(incident: Incident, *, now: datetime | None = None) -> int:
+    """Resolved, closed or cancelled: no further step, rule or reminder fires."""
+    return Deadline.objects.filter(PENDING, incident=incident,
+                                   kind__startswith="escalation.").update(
+        cancelled_at=now or timezone.now())
+
+
+def impact_rules_apply(incident: Incident, *, by=None, now: datetime | None = None) -> list:
+    """Escalate for each active impact rule the incident now matches: at once when its delay is
+    zero, else after the delay (counted from when the impact was first recorded). A rule that
+    no longer matches before its time is called off. Each rule fires once per incident."""
+    now = now or timezone.now()
+    if not incident.is_open:
+        return []
+    fired = set(incident.escalations.filter(rule__isnull=False).values_list("rule_id", flat=True))
+    pending = set(pending_deadlines(incident, key_prefix="escalation.rule.")
+                  .values_list("key", flat=True))
+    events = []
+    for rule in ImpactRule.objects.filter(is_active=True).select_related("level"):
+        if rule.pk in fired:
+            continue
+        key = _rule_key(rule)
+        if not rule.matches(incident):
+            if key in pending:
+                deadline_cancel(subject=incident, key=key)
+            continue
+        if rule.delay.total_seconds() <= 0:
+            events.append(escalation_record(
+                incident, level=rule.level, source=EscalationEvent.Source.RULE, rule=rule,
+                reason_category=EscalationEvent.ReasonCategory.IMPACT, note=rule.name, by=by,
+                now=now))
+        elif key not in pending:
+            deadline_schedule(subject=incident, key=key, kind="escalation.rule",
+                              due_at=now + rule.delay, incident=incident,
+                              payload={"rule": rule.pk})
+    return events
+
+
+def escalation_record(incident: Incident, *, level: EscalationLevel, source: str,
+                      reason_category: str, note: str = "", by=None,
+                      step: EscalationStep | None = None, rule: ImpactRule | None = None,
+                      now: datetime | None = None) -> EscalationEvent:
+    """One escalation: the event (with history), a key timeline entry, the level's people and the
+    incident manager told (webhooks too), and a reminder if nobody acknowledges in time."""
+    now = now or timezone.now()
+    event = EscalationEvent(incident=incident, level=level, source=source, step=step, rule=rule,
+                            reason_category=reason_category, note=note, by=by, at=now)
+    _save(event, by=by, reason=f"Escalated to L{level.number}")
+    category = event.get_reason_category_display()
+    who = f"{_display(by)} escalated" if by else "Escalated automatically"
+    text = f"{who} to L{level.number} {level.name} ({category.lower()})"
+    text += f": {note}" if note else "."
+    timeline_record(incident, kind=TimelineEntry.Kind.ESCALATION, by=by, occurred_at=now,
+                    text=text, is_key_event=True,
+                    data={"event": event.pk, "level": level.number, "source": source,
+                          "reason": reason_category})
+    people = selectors.level_people(level, now)
+    severity = incident.severity
+    notify(
+        subject=event, reason="escalation", recipients=people + [incident.incident_manager],
+        title=f"[{severity.code}] {incident.reference} escalated to L{level.number} {level.name}",
+        body=f"{incident.reference} {incident.title}\n{category}: {note or '—'}\n"
+             f"Please acknowledge the escalation on the incident page.",
+        url=incident_url(incident), incident=incident, webhooks=True,
+    )
+    deadline_schedule(subject=event, key=REMINDER_KEY, kind="escalation.reminder",
+                      due_at=now + selectors.level_response_time(level, severity),
+                      incident=incident, payload={"event": event.pk})
+    return event
+
+
+def escalation_step_fire(step: EscalationStep, incident: Incident, *, now: datetime) -> bool:
+    if not incident.is_open or incident.escalations.filter(step=step).exists():
+        return False
+    reason = (EscalationEvent.ReasonCategory.TIME if step.anchor == EscalationStep.Anchor.START
+              else EscalationEvent.ReasonCategory.SLA_BREACH)
+    escalation_record(incident, level=step.level, source=EscalationEvent.Source.STEP, step=step,
+                      reason_category=reason, note=step.action, now=now)
+    return True
+
+
+def escalation_rule_fire(rule: ImpactRule, incident: Incident, *, now: datetime) -> bool:
+    if (not incident.is_open or not rule.is_active or not rule.matches(incident)
+            or incident.escalations.filter(rule=rule).exists()):
+        return False
+    escalation_record(incident, level=rule.level, source=EscalationEvent.Source.RULE, rule=rule,
+                      reason_category=EscalationEvent.ReasonCategory.IMPACT, note=rule.name,
+                      now=now)
+    return True
+
+
+def escalation_remind(event: EscalationEvent, *, now: datetime) -> bool:
+    """Nobody acknowledged within the level's response time: tell the level and the incident
+    manager once more."""
+    incident = event.incident
+    if event.acknowledged_at is not None or event.reminded_at is not None or not incident.is_open:
+        return False
+    event.reminded_at = now
+    _save(event, reason="Reminder sent")
+    level = event.level
+    notify(
+        subject=event, reason="escalation.reminder",
+        recipients=selectors.level_people(level, now) + [incident.incident_manager],
+        title=f"[{incident.severity.code}] {incident.reference}: escalation to L{level.number} "
+              "not yet acknowledged",
+        body=f"{incident.reference} {incident.title}\nEscalated {when(event.at)}.",
+        url=incident_url(incident), incident=incident, webhooks=True,
+    )
+    timeline_record(incident, kind=TimelineEntry.Kind.ESCALATION, occurred_at=now,
+                    text=f"Escalation to L{level.number} {level.name} not acknowledged in time; "
+                         "reminder sent.", data={"event": event.pk, "reminder": True})
+    return True
+
+
+# --- Actions by people ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_escalate(incident: Incident, *, by, level: EscalationLevel, reason_category: str,
+                      note: str) -> EscalationEvent:
+    """Manual escalation from the incident page (seed 004 "Manual Escalation Criteria")."""
+    if not by.has_perm("escalation.escalate_incident"):
+        raise ActionRefused("You do not have permission to escalate incidents.")
+    reasons = []
+    if reason_category not in EscalationEvent.MANUAL_REASONS:
+        reasons.append("Choose why you escalate: complexity, resources, business impact or "
+                       "security.")
+    if not note.strip():
+        reasons.append("Say what the level is needed for.")
+    if reasons:
+        raise ActionRefused(reasons)
+    incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
+    if not incident.is_open:
+        raise ActionRefused(f"{incident.reference} is {incident.get_state_display().lower()}; "
+                            "it can no longer be escalated.")
+    return escalation_record(incident, level=level, source=EscalationEvent.Source.MANUAL,
+                             reason_category=reason_category, note=note.strip(), by=by)
+
+
+@transaction.atomic
+def escalation_acknowledge(event: EscalationEvent, *, by) -> EscalationEvent:
+    """Someone at the level (or the incident manager) takes the escalation: no reminder follows."""
+    # Deadline before event row: the same lock order as the sweep's reminder handler.
+    deadline_cancel(subject=event, key=REMINDER_KEY)
+    event = (EscalationEvent.objects.select_for_update()
+             .select_related("incident", "level").get(pk=event.pk))
+    if event.acknowledged_at is not None:
+        raise ActionRefused(f"This escalation was already acknowledged by "
+                            f"{_display(event.acknowledged_by)} at {when(event.acknowledged_at)}.")
+    if not selectors.can_acknowledge(event, by):
+        raise ActionRefused(f"Only people at L{event.level.number} {event.level.name} or the "
+                            "incident manager can acknowledge this escalation.")
+    now = timezone.now()
+    event.acknowledged_at = now
+    event.acknowledged_by = by
+    _save(event, by=by, reason="Acknowledged")
+    timeline_record(event.incident, kind=TimelineEntry.Kind.ESCALATION, by=by,
+                    text=f"{_display(by)} acknowledged the escalation to L{event.level.number} "
+                         f"{event.level.name}.", data={"event": event.pk, "acknowledged": True})
+    return event

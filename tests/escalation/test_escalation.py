@@ -1,0 +1,230 @@
+"""Escalation: policy steps fire at their time exactly once and stop on resolve; acknowledging
+stops the reminder; impact rules fire at once or after their delay; breaches escalate."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from escalation import selectors
+from escalation import services as escalation_services
+from escalation.deadlines import deadlines_sweep, pending_deadlines
+from escalation.models import EscalationEvent, Notification
+from incidents import services
+from incidents.errors import ActionRefused
+from incidents.models import TimelineEntry
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+def sweep_at(moment: datetime) -> int:
+    with time_machine.travel(moment, tick=False):
+        return deadlines_sweep()
+
+
+def levels_reached(incident) -> list[int]:
+    return list(EscalationEvent.objects.filter(incident=incident).order_by("at", "id")
+                .values_list("level__number", flat=True))
+
+
+@pytest.fixture
+def p0(declare, incident_manager, staffed_levels):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+        return services.incident_assign_role(incident, by=incident_manager,
+                                             role="incident_manager", user=incident_manager)
+
+
+def test_the_first_p0_step_fires_after_one_hour_exactly_once(p0, staffed_levels):
+    sweep_at(START + 59 * MINUTE)
+    assert levels_reached(p0) == []
+    sweep_at(START + HOUR)
+    sweep_at(START + HOUR + MINUTE)
+    assert levels_reached(p0) == [2]
+    event = EscalationEvent.objects.get(incident=p0)
+    assert (event.source, event.reason_category, event.at) == ("step", "time", START + HOUR)
+    entry = TimelineEntry.objects.get(incident=p0, kind="escalation")
+    assert entry.is_key_event and "L2" in entry.text
+    assert event.history.count() == 1
+    told = set(Notification.objects.filter(reason="escalation", channel="inapp")
+               .values_list("recipient__username", flat=True))
+    assert told == {staffed_levels[2].username, p0.incident_manager.username}
+
+
+def test_p0_steps_follow_the_seed_timetable_and_the_missed_sla_brings_in_the_executive(p0):
+    for hours in (1, 2, 3, 4, 5, 6):
+        sweep_at(START + hours * HOUR)
+    # 1 h L2, 2 h L3 (technical lead + CTO), 3 h L3 (consultant), 4 h resolution SLA missed
+    # -> L4, 6 h L4 customer communication.
+    assert levels_reached(p0) == [2, 3, 3, 4, 4]
+    breach_event = EscalationEvent.objects.get(incident=p0, reason_category="sla_breach")
+    assert breach_event.level.number == 4
+    assert selectors.current_level(p0).number == 4
+
+
+def test_resolving_stops_the_remaining_steps(p0, incident_manager, only_core_guards):
+    sweep_at(START + HOUR)
+    with time_machine.travel(START + 90 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back the release")
+    for hours in (2, 3, 4, 6, 30):
+        sweep_at(START + hours * HOUR)
+    assert levels_reached(p0) == [2]
+    assert not pending_deadlines(p0, key_prefix="escalation.").exists()
+
+
+def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    # L2 should answer a P0 within 15 minutes (seed 004).
+    sweep_at(START + HOUR + 14 * MINUTE)
+    assert not Notification.objects.filter(reason="escalation.reminder").exists()
+    sweep_at(START + HOUR + 15 * MINUTE)
+    sweep_at(START + HOUR + 16 * MINUTE)
+    event.refresh_from_db()
+    assert event.reminded_at == START + HOUR + 15 * MINUTE
+    assert Notification.objects.filter(reason="escalation.reminder", channel="inapp").count() == 2
+
+
+def test_acknowledging_an_escalation_stops_its_reminder(p0, staffed_levels):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        escalation_services.escalation_acknowledge(event, by=staffed_levels[2])
+    sweep_at(START + HOUR + 30 * MINUTE)
+    event.refresh_from_db()
+    assert event.acknowledged_by == staffed_levels[2]
+    assert event.reminded_at is None
+    assert not Notification.objects.filter(reason="escalation.reminder").exists()
+    assert TimelineEntry.objects.filter(incident=p0, text__contains="acknowledged").exists()
+
+
+def test_only_the_level_or_the_incident_manager_may_acknowledge(p0, staffed_levels, responder):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    with pytest.raises(ActionRefused, match="Only people at L2"):
+        escalation_services.escalation_acknowledge(event, by=responder)
+    escalation_services.escalation_acknowledge(event, by=p0.incident_manager)
+    with pytest.raises(ActionRefused, match="already acknowledged"):
+        escalation_services.escalation_acknowledge(event, by=staffed_levels[2])
+
+
+def test_raising_the_severity_late_fires_only_the_latest_missed_step(
+    declare, incident_manager, severities, staffed_levels
+):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    with time_machine.travel(START + 3 * HOUR + 30 * MINUTE, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Spreading")
+    sweep_at(START + 3 * HOUR + 31 * MINUTE)
+    # P0's 1 h, 2 h and 3 h steps are past; only the 3 h one (L3 consultant) fires.
+    assert levels_reached(incident) == [3]
+    assert "consultant" in EscalationEvent.objects.get(incident=incident).note
+
+
+def test_a_business_day_step_waits_over_the_weekend(declare, staffed_levels):
+    friday_afternoon = datetime(2026, 6, 12, 14, 0, tzinfo=UTC)  # 16:00 in Amsterdam
+    with time_machine.travel(friday_afternoon, tick=False):
+        incident = declare(severity="P2")
+    sweep_at(datetime(2026, 6, 13, 14, 0, tzinfo=UTC))
+    sweep_at(datetime(2026, 6, 15, 13, 59, tzinfo=UTC))
+    assert levels_reached(incident) == []
+    sweep_at(datetime(2026, 6, 15, 14, 0, tzinfo=UTC))  # Monday 16:00: one working day later
+    assert levels_reached(incident) == [2]
+
+
+@pytest.mark.parametrize(("impact", "level"), [
+    ({"is_customer_facing": True}, 2),
+    ({"is_security": True}, 3),
+    ({"is_compliance": True}, 3),
+])
+def test_customer_security_and_compliance_impact_escalate_at_once(
+    declare, staffed_levels, impact, level
+):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2", **impact)
+    event = EscalationEvent.objects.get(incident=incident)
+    assert (event.level.number, event.source, event.at) == (level, "rule", START)
+
+
+def test_data_integrity_escalates_after_fifteen_minutes(declare, staffed_levels):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2", is_data_integrity=True)
+    assert levels_reached(incident) == []
+    sweep_at(START + 14 * MINUTE)
+    assert levels_reached(incident) == []
+    sweep_at(START + 15 * MINUTE)
+    sweep_at(START + 16 * MINUTE)
+    assert levels_reached(incident) == [2]
+
+
+def test_revenue_impact_recorded_later_escalates_thirty_minutes_after_it_was_recorded(
+    declare, responder, staffed_levels
+):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_update_impact(incident, by=responder, revenue_impact_per_hour=5000)
+    # Recording another impact change does not push the escalation back.
+    with time_machine.travel(START + HOUR + 10 * MINUTE, tick=False):
+        services.incident_update_impact(incident, by=responder, customers_affected_pct=3)
+    sweep_at(START + HOUR + 29 * MINUTE)
+    assert levels_reached(incident) == []
+    sweep_at(START + HOUR + 30 * MINUTE)
+    assert levels_reached(incident) == [3]
+
+
+def test_an_impact_corrected_before_its_delay_does_not_escalate(declare, responder):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2", is_data_integrity=True)
+    with time_machine.travel(START + 5 * MINUTE, tick=False):
+        services.incident_update_impact(incident, by=responder, is_data_integrity=False)
+    sweep_at(START + HOUR)
+    assert levels_reached(incident) == []
+
+
+def test_manual_escalation_records_the_reason_and_notifies_the_level(
+    declare, responder, staffed_levels
+):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    with time_machine.travel(START + 10 * MINUTE, tick=False):
+        event = escalation_services.incident_escalate(
+            incident, by=responder, level=selectors.escalation_levels().get(number=3),
+            reason_category="complexity", note="Needs a database architect")
+    assert (event.source, event.by, event.at) == ("manual", responder, START + 10 * MINUTE)
+    entry = TimelineEntry.objects.get(incident=incident, kind="escalation")
+    assert "Needs a database architect" in entry.text and entry.author == responder
+    assert Notification.objects.filter(reason="escalation",
+                                       recipient=staffed_levels[3]).exists()
+    assert event.history.first().history_user == responder
+
+
+def test_manual_escalation_is_refused_without_permission_or_a_reason(
+    declare, product_manager, responder, levels
+):
+    incident = declare(severity="P2")
+    with pytest.raises(ActionRefused, match="permission"):
+        escalation_services.incident_escalate(incident, by=product_manager, level=levels[2],
+                                              reason_category="complexity", note="Help")
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.incident_escalate(incident, by=responder, level=levels[2],
+                                              reason_category="time", note=" ")
+    assert len(refused.value.reasons) == 2
+    assert not EscalationEvent.objects.exists()
+
+
+def test_an_incident_shows_the_highest_level_it_reached(declare, responder, levels):
+    incident = declare(severity="P3")
+    assert selectors.current_level(incident) is None
+    for number in (3, 2):
+        escalation_services.incident_escalate(incident, by=responder, level=levels[number],
+                                              reason_category="resources", note="More hands")
+    status = selectors.escalation_status(incident, responder)
+    assert status["current_level"].number == 3
+    assert [e.level.number for e in status["events"]] == [2, 3]

@@ -1,0 +1,198 @@
+"""SLA clocks on incidents: started at declaration, met at triage and resolution, breached by
+the sweep exactly once, recomputed when the severity changes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from escalation import selectors
+from escalation.deadlines import deadlines_sweep, pending_deadlines
+from escalation.models import EscalationPolicy, Notification, SlaClock
+from incidents import services
+from incidents.models import TimelineEntry
+
+from .conftest import AMSTERDAM, local
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)  # a Monday, 10:00 in Amsterdam
+HOUR = timedelta(hours=1)
+
+
+def clocks(incident) -> dict[str, SlaClock]:
+    return {clock.kind: clock for clock in SlaClock.objects.filter(incident=incident)}
+
+
+def status(incident, kind: str, now: datetime) -> selectors.ClockStatus:
+    return next(s for s in selectors.sla_clocks_for(incident, now) if s.clock.kind == kind)
+
+
+@pytest.fixture
+def managed(declare, incident_manager):
+    """declare(...) and make `incident_manager` its incident manager, ready for triage."""
+
+    def _declare(**kwargs):
+        incident = declare(**kwargs)
+        return services.incident_assign_role(incident, by=incident_manager,
+                                             role="incident_manager", user=incident_manager)
+
+    return _declare
+
+
+def test_declaring_starts_response_and_resolution_clocks_with_timers(declare):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    running = clocks(incident)
+    assert running["response"].due_at == START + 4 * HOUR
+    assert running["resolution"].due_at == START + 24 * HOUR
+    assert running["response"].at_risk_at == START + 3 * HOUR
+    keys = set(pending_deadlines(incident, key_prefix="sla.").values_list("key", flat=True))
+    assert {"sla.response", "sla.resolution", "sla.response.at_risk"} <= keys
+
+
+def test_a_business_hours_clock_declared_on_friday_afternoon_is_due_after_the_weekend(declare):
+    friday = local(AMSTERDAM, 2026, 3, 27, 16, 0)
+    with time_machine.travel(friday, tick=False):
+        incident = declare(severity="P2")  # response within 1 business day
+    # One working day after Friday 16:00 is Monday 16:00, summer time by then.
+    assert clocks(incident)["response"].due_at == local(AMSTERDAM, 2026, 3, 30, 16, 0)
+    assert clocks(incident)["response"].clock == "business_hours"
+
+
+def test_status_moves_from_on_track_to_at_risk_to_breached(declare):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    on_track = status(incident, "response", START + HOUR)
+    assert (on_track.status, on_track.time_left) == ("on_track", 3 * HOUR)
+    assert status(incident, "response", START + 3 * HOUR).status == "at_risk"
+    late = status(incident, "response", START + 5 * HOUR)
+    assert (late.status, late.overdue_by) == ("breached", HOUR)
+
+
+def test_triage_meets_the_response_clock_and_cancels_its_timers(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    response = clocks(incident)["response"]
+    assert response.met_at == START + HOUR
+    assert not pending_deadlines(incident, key_prefix="sla.response").exists()
+    assert status(incident, "response", START + 10 * HOUR).status == "met"
+    with time_machine.travel(START + 5 * HOUR, tick=False):
+        deadlines_sweep()
+    assert clocks(incident)["response"].breached_at is None
+
+
+def test_a_breach_is_recorded_once_with_how_late_it_was_and_people_are_told(
+    managed, staffed_levels
+):
+    EscalationPolicy.objects.update(is_active=False)  # no step escalates at 4 h as well
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + 4 * HOUR + timedelta(seconds=3), tick=False):
+        deadlines_sweep()
+        deadlines_sweep()  # a second beat finds nothing left to do
+    response = clocks(incident)["response"]
+    assert response.breached_at == START + 4 * HOUR + timedelta(seconds=3)
+    assert response.breach_by == timedelta(seconds=3)
+    entries = TimelineEntry.objects.filter(incident=incident, kind="sla", is_key_event=True)
+    assert entries.count() == 1
+    assert "Response SLA breached" in entries.get().text
+    told = Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+    recipients = set(told.values_list("recipient__username", flat=True))
+    # incident manager, reporter, and the first level's people (no escalation yet)
+    assert {incident.incident_manager.username, incident.reporter.username,
+            staffed_levels[1].username} <= recipients
+    assert told.count() == len(recipients)
+
+
+def test_meeting_a_breached_clock_records_the_final_lateness(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + 4 * HOUR, tick=False):
+        deadlines_sweep()
+    with time_machine.travel(START + 6 * HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    response = clocks(incident)["response"]
+    assert response.breach_by == 2 * HOUR
+    assert status(incident, "response", START + 7 * HOUR).status == "met_late"
+
+
+def test_raising_the_severity_mid_incident_recomputes_due_times_and_says_so(
+    declare, incident_manager, severities
+):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Checkout is down")
+    running = clocks(incident)
+    # P0 is 24x7: 1 h to respond, 4 h to resolve, counted from the declaration.
+    assert running["response"].due_at == START + HOUR
+    assert running["resolution"].due_at == START + 4 * HOUR
+    assert running["resolution"].clock == "24x7"
+    timer = pending_deadlines(incident).get(key="sla.resolution")
+    assert timer.due_at == START + 4 * HOUR
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla")
+    assert "SLA recomputed for P0" in entry.text
+    assert entry.author == incident_manager
+    # The response clock is already due: the next sweep records the breach.
+    with time_machine.travel(START + HOUR + timedelta(seconds=1), tick=False):
+        deadlines_sweep()
+    assert clocks(incident)["response"].breached_at is not None
+
+
+def test_lowering_the_severity_moves_the_pending_timer_later(declare, incident_manager, severities):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+    with time_machine.travel(START + 30 * timedelta(minutes=1), tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P1"], reason="Workaround found")
+    assert pending_deadlines(incident).get(key="sla.response").due_at == START + 4 * HOUR
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        deadlines_sweep()
+    assert clocks(incident)["response"].breached_at is None
+
+
+def test_a_reopened_incident_runs_against_its_original_resolution_due_time(
+    managed, incident_manager, only_core_guards
+):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    assert clocks(incident)["resolution"].met_at == START + 2 * HOUR
+    with time_machine.travel(START + 30 * HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+        assert clocks(incident)["resolution"].met_at is None
+        deadlines_sweep()
+    resolution = clocks(incident)["resolution"]
+    assert resolution.breached_at == START + 30 * HOUR
+    assert resolution.breach_by == 6 * HOUR
+
+
+def test_cancelling_an_incident_stops_its_clocks(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+    assert all(c.stopped_at == START for c in clocks(incident).values())
+    assert not pending_deadlines(incident, key_prefix="sla.").exists()
+    assert status(incident, "resolution", START + 48 * HOUR).status == "stopped"
+
+
+def test_the_dashboard_lists_clocks_at_risk_or_breached_in_one_query(
+    declare, django_assert_max_num_queries
+):
+    with time_machine.travel(START, tick=False):
+        fresh = declare(severity="P3")
+        for _ in range(3):
+            declare(severity="P1")
+    with django_assert_max_num_queries(1):
+        attention = selectors.sla_clocks_needing_attention(now=START + 3 * HOUR)
+        rows = [(s.clock.incident.reference, s.status, s.clock.incident.severity.code)
+                for s in attention]
+    assert len(rows) == 3
+    assert {status for _, status, _ in rows} == {"at_risk"}
+    assert fresh.reference not in {reference for reference, _, _ in rows}
