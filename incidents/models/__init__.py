@@ -10,3 +10,15 @@ from .core import (  # noqa: F401
 )
 
 # War room (checklists, communications) models are imported below as they are added.
+from .checklists import (  # noqa: F401, E402
+    ChecklistPhase,
+    ChecklistTemplate,
+    ChecklistTemplateItem,
+    IncidentChecklistItem,
+)
+from .communications import (  # noqa: F401, E402
+    AudienceSubscription,
+    CommunicationCadence,
+    MessageTemplate,
+    StatusUpdate,
+)

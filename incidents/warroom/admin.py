@@ -1,0 +1,176 @@
+"""Admin for the war room's configuration (checklist and message templates, cadences,
+subscriptions) and its records (checklist items, sent updates), which are read-only here:
+they change through the war room so the timeline records who did what."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from incidents.errors import ActionRefused
+from incidents.models import (
+    AudienceSubscription,
+    ChecklistPhase,
+    ChecklistTemplate,
+    ChecklistTemplateItem,
+    CommunicationCadence,
+    IncidentChecklistItem,
+    MessageTemplate,
+    StatusUpdate,
+)
+
+from . import services
+from .rendering import VARIABLES
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """History is a record: it can be viewed, never reverted (a revert would skip the
+    services that keep the timeline)."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            self.message_user(request, "A past version cannot be restored.", messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[object_id]))
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyAdmin(HistoryAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Checklists ---------------------------------------------------------------------------
+
+
+class ChecklistPhaseInline(admin.TabularInline):
+    model = ChecklistPhase
+    extra = 0
+    fields = ["order", "name", "starts_after", "ends_after"]
+
+
+class ChecklistTemplateItemInline(admin.TabularInline):
+    model = ChecklistTemplateItem
+    extra = 0
+    fields = ["order", "phase", "text", "kind", "is_required", "blocks"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "phase":
+            # Only this template's phases (none yet on the add page: save phases first).
+            template_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = ChecklistPhase.objects.filter(template_id=template_id or 0)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ChecklistTemplate)
+class ChecklistTemplateAdmin(HistoryAdmin):
+    list_display = ["name", "severity", "is_active", "order"]
+    list_filter = ["severity", "is_active"]
+    list_select_related = ["severity"]
+    search_fields = ["name", "items__text"]
+    inlines = [ChecklistPhaseInline, ChecklistTemplateItemInline]
+
+
+@admin.register(IncidentChecklistItem)
+class IncidentChecklistItemAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "text", "phase_name", "is_required", "blocks", "due_at",
+                    "done_at", "done_by"]
+    list_filter = ["is_required", "blocks", "kind", ("done_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["incident", "done_by"]
+    search_fields = ["incident__reference", "text"]
+    date_hierarchy = "added_at"
+    actions = ["tick_selected"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("incidents.change_incidentchecklistitem"):
+            actions.pop("tick_selected", None)
+        return actions
+
+    @admin.action(description="Tick the selected items (recorded on each timeline)")
+    def tick_selected(self, request, queryset):
+        ticked = 0
+        for item in queryset.select_related("incident"):
+            try:
+                services.checklist_item_set_done(item, by=request.user, done=True)
+                ticked += 1
+            except ActionRefused as exc:
+                self.message_user(request, f"{item.text}: {' '.join(exc.reasons)}", messages.ERROR)
+        self.message_user(request, f"{ticked} items ticked.", messages.SUCCESS)
+
+
+# --- Communications -----------------------------------------------------------------------
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(HistoryAdmin):
+    list_display = ["name", "audience", "stage", "severity", "is_active"]
+    list_filter = ["audience", "stage", "severity", "is_active"]
+    list_select_related = ["severity"]
+    search_fields = ["name", "subject", "body"]
+    readonly_fields = ["variables"]
+    fields = ["name", "audience", "stage", "severity", "subject", "body", "variables", "source",
+              "is_active"]
+
+    @admin.display(description="Variables you can use")
+    def variables(self, obj=None):
+        rows = format_html_join(
+            "", "<li><code>{{{{ {} }}}}</code> — {}</li>", VARIABLES.items())
+        return format_html("<ul>{}</ul><p>Django template syntax ({{% if %}}, filters) works; "
+                           "a syntax error is shown here when you save.</p>", rows)
+
+
+@admin.register(CommunicationCadence)
+class CommunicationCadenceAdmin(HistoryAdmin):
+    list_display = ["severity", "audience", "interval", "first_update_within",
+                    "only_if_customer_facing", "is_active", "note"]
+    list_filter = ["severity", "audience", "is_active"]
+    list_select_related = ["severity"]
+
+
+@admin.register(AudienceSubscription)
+class AudienceSubscriptionAdmin(HistoryAdmin):
+    list_display = ["audience", "user", "group", "service", "min_severity"]
+    list_filter = ["audience", "group", "service"]
+    list_select_related = ["user", "group", "service", "min_severity"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "group__name"]
+
+
+@admin.register(StatusUpdate)
+class StatusUpdateAdmin(admin.ModelAdmin):
+    """Sent updates are a record of what was said to whom."""
+
+    list_display = ["incident", "audience", "stage", "subject", "sent_by", "sent_at", "is_public"]
+    list_filter = ["audience", "stage", "is_public"]
+    list_select_related = ["incident", "sent_by"]
+    search_fields = ["incident__reference", "subject", "body"]
+    date_hierarchy = "sent_at"
+    fields = ["incident", "audience", "stage", "template", "subject", "body", "sent_by",
+              "sent_at", "is_public", "recipient_list"]
+    readonly_fields = fields
+
+    @admin.display(description="Recipients")
+    def recipient_list(self, obj):
+        return ", ".join(u.get_full_name() or u.get_username() for u in obj.recipients.all()) or "—"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,50 @@
+"""Wiring of the war room into the incident lifecycle, imported by IncidentsConfig.ready():
+- checklists are instantiated on declaration and extended (or trimmed) on severity changes;
+- open required checklist items refuse resolve/close (guards);
+- communication cadence timers start on declaration, follow severity and customer-facing
+  changes, and stop when the incident is resolved, closed or cancelled.
+Receivers run inside the service's transaction, so their rows commit with the change."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+from django.utils import timezone
+
+from incidents import guards, signals
+from incidents.models import Incident
+
+from . import communications, services
+
+guards.register("resolve", services.guard_resolve)
+guards.register("close", services.guard_close)
+
+
+@receiver(signals.incident_declared, dispatch_uid="warroom.on_declared")
+def on_incident_declared(sender, incident, by, **kwargs):
+    services.checklist_instantiate(incident, anchor=incident.declared_at, by=by)
+    communications.cadence_plan(incident, since=incident.declared_at)
+
+
+@receiver(signals.incident_severity_changed, dispatch_uid="warroom.on_severity_changed")
+def on_incident_severity_changed(sender, incident, by, old, new, **kwargs):
+    now = timezone.now()
+    if new.rank < old.rank:
+        services.checklist_instantiate(incident, severity=new, anchor=now, by=by)
+    else:
+        services.checklist_trim_after_lowering(incident, severity=new, by=by)
+    communications.cadence_plan(incident, since=now)
+
+
+@receiver(signals.incident_impact_changed, dispatch_uid="warroom.on_impact_changed")
+def on_incident_impact_changed(sender, incident, by, changed, **kwargs):
+    # Some cadences (customers at P1/P2) apply only while the incident is customer-facing.
+    if "is_customer_facing" in changed and incident.is_open:
+        communications.cadence_plan(incident, since=timezone.now())
+
+
+@receiver(signals.incident_transitioned, dispatch_uid="warroom.on_transitioned")
+def on_incident_transitioned(sender, incident, by, transition, source, target, **kwargs):
+    if target not in Incident.OPEN_STATES:
+        communications.cadence_stop(incident)
+    elif source not in Incident.OPEN_STATES:  # reopened: the audiences wait for news again
+        communications.cadence_plan(incident, since=timezone.now())

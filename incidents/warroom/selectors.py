@@ -1,0 +1,85 @@
+"""Reads for the war room. Each page part costs a fixed number of queries, whatever the
+number of timeline entries, checklist items or updates."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from incidents.models import Incident, IncidentChecklistItem, StatusUpdate, TimelineEntry
+
+
+def warroom_incident(reference: str) -> Incident:
+    return (
+        Incident.objects.select_related(
+            "severity", "reporter", "incident_manager", "communications_lead", "scribe",
+        )
+        .prefetch_related("services", "responders")
+        .get(reference=reference)
+    )
+
+
+def timeline_entries(incident: Incident, *, kind: str = "", after_id: int | None = None
+                     ) -> QuerySet[TimelineEntry]:
+    """Entries newest first; with `after_id`, only those created after the page's last one
+    (ids grow with creation, so a backdated note still counts as new)."""
+    qs = TimelineEntry.objects.filter(incident=incident).select_related("author")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if after_id is not None:
+        qs = qs.filter(pk__gt=after_id)
+    return qs.order_by("-occurred_at", "-id")
+
+
+def key_events(incident: Incident) -> list[TimelineEntry]:
+    return list(TimelineEntry.objects.filter(incident=incident, is_key_event=True)
+                .select_related("author").order_by("occurred_at", "id"))
+
+
+def last_timeline_id(incident: Incident) -> int:
+    return (TimelineEntry.objects.filter(incident=incident).order_by("-id")
+            .values_list("id", flat=True).first()) or 0
+
+
+@dataclass
+class ChecklistGroup:
+    template_name: str
+    phase_name: str
+    window_starts_at: datetime | None
+    due_at: datetime | None
+    items: list = field(default_factory=list)
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for item in self.items if item.done_at)
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(1 for item in self.items if getattr(item, "overdue", False))
+
+
+def checklist_groups(incident: Incident, *, now: datetime | None = None) -> list[ChecklistGroup]:
+    """The incident's checklist grouped by template and phase, each item marked overdue when
+    its window has passed unticked (only while the incident is open: afterwards the
+    windows no longer matter)."""
+    now = now or timezone.now()
+    items = (IncidentChecklistItem.objects.filter(incident=incident).select_related("done_by")
+             .order_by("position", "id"))
+    groups: OrderedDict[tuple[str, str], ChecklistGroup] = OrderedDict()
+    for item in items:
+        item.overdue = incident.is_open and item.is_overdue(now)
+        key = (item.template_name, item.phase_name)
+        if key not in groups:
+            groups[key] = ChecklistGroup(item.template_name, item.phase_name,
+                                         item.window_starts_at, item.due_at)
+        groups[key].items.append(item)
+    return list(groups.values())
+
+
+def status_updates(incident: Incident) -> list[StatusUpdate]:
+    return list(StatusUpdate.objects.filter(incident=incident).select_related("sent_by")
+                .prefetch_related("recipients").order_by("-sent_at", "-id"))

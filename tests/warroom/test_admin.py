@@ -1,0 +1,42 @@
+"""Managers configure the war room in the admin; records stay read-only there."""
+
+import pytest
+
+from incidents.models import ChecklistTemplate, MessageTemplate, StatusUpdate
+from incidents.warroom.communications import status_update_send
+
+pytestmark = pytest.mark.django_db
+
+
+def test_managers_edit_checklist_templates_with_phases_and_items_inline(manager, client_for):
+    template = ChecklistTemplate.objects.get(name="P0 Emergency Response Checklist")
+    html = client_for(manager).get(
+        f"/admin/incidents/checklisttemplate/{template.pk}/change/").content.decode()
+    assert "Triage Analysis" in html and "Root cause identified" in html
+
+
+def test_a_message_template_with_a_syntax_error_is_refused_with_the_reason(manager, client_for):
+    response = client_for(manager).post("/admin/incidents/messagetemplate/add/", {
+        "name": "Broken", "audience": "team", "stage": "update", "subject": "Update",
+        "body": "{% if state %}never closed", "source": "", "is_active": "on",
+    })
+    assert response.status_code == 200
+    assert "Template syntax error" in response.content.decode()
+    assert not MessageTemplate.objects.filter(name="Broken").exists()
+
+
+def test_sent_updates_are_read_only_in_the_admin(p0, manager, incident_manager, client_for):
+    update = status_update_send(p0, by=incident_manager, audience="team", stage="update",
+                                subject="Rolling back", body="Details")
+    client = client_for(manager)
+    assert client.get(f"/admin/incidents/statusupdate/{update.pk}/change/").status_code == 200
+    client.post(f"/admin/incidents/statusupdate/{update.pk}/delete/", {"post": "yes"})
+    assert StatusUpdate.objects.filter(pk=update.pk).exists()
+    assert client.get("/admin/incidents/statusupdate/add/").status_code == 403
+
+
+def test_responders_cannot_change_the_configuration(responder, client_for):
+    responder.is_staff = True
+    responder.save()
+    response = client_for(responder).get("/admin/incidents/messagetemplate/add/")
+    assert response.status_code == 403

@@ -1,0 +1,117 @@
+"""Update cadence: a timer per audience; an overdue update reminds the communications lead
+and the incident manager once; sending an update restarts the clock; resolving stops it."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from escalation.deadlines import deadlines_sweep
+from escalation.models import Notification
+from incidents import services
+from incidents.warroom.communications import cadence_status, next_update_due, status_update_send
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def at(minutes):
+    return time_machine.travel(START + timedelta(minutes=minutes), tick=False)
+
+
+def reminders(audience="stakeholders"):
+    return Notification.objects.filter(reason__startswith=f"comms.update_overdue.{audience}.")
+
+
+@pytest.fixture
+def incident(declare, incident_manager, responder, payments):
+    with at(0):
+        incident = declare(title="Checkout down", severity="P0", services=[payments],
+                           detected_at=START - timedelta(minutes=40), is_customer_facing=True)
+        services.incident_assign_role(incident, by=incident_manager, role="incident_manager",
+                                      user=incident_manager)
+        return services.incident_assign_role(incident, by=incident_manager,
+                                             role="communications_lead", user=responder)
+
+
+def send(incident, by, audience="stakeholders"):
+    return status_update_send(incident, by=by, audience=audience, stage="update",
+                              subject="Still rolling back", body="Next update soon.")
+
+
+def test_each_audience_gets_a_timer_from_the_seeded_cadence(incident):
+    assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=30)
+    assert next_update_due(incident, "executives") == START + timedelta(hours=2)
+    # Customers: within an hour of detection, which was 40 minutes before the declaration.
+    assert next_update_due(incident, "customer") == START + timedelta(minutes=20)
+    assert next_update_due(incident, "team") is None
+
+
+def test_an_overdue_update_reminds_the_lead_and_the_manager_once(incident):
+    with at(29):
+        deadlines_sweep()
+    assert not reminders().exists()
+    with at(31):
+        deadlines_sweep()
+        status = {c.audience: c for c in cadence_status(incident)}
+    assert status["stakeholders"].is_overdue
+    assert sorted((n.recipient.username, n.channel) for n in reminders()) == [
+        ("ivan", "email"), ("ivan", "inapp"), ("rita", "email"), ("rita", "inapp")]
+    assert "update for internal stakeholders is overdue" in reminders().first().title
+    with at(90):
+        deadlines_sweep()
+    assert reminders().count() == 4, "a reminder fires once, not on every sweep"
+    assert incident.timeline.filter(kind="sla", data__audience="stakeholders").count() == 1
+
+
+def test_sending_an_update_restarts_the_clock(incident, responder):
+    with at(31):
+        deadlines_sweep()
+    with at(45):
+        send(incident, responder)
+        assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=75)
+        assert not {c.audience: c for c in cadence_status(incident)}["stakeholders"].is_overdue
+    with at(74):
+        deadlines_sweep()
+    assert reminders().count() == 4
+    with at(76):
+        deadlines_sweep()
+    assert reminders().count() == 8, "the next missed update reminds again"
+
+
+def test_an_update_for_one_audience_does_not_move_the_others(incident, responder):
+    with at(10):
+        send(incident, responder, audience="executives")
+    assert next_update_due(incident, "executives") == START + timedelta(minutes=130)
+    assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=30)
+
+
+def test_resolving_stops_the_reminders(incident, incident_manager):
+    with at(5):
+        incident = services.incident_triage(incident, by=incident_manager)
+        incident.checklist_items.filter(blocks="resolve").update(done_at=START)
+        services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    with at(300):
+        deadlines_sweep()
+    assert not Notification.objects.filter(reason__startswith="comms.update_overdue").exists()
+    assert cadence_status(incident) == []
+
+
+def test_raising_the_severity_switches_to_the_stricter_cadence(declare, incident_manager,
+                                                               severities):
+    with at(0):
+        incident = declare(severity="P2")
+    assert next_update_due(incident, "stakeholders") == START + timedelta(days=1)
+    with at(60):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Spreading")
+    assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=90)
+
+
+def test_the_war_room_shows_an_overdue_update(incident, incident_manager, client_for):
+    with at(31):
+        deadlines_sweep()
+        page = client_for(incident_manager).get(f"/war-room/{incident.reference}/")
+    assert page.status_code == 200
+    assert "Update overdue" in page.content.decode()

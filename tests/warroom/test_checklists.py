@@ -1,0 +1,174 @@
+"""Checklists: instantiated per severity on declaration, extended when the severity rises,
+ticked with a timeline record, overdue after their window, and blocking resolve/close."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from incidents import services
+from incidents.errors import ActionRefused
+from incidents.models import ChecklistTemplateItem, IncidentChecklistItem, TimelineEntry
+from incidents.warroom.services import checklist_item_set_done, open_blocking_items
+
+pytestmark = pytest.mark.django_db
+
+
+def texts(incident):
+    return list(incident.checklist_items.values_list("text", flat=True))
+
+
+def item(incident, text):
+    return incident.checklist_items.get(text=text)
+
+
+@pytest.mark.parametrize("severity", ["P0", "P1", "P2", "P3"])
+def test_a_declared_incident_gets_every_item_of_its_severitys_templates(declare, severity):
+    incident = declare(severity=severity)
+    expected = {t.lower() for t in ChecklistTemplateItem.objects.filter(
+        template__severity__code=severity, template__is_active=True).values_list("text", flat=True)}
+    assert expected, "the migration seeds a checklist for every severity"
+    assert {t.lower() for t in texts(incident)} == expected
+
+
+def test_a_p0_checklist_follows_the_seed_phases_with_their_windows(declare):
+    incident = declare(severity="P0")
+    first = item(incident, "Issue reproduced and confirmed")
+    last = item(incident, "Post-mortem scheduled")
+    assert first.phase_name == "Initial Response"
+    assert first.due_at == incident.declared_at + timedelta(hours=1)
+    assert last.phase_name == "Post-Resolution"
+    assert last.window_starts_at == incident.declared_at + timedelta(hours=6)
+    assert last.due_at == incident.declared_at + timedelta(hours=8)
+    gate = item(incident, "Smoke test: basic user journeys functional")
+    assert (gate.kind, gate.is_required, gate.blocks) == ("quality_gate", True, "resolve")
+    for task in ("Fix production issue", "Release hotfix", "Schedule post-mortem"):
+        assert item(incident, task).blocks == "close"
+
+
+def test_p2_and_p3_lists_are_lighter_and_block_nothing(declare):
+    for severity in ("P2", "P3"):
+        incident = declare(severity=severity)
+        assert 0 < len(texts(incident)) < 10
+        assert not incident.checklist_items.filter(is_required=True).exists()
+
+
+def test_raising_the_severity_adds_the_missing_items_and_keeps_ticked_ones(
+        declare, incident_manager):
+    incident = declare(severity="P1")
+    ticked = item(incident, "Release hotfix")
+    checklist_item_set_done(ticked, by=incident_manager, done=True)
+    before = IncidentChecklistItem.objects.filter(incident=incident).count()
+
+    services.incident_change_severity(incident, by=incident_manager,
+                                      severity=incident.severity.__class__.objects.get(code="P0"),
+                                      reason="Every checkout fails")
+
+    after = texts(incident)
+    assert len(after) > before
+    assert "Smoke test: basic user journeys functional" in after
+    assert after.count("Release hotfix") == 1, "items both levels share are not duplicated"
+    assert item(incident, "Release hotfix").done_at is not None
+
+
+def test_lowering_the_severity_drops_open_stricter_items_but_keeps_ticked_ones(
+        declare, incident_manager, severities):
+    incident = declare(severity="P0")
+    checklist_item_set_done(item(incident, "Root cause identified"), by=incident_manager,
+                            done=True)
+    services.incident_change_severity(incident, by=incident_manager, severity=severities["P2"],
+                                      reason="Only one merchant affected")
+    remaining = texts(incident)
+    assert "Root cause identified" in remaining
+    assert "Smoke test: basic user journeys functional" not in remaining
+    assert open_blocking_items(incident, "resolve") == []
+    assert open_blocking_items(incident, "close") == []
+
+
+def test_ticking_an_item_records_who_and_when_on_the_timeline(declare, incident_manager):
+    incident = declare(severity="P0")
+    moment = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
+    with time_machine.travel(moment, tick=False):
+        ticked = checklist_item_set_done(item(incident, "Root cause identified"),
+                                         by=incident_manager, done=True)
+    assert ticked.done_by == incident_manager and ticked.done_at == moment
+    entry = incident.timeline.filter(kind=TimelineEntry.Kind.CHECKLIST).latest("id")
+    assert entry.author == incident_manager
+    assert entry.occurred_at == moment
+    assert "Ivan Manager ticked “Root cause identified” (Triage Analysis)" in entry.text
+
+
+def test_unticking_is_recorded_and_ticking_twice_records_once(declare, incident_manager):
+    incident = declare(severity="P0")
+    target = item(incident, "Rollback plan ready")
+    checklist_item_set_done(target, by=incident_manager, done=True)
+    checklist_item_set_done(target, by=incident_manager, done=True)
+    checklist_item_set_done(target, by=incident_manager, done=False)
+    texts_on_timeline = list(incident.timeline.filter(kind="checklist", data__item=target.pk)
+                             .values_list("text", flat=True))
+    assert len(texts_on_timeline) == 2
+    assert "unticked" in texts_on_timeline[1]
+    target.refresh_from_db()
+    assert target.done_at is None and target.done_by is None
+
+
+def test_an_item_past_its_window_is_overdue_until_ticked(declare, incident_manager):
+    incident = declare(severity="P0")
+    target = item(incident, "Emergency team assembled")  # Initial Response: hour 0-1
+    assert not target.is_overdue()
+    later = incident.declared_at + timedelta(hours=1, minutes=1)
+    with time_machine.travel(later, tick=False):
+        assert target.is_overdue()
+        ticked = checklist_item_set_done(target, by=incident_manager, done=True)
+        assert not ticked.is_overdue()
+    entry = incident.timeline.filter(kind="checklist").latest("id")
+    assert "1 min after its window closed" in entry.text
+
+
+def test_people_without_the_permission_cannot_tick(declare, product_manager):
+    incident = declare(severity="P0")
+    with pytest.raises(ActionRefused, match="permission to tick"):
+        checklist_item_set_done(item(incident, "Timeline estimated"), by=product_manager,
+                                done=True)
+
+
+def test_resolve_is_refused_while_required_quality_gates_are_open_naming_them(
+        p0, incident_manager):
+    services.incident_triage(p0, by=incident_manager)
+    checklist_item_set_done(item(p0, "Smoke test: basic user journeys functional"),
+                            by=incident_manager, done=True)
+    with pytest.raises(ActionRefused) as refused:
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back the release")
+    reason = " ".join(refused.value.reasons)
+    assert "3 required checklist items are still open before resolving" in reason
+    assert "“Minimum viable fix: core functionality restored”" in reason
+    assert "“Stability check: no immediate regressions”" in reason
+    assert "Smoke test" not in reason
+    p0.refresh_from_db()
+    assert p0.state == "triaged"
+
+
+def test_resolve_goes_ahead_once_the_gates_are_ticked(p0, incident_manager):
+    services.incident_triage(p0, by=incident_manager)
+    for gate in p0.checklist_items.filter(blocks="resolve"):
+        checklist_item_set_done(gate, by=incident_manager, done=True)
+    resolved = services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    assert resolved.state == "resolved"
+
+
+def test_close_is_refused_while_required_tasks_are_open_naming_them(declare, incident_manager):
+    incident = declare(severity="P1")
+    services.incident_assign_role(incident, by=incident_manager, role="incident_manager",
+                                  user=incident_manager)
+    services.incident_triage(incident, by=incident_manager)
+    incident = services.incident_resolve(incident, by=incident_manager, summary="Feature flag off")
+    checklist_item_set_done(item(incident, "Fix production issue"), by=incident_manager,
+                            done=True)
+    reasons = services.transition_refusals(incident, "close", incident_manager)
+    mine = next(r for r in reasons if "checklist" in r)
+    assert "before closing" in mine
+    assert "“Release hotfix”" in mine and "“Schedule post-mortem”" in mine
+    assert "Fix production issue" not in mine
+    with pytest.raises(ActionRefused):
+        services.incident_close(incident, by=incident_manager)
