@@ -1,0 +1,109 @@
+"""Reads for the review and action item pages, each with what its page needs joined in."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from incidents.models import Incident
+
+from . import roi
+from .models import ActionItem, PostMortem
+
+
+def postmortem_list(*, state: str = "", overdue: bool = False, owner=None,
+                    search: str = "") -> QuerySet[PostMortem]:
+    qs = PostMortem.objects.select_related("incident", "incident__severity", "owner").annotate(
+        open_action_items=Count("action_items",
+                                filter=Q(action_items__state__in=ActionItem.UNFINISHED_STATES)),
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if overdue:
+        qs = qs.filter(due_at__lt=timezone.now(), waived=False).exclude(
+            state=PostMortem.State.PUBLISHED)
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    if search:
+        qs = qs.filter(Q(incident__reference__icontains=search) | Q(title__icontains=search))
+    return qs.order_by("-created_at")
+
+
+def postmortem_detail(reference: str) -> PostMortem:
+    return (
+        PostMortem.objects.select_related(
+            "incident", "incident__severity", "incident__incident_manager", "owner",
+            "waived_by", "published_by",
+        )
+        .prefetch_related("services_affected", "attendees", "timeline",
+                          "action_items__owner")
+        .get(incident__reference=reference)
+    )
+
+
+def related_incidents(incident: Incident, *, limit: int = 10) -> list[Incident]:
+    """Earlier incidents on the same service(s) and of the same category: is this recurring?"""
+    service_ids = [service.pk for service in incident.services.all()]
+    if not service_ids:
+        return []
+    return list(
+        Incident.objects.filter(services__in=service_ids, category=incident.category,
+                                declared_at__lt=incident.declared_at)
+        .exclude(pk=incident.pk).select_related("severity").distinct()
+        .order_by("-declared_at")[:limit]
+    )
+
+
+def action_item_list(*, owner=None, state: str = "unfinished", overdue: bool = False,
+                     kind: str = "", postmortem=None) -> QuerySet[ActionItem]:
+    qs = ActionItem.objects.select_related("owner", "postmortem__incident__severity")
+    if state == "unfinished":
+        qs = qs.unfinished()
+    elif state:
+        qs = qs.filter(state=state)
+    if overdue:
+        qs = qs.overdue()
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if postmortem is not None:
+        qs = qs.filter(postmortem=postmortem)
+    return qs.order_by("due_date", "id")
+
+
+def action_item_counts(user=None) -> dict[str, int]:
+    """Open and overdue action items, overall and the user's own, in one query (dashboard)."""
+    today = timezone.localdate()
+    unfinished = Q(state__in=ActionItem.UNFINISHED_STATES)
+    overdue = unfinished & Q(due_date__lt=today)
+    mine = Q(owner=user) if user is not None and user.is_authenticated else Q(pk__in=[])
+    return ActionItem.objects.aggregate(
+        open=Count("pk", filter=unfinished),
+        overdue=Count("pk", filter=overdue),
+        mine_open=Count("pk", filter=unfinished & mine),
+        mine_overdue=Count("pk", filter=overdue & mine),
+    )
+
+
+def overdue_postmortem_count() -> int:
+    return PostMortem.objects.filter(due_at__lt=timezone.now(), waived=False).exclude(
+        state=PostMortem.State.PUBLISHED).count()
+
+
+def postmortem_roi(postmortem: PostMortem) -> roi.RoiResult:
+    incident = postmortem.incident
+    return roi.compute(roi.RoiInputs(
+        started_at=postmortem.started_at or incident.detected_at,
+        ended_at=postmortem.ended_at or incident.resolved_at,
+        revenue_impact_per_hour=(postmortem.before_revenue_impact
+                                 if postmortem.before_revenue_impact is not None
+                                 else incident.revenue_impact_per_hour),
+        duration_hours_override=postmortem.duration_hours_override,
+        revenue_lost_override=postmortem.revenue_lost_override,
+        remaining_impact_per_hour=postmortem.after_revenue_impact,
+        resolution_hours=postmortem.resolution_hours,
+        hourly_rate=postmortem.hourly_rate,
+        revenue_restored_override=postmortem.revenue_restored,
+        period=postmortem.revenue_restored_period,
+    ))

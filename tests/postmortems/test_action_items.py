@@ -1,0 +1,122 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from incidents.errors import ActionRefused
+from postmortems import selectors, services
+from postmortems.models import ActionItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def review(resolved):
+    return resolved("P1").postmortem
+
+
+@pytest.fixture
+def make_item(review, incident_manager, responder):
+    def make(owner=None, days=7, **kwargs):
+        return services.action_item_create(
+            review, by=incident_manager, owner=owner or responder, title=kwargs.pop("title", "Add index"),
+            due_date=timezone.localdate() + timedelta(days=days), **kwargs)
+
+    return make
+
+
+def test_an_action_item_goes_open_in_progress_done(make_item, responder):
+    item = make_item()
+    assert item.state == ActionItem.State.OPEN
+    item = services.action_item_transition(item, "start", by=responder)
+    assert item.state == ActionItem.State.IN_PROGRESS
+    item = services.action_item_transition(item, "complete", by=responder)
+    assert item.state == ActionItem.State.DONE
+    assert item.completed_at is not None
+    assert [h.history_change_reason for h in item.history.order_by("history_date")] == [
+        "Created", "Start", "Mark done"]
+
+
+def test_wont_do_needs_a_reason_and_records_it(make_item, responder):
+    item = make_item()
+    with pytest.raises(ActionRefused, match="Say why"):
+        services.action_item_transition(item, "wont_do", by=responder, reason=" ")
+    assert ActionItem.objects.get(pk=item.pk).state == ActionItem.State.OPEN
+
+    item = services.action_item_transition(item, "wont_do", by=responder,
+                                           reason="Replaced by the new queue")
+    assert item.state == ActionItem.State.WONT_DO
+    assert item.wont_do_reason == "Replaced by the new queue"
+
+
+def test_a_finished_item_cannot_be_finished_again(make_item, responder):
+    item = services.action_item_transition(make_item(), "complete", by=responder)
+    with pytest.raises(ActionRefused, match="is done"):
+        services.action_item_transition(item, "start", by=responder)
+
+
+def test_only_the_owner_or_an_incident_manager_can_change_an_item(make_item, make_user,
+                                                                   incident_manager):
+    item = make_item()
+    colleague = make_user("Responder")
+    with pytest.raises(ActionRefused, match="Only the owner"):
+        services.action_item_transition(item, "complete", by=colleague)
+    assert services.action_item_transition(item, "complete", by=incident_manager).state == "done"
+
+
+def test_an_owner_cannot_hand_their_item_to_someone_else(make_item, responder, make_user):
+    with pytest.raises(ActionRefused, match="Only an incident manager can give"):
+        services.action_item_update(make_item(), by=responder, owner=make_user("Responder"))
+
+
+def test_a_due_date_in_the_past_is_refused(review, incident_manager, responder):
+    with pytest.raises(ActionRefused, match="cannot be in the past"):
+        services.action_item_create(review, by=incident_manager, owner=responder, title="Late",
+                                    due_date=timezone.localdate() - timedelta(days=1))
+    assert not ActionItem.objects.exists()
+
+
+def test_a_bad_ticket_link_is_refused_in_words(review, incident_manager, responder):
+    with pytest.raises(ActionRefused, match="Ticket url"):
+        services.action_item_create(review, by=incident_manager, owner=responder, title="X",
+                                    due_date=timezone.localdate(), ticket_url="not a url")
+
+
+def test_a_product_manager_cannot_add_action_items(review, product_manager, responder):
+    with pytest.raises(ActionRefused, match="permission to add action items"):
+        services.action_item_create(review, by=product_manager, owner=responder, title="X",
+                                    due_date=timezone.localdate())
+
+
+def test_a_follow_up_task_becomes_an_action_item_of_its_kind_once(review, incident_manager,
+                                                                  responder):
+    due = timezone.localdate() + timedelta(days=3)
+    item = services.action_item_create_from_follow_up(
+        review, by=incident_manager, follow_up="add_tests", owner=responder, due_date=due)
+    assert (item.title, item.kind) == ("Add tests", ActionItem.Kind.TEST)
+    with pytest.raises(ActionRefused, match="already has an action item"):
+        services.action_item_create_from_follow_up(
+            review, by=incident_manager, follow_up="add_tests", owner=responder, due_date=due)
+
+
+def test_overdue_counts_for_the_dashboard_count_only_unfinished_items_past_due(
+        make_item, responder, incident_manager):
+    late = make_item(days=1)
+    make_item(days=1, owner=incident_manager)
+    make_item(days=10)
+    done = make_item(days=1)
+    services.action_item_transition(done, "complete", by=responder)
+    ActionItem.objects.filter(pk__in=[late.pk, done.pk]).update(
+        due_date=timezone.localdate() - timedelta(days=1))
+
+    counts = selectors.action_item_counts(responder)
+
+    assert counts == {"open": 3, "overdue": 1, "mine_open": 2, "mine_overdue": 1}
+
+
+def test_action_item_filters_narrow_the_list(make_item, incident_manager, responder):
+    make_item(title="Monitor", kind=ActionItem.Kind.MONITORING)
+    make_item(title="Doc", kind=ActionItem.Kind.DOCUMENTATION, owner=incident_manager)
+    assert [i.title for i in selectors.action_item_list(kind="monitoring")] == ["Monitor"]
+    assert [i.title for i in selectors.action_item_list(owner=incident_manager)] == ["Doc"]
+    assert list(selectors.action_item_list(overdue=True)) == []

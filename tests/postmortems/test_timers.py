@@ -1,0 +1,158 @@
+"""Reminders and escalations, driven by the deadline sweep under a travelling clock."""
+
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+import pytest
+import time_machine
+from django.contrib.contenttypes.models import ContentType
+
+from escalation.deadlines import deadlines_sweep
+from escalation.models import Notification
+from incidents import services as incident_services
+from postmortems import services
+from postmortems.models import ActionItem, PostMortem
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=dt_timezone.utc)
+
+
+def sweep_at(moment):
+    with time_machine.travel(moment, tick=False):
+        deadlines_sweep()
+
+
+def inbox(model, reason_prefix: str, user=None):
+    qs = Notification.objects.filter(
+        content_type=ContentType.objects.get_for_model(model), reason__startswith=reason_prefix,
+        channel=Notification.Channel.INAPP)
+    if user is not None:
+        qs = qs.filter(recipient=user)
+    return qs
+
+
+@pytest.fixture
+def p1_review(resolved):
+    with time_machine.travel(NOON, tick=False):
+        return resolved("P1").postmortem  # due NOON + 2 days; reminder 12 hours before
+
+
+def test_the_owner_is_reminded_once_before_the_review_is_due(p1_review, incident_manager):
+    sweep_at(NOON + timedelta(hours=35))
+    assert not inbox(PostMortem, "postmortem.reminder").exists()
+
+    sweep_at(NOON + timedelta(hours=36))
+    sweep_at(NOON + timedelta(hours=37))
+
+    reminders = inbox(PostMortem, "postmortem.reminder")
+    assert [n.recipient for n in reminders] == [incident_manager]
+    assert p1_review.incident.reference in reminders.get().title
+
+
+def test_an_overdue_review_escalates_to_the_incident_manager_and_managers(
+        p1_review, incident_manager, manager):
+    sweep_at(NOON + timedelta(hours=47, minutes=59))
+    assert not inbox(PostMortem, "postmortem.overdue").exists()
+
+    sweep_at(NOON + timedelta(hours=48))
+    sweep_at(NOON + timedelta(hours=72))
+
+    overdue = inbox(PostMortem, "postmortem.overdue")
+    assert {n.recipient for n in overdue} == {incident_manager, manager}
+    assert overdue.count() == 2
+    assert p1_review.incident.timeline.filter(text__contains="post-mortem is overdue").exists()
+
+
+def test_a_published_review_is_not_chased(p1_review, responder, incident_manager):
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        services.postmortem_update(p1_review, by=responder, section="analysis",
+                                   root_cause="Bad index")
+        services.postmortem_update(p1_review, by=responder, section="summary", summary="Down")
+        postmortem = services.postmortem_transition(p1_review, "submit", by=responder)
+        services.postmortem_transition(postmortem, "publish", by=incident_manager)
+
+    sweep_at(NOON + timedelta(days=5))
+    assert not inbox(PostMortem, "postmortem.reminder").exists()
+    assert not inbox(PostMortem, "postmortem.overdue").exists()
+    assert inbox(PostMortem, "postmortem.submitted", incident_manager).exists()
+
+
+def test_a_waived_review_is_not_chased(p1_review, manager):
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        services.postmortem_waive(p1_review.incident, by=manager, reason="Covered by INC-1")
+    sweep_at(NOON + timedelta(days=5))
+    assert not inbox(PostMortem, "postmortem.reminder").exists()
+    assert not inbox(PostMortem, "postmortem.overdue").exists()
+
+
+def test_reopening_the_incident_stops_the_clock_and_resolving_again_restarts_it(
+        p1_review, incident_manager, resolve):
+    incident = p1_review.incident
+    with time_machine.travel(NOON + timedelta(hours=2), tick=False):
+        incident = incident_services.incident_reopen(incident, by=incident_manager,
+                                                     reason="Errors are back")
+    sweep_at(NOON + timedelta(hours=49))
+    assert not inbox(PostMortem, "postmortem.overdue").exists()
+
+    resolved_again = NOON + timedelta(hours=50)
+    with time_machine.travel(resolved_again, tick=False):
+        resolve(incident)
+    p1_review.refresh_from_db()
+    assert p1_review.due_at == resolved_again + timedelta(days=2)
+    sweep_at(resolved_again + timedelta(days=2))
+    assert inbox(PostMortem, "postmortem.overdue").exists()
+
+
+# --- Action items ------------------------------------------------------------------------
+
+DUE = date(2026, 3, 6)  # end of day in Amsterdam: 2026-03-06 23:00 UTC
+DUE_MOMENT = datetime(2026, 3, 6, 23, 0, tzinfo=dt_timezone.utc)
+
+
+@pytest.fixture
+def action_item(p1_review, incident_manager, responder):
+    with time_machine.travel(NOON, tick=False):
+        return services.action_item_create(p1_review, by=incident_manager, owner=responder,
+                                           title="Alert on lock waits", due_date=DUE,
+                                           kind=ActionItem.Kind.MONITORING)
+
+
+def test_the_owner_hears_of_a_new_action_item(action_item, responder):
+    assert inbox(ActionItem, "action_item.assigned", responder).count() == 1
+
+
+def test_the_owner_is_reminded_two_days_before_the_due_date_once(action_item, responder):
+    sweep_at(DUE_MOMENT - timedelta(days=2, minutes=1))
+    assert not inbox(ActionItem, "action_item.reminder").exists()
+    sweep_at(DUE_MOMENT - timedelta(days=2))
+    sweep_at(DUE_MOMENT - timedelta(days=1))
+    assert [n.recipient for n in inbox(ActionItem, "action_item.reminder")] == [responder]
+
+
+def test_an_overdue_action_item_tells_the_owner_then_escalates_to_the_incident_manager(
+        action_item, responder, incident_manager):
+    sweep_at(DUE_MOMENT)
+    assert [n.recipient for n in inbox(ActionItem, "action_item.overdue")] == [responder]
+    assert not inbox(ActionItem, "action_item.escalated").exists()
+
+    sweep_at(DUE_MOMENT + services.ACTION_ITEM_ESCALATE_AFTER)
+    sweep_at(DUE_MOMENT + services.ACTION_ITEM_ESCALATE_AFTER + timedelta(days=1))
+    escalated = inbox(ActionItem, "action_item.escalated")
+    assert [n.recipient for n in escalated] == [incident_manager]
+
+
+def test_a_done_action_item_is_not_chased(action_item, responder):
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        services.action_item_transition(action_item, "complete", by=responder)
+    sweep_at(DUE_MOMENT + timedelta(days=5))
+    assert not inbox(ActionItem, "action_item.reminder").exists()
+    assert not inbox(ActionItem, "action_item.overdue").exists()
+
+
+def test_moving_the_due_date_moves_the_reminders(action_item, incident_manager, responder):
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        services.action_item_update(action_item, by=incident_manager, due_date=DUE + timedelta(days=7))
+    sweep_at(DUE_MOMENT + timedelta(hours=1))
+    assert not inbox(ActionItem, "action_item.overdue").exists()
+    sweep_at(DUE_MOMENT + timedelta(days=7))
+    assert inbox(ActionItem, "action_item.overdue", responder).count() == 1
