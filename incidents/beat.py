@@ -1,5 +1,23 @@
 """Periodic tasks of the incidents app, merged into CELERY_BEAT_SCHEDULE by config/settings/base.py.
 
-Plain data only (no Django imports): settings import this module."""
+Plain data only (no Django imports): settings import this module.
 
-BEAT_SCHEDULE: dict = {}
+Management summaries: asked for every morning (beat runs in UTC; 06:00/06:15 UTC is after
+midnight in Europe), each for the last *whole* week or month. The notification outbox sends a
+period's summary to a person once, so the daily ask only matters after a missed run or for a
+new subscriber; `expires` drops asks that waited in the queue past the next one."""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict = {
+    "reports.weekly_summary": {
+        "task": "incidents.reports.tasks.send_weekly_summary",
+        "schedule": crontab(minute=0, hour=6),
+        "options": {"expires": 12 * 3600},
+    },
+    "reports.monthly_summary": {
+        "task": "incidents.reports.tasks.send_monthly_summary",
+        "schedule": crontab(minute=15, hour=6),
+        "options": {"expires": 12 * 3600},
+    },
+}

@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export.csv", views.export_csv, name="export_csv"),
+    path("export.xlsx", views.export_xlsx, name="export_xlsx"),
+    path("export.pdf", views.export_pdf, name="export_pdf"),
+    path("incidents/<str:reference>/summary.pdf", views.incident_summary_pdf,
+         name="incident_summary_pdf"),
+    path("incidents/<str:reference>/summary.txt", views.incident_summary_txt,
+         name="incident_summary_txt"),
+]

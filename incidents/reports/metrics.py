@@ -1,0 +1,452 @@
+"""Report selectors: every figure the dashboard, the exports and the management summaries show.
+
+They all call these functions, so a number is computed in one place. Figures are computed by
+the database (aggregates over annotated incidents), so a period with 100,000 incidents costs a
+fixed number of queries, not a loop over rows.
+
+Which incidents a figure covers (the page's help text says the same):
+- The report's incidents are those *declared* in the period (organisation time zone, whole
+  days) that match the filters; cancelled incidents and duplicates are left out of every figure
+  and counted apart.
+- MTTA (mean time to acknowledge) = acknowledged_at − declared_at, over the report's incidents
+  that were acknowledged. It starts at declaration because that is when the portal, and the
+  response SLA clock, can first know; detection lag shows in MTTR instead. Unacknowledged
+  incidents are counted, not averaged in.
+- MTTR (mean time to resolve) = resolved_at − detected_at, over incidents *resolved* in the
+  period (whenever declared): the time customers were affected. Still-open incidents are left out.
+- SLA compliance: each incident's response and resolution SLA are met, breached or pending.
+  From the incident's SLA clocks when the escalation app records them; otherwise from the
+  incident's own times against its severity's targets, counted from declaration (24x7).
+  Compliance % = met ÷ (met + breached); pending incidents are not yet decided.
+- Business impact: revenue lost = revenue impact per hour × hours from detection to resolution
+  (to now, for incidents still open); customers affected = the sum of the incidents' counts.
+- Recurring issues: a service with incidents of the same category more than once in the period;
+  each incident after the first counts as a recurrence.
+- Post-mortems: reviews due in the period (and already due); on time = published by the due
+  time. Waived reviews owe nothing and are left out.
+- Action items: items due in the period; closure rate = done or won't-do ÷ all; on time = closed
+  on or before the due date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    FloatField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.utils import timezone
+
+from incidents.models import Incident, Service, SeverityLevel
+
+from . import sources
+from .expressions import SecondsBetween, due, jit_off, moment
+from .periods import ReportPeriod
+
+MET, BREACHED, PENDING = "met", "breached", "pending"
+SLA_KINDS = ("response", "resolution")
+SLA_ACHIEVED_FIELD = {"response": "acknowledged_at", "resolution": "resolved_at"}
+NOT_COUNTED_STATES = (Incident.State.CANCELLED, Incident.State.DUPLICATE)
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    severity: SeverityLevel | None = None
+    service: Service | None = None
+    category: str = ""
+
+    def apply(self, incidents: QuerySet, prefix: str = "") -> QuerySet:
+        """Filter incidents, or rows related to incidents when `prefix` is e.g. "incident__"."""
+        if self.severity is not None:
+            incidents = incidents.filter(**{f"{prefix}severity": self.severity})
+        if self.service is not None:
+            incidents = incidents.filter(**{f"{prefix}services": self.service})
+        if self.category:
+            incidents = incidents.filter(**{f"{prefix}category": self.category})
+        return incidents
+
+    def describe(self) -> str:
+        parts = []
+        if self.severity is not None:
+            parts.append(f"severity {self.severity.code}")
+        if self.service is not None:
+            parts.append(f"service {self.service.name}")
+        if self.category:
+            parts.append(f"category {Incident.Category(self.category).label}")
+        return ", ".join(parts) or "all incidents"
+
+    def as_query(self) -> dict[str, str]:
+        query = {}
+        if self.severity is not None:
+            query["severity"] = self.severity.code
+        if self.service is not None:
+            query["service"] = self.service.slug
+        if self.category:
+            query["category"] = self.category
+        return query
+
+
+# --- The incidents a report covers, with per-incident figures ------------------------------
+
+
+def incidents_declared(period: ReportPeriod, filters: ReportFilters) -> QuerySet[Incident]:
+    qs = Incident.objects.filter(declared_at__gte=period.start_at, declared_at__lt=period.end_at)
+    return filters.apply(qs.exclude(state__in=NOT_COUNTED_STATES))
+
+
+def incidents_resolved(period: ReportPeriod, filters: ReportFilters) -> QuerySet[Incident]:
+    qs = Incident.objects.filter(resolved_at__gte=period.start_at, resolved_at__lt=period.end_at)
+    return filters.apply(qs.exclude(state__in=NOT_COUNTED_STATES))
+
+
+def _with_sla(qs: QuerySet, kind: str, now: datetime) -> QuerySet:
+    """Annotate `<kind>_due_at`, `<kind>_achieved_at` and `<kind>_sla` (met / breached /
+    pending) for one SLA kind.
+
+    When the escalation app keeps SLA clocks, an incident's clock decides (it knows business
+    hours and severity changes; one clock per kind, so the join adds no rows); incidents without
+    a clock fall back to their own times against the severity's targets."""
+    achieved_field = SLA_ACHIEVED_FIELD[kind]
+    due_at = due("declared_at", f"severity__{kind}_target")
+    achieved = F(achieved_field)
+    clock_breached = None
+    if sources.sla_clock_model() is not None:
+        clock = f"{kind}_clock"
+        qs = qs.annotate(**{clock: FilteredRelation(
+            "sla_clocks", condition=Q(sla_clocks__kind=kind))})
+        due_at = Coalesce(F(f"{clock}__due_at"), due_at, output_field=DateTimeField())
+        achieved = Case(
+            When(**{f"{clock}__id__isnull": False}, then=F(f"{clock}__met_at")),
+            default=F(achieved_field), output_field=DateTimeField(),
+        )
+        clock_breached = Q(**{f"{clock}__breached_at__isnull": False})
+    due_name, achieved_name = f"{kind}_due_at", f"{kind}_achieved_at"
+    qs = qs.annotate(**{due_name: due_at, achieved_name: achieved})
+    outcomes = [
+        When(Q(**{f"{achieved_name}__isnull": True, f"{due_name}__lt": now}), then=Value(BREACHED)),
+        When(Q(**{f"{achieved_name}__isnull": True}), then=Value(PENDING)),
+        When(Q(**{f"{achieved_name}__lte": F(due_name)}), then=Value(MET)),
+    ]
+    if clock_breached is not None:
+        # A breach the sweep recorded stays a breach, even if the clock was met later.
+        outcomes.insert(0, When(clock_breached, then=Value(BREACHED)))
+    return qs.annotate(**{f"{kind}_sla": Case(*outcomes, default=Value(BREACHED),
+                                              output_field=CharField())})
+
+
+def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> QuerySet:
+    """Annotate each incident with the figures reports aggregate and list:
+    time_to_acknowledge / time_to_resolve / impact_seconds (seconds), revenue_lost, and per SLA
+    kind (response, resolution) <kind>_due_at, <kind>_achieved_at and <kind>_sla."""
+    now = now or timezone.now()
+    qs = incidents.annotate(
+        time_to_acknowledge=SecondsBetween(F("acknowledged_at"), F("declared_at")),
+        time_to_resolve=SecondsBetween(F("resolved_at"), F("detected_at")),
+        impact_seconds=SecondsBetween(Coalesce(F("resolved_at"), moment(now)), F("detected_at")),
+    ).annotate(
+        revenue_lost=ExpressionWrapper(
+            F("revenue_impact_per_hour") * F("impact_seconds") / Value(3600.0),
+            output_field=FloatField(),
+        )
+    )
+    for kind in SLA_KINDS:
+        qs = _with_sla(qs, kind, now)
+    return qs
+
+
+# --- Aggregates ----------------------------------------------------------------------------
+
+
+def _declared_aggregates() -> dict[str, Any]:
+    def outcome(kind, result):
+        return Count("pk", filter=Q(**{f"{kind}_sla": result}))
+
+    aggregates = {
+        "incidents": Count("pk"),
+        "open": Count("pk", filter=Q(state__in=Incident.OPEN_STATES)),
+        "unacknowledged": Count("pk", filter=Q(acknowledged_at__isnull=True)),
+        "mtta_seconds": Avg("time_to_acknowledge"),
+        "customers_affected": Sum("customers_affected"),
+        "peak_customers_affected_pct": Max("customers_affected_pct"),
+        "customer_facing": Count("pk", filter=Q(is_customer_facing=True)),
+    }
+    for kind in SLA_KINDS:
+        for result in (MET, BREACHED, PENDING):
+            aggregates[f"{kind}_{result}"] = outcome(kind, result)
+    return aggregates
+
+
+def percent(part: int | None, whole: int | None) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def money(value: float | Decimal | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+
+
+def _with_sla_rates(row: dict) -> dict:
+    for kind in SLA_KINDS:
+        met, breached = row[f"{kind}_met"], row[f"{kind}_breached"]
+        row[f"{kind}_compliance_pct"] = percent(met, met + breached)
+    row["breaches"] = row["response_breached"] + row["resolution_breached"]
+    return row
+
+
+@dataclass
+class Summary:
+    period: ReportPeriod
+    filters: ReportFilters
+    generated_at: datetime
+    declared: dict[str, Any]
+    resolved: dict[str, Any]
+    revenue_lost: list[tuple[str, Decimal]]
+    by_severity: list[dict[str, Any]]
+    recurring: list[dict[str, Any]]
+    previous: dict[str, Any]
+    escalations: dict[str, Any] | None = None
+    postmortems: dict[str, Any] | None = None
+    action_items: dict[str, Any] | None = None
+    not_counted: int = 0
+    unavailable: list[str] = field(default_factory=list)
+
+    @property
+    def recurring_incidents(self) -> int:
+        return sum(row["count"] - 1 for row in self.recurring)
+
+
+@jit_off
+def report_summary(
+    period: ReportPeriod, filters: ReportFilters | None = None, now: datetime | None = None
+) -> Summary:
+    """Every headline figure for a period, in a bounded number of queries."""
+    filters = filters or ReportFilters()
+    now = now or timezone.now()
+    declared_qs = with_figures(incidents_declared(period, filters), now)
+    declared = _with_sla_rates(declared_qs.aggregate(**_declared_aggregates()))
+
+    resolved = with_figures(incidents_resolved(period, filters), now).aggregate(
+        resolved=Count("pk"), mttr_seconds=Avg("time_to_resolve"),
+        longest_seconds=Max("time_to_resolve"),
+    )
+    revenue = [
+        (row["currency"], money(row["total"]))
+        for row in declared_qs.filter(revenue_impact_per_hour__isnull=False)
+        .values("currency").annotate(total=Sum("revenue_lost")).order_by("currency")
+    ]
+    by_severity = [
+        _with_sla_rates(row)
+        for row in declared_qs.values("severity__code", "severity__name", "severity__rank")
+        .annotate(**_declared_aggregates()).order_by("severity__rank")
+    ]
+    previous_period = period.previous()
+    summary = Summary(
+        period=period,
+        filters=filters,
+        generated_at=now,
+        declared=declared,
+        resolved=resolved,
+        revenue_lost=revenue,
+        by_severity=by_severity,
+        recurring=recurring_issues(period, filters),
+        previous={
+            "period": previous_period,
+            "incidents": incidents_declared(previous_period, filters).count(),
+            "recurring_incidents": sum(
+                row["count"] - 1 for row in recurring_issues(previous_period, filters)
+            ),
+        },
+        not_counted=filters.apply(
+            Incident.objects.filter(declared_at__gte=period.start_at,
+                                    declared_at__lt=period.end_at, state__in=NOT_COUNTED_STATES)
+        ).count(),
+    )
+    summary.escalations = escalation_figures(period, filters, declared["incidents"])
+    summary.postmortems = postmortem_figures(period, filters, now)
+    summary.action_items = action_item_figures(period, filters, now)
+    for name, value in (("escalations", summary.escalations),
+                        ("post-mortems", summary.postmortems),
+                        ("action items", summary.action_items)):
+        if value is None:
+            summary.unavailable.append(name)
+    return summary
+
+
+def recurring_issues(period: ReportPeriod, filters: ReportFilters) -> list[dict[str, Any]]:
+    """(service, category) pairs with more than one incident declared in the period."""
+    through = Incident.services.through
+    ids = incidents_declared(period, filters).values("pk")
+    rows = (
+        through.objects.filter(incident__in=ids)
+        .values("service__name", "incident__category")
+        .annotate(count=Count("incident", distinct=True))
+        .filter(count__gte=2)
+        .order_by("-count", "service__name", "incident__category")
+    )
+    return [
+        {"service": row["service__name"], "category": row["incident__category"],
+         "category_label": Incident.Category(row["incident__category"]).label,
+         "count": row["count"]}
+        for row in rows
+    ]
+
+
+def escalation_figures(period: ReportPeriod, filters: ReportFilters,
+                       incident_count: int | None = None) -> dict[str, Any] | None:
+    """How often the report's incidents were escalated, and the highest level reached
+    (levels are numbered from the first line up: L1, L2, ...)."""
+    model = sources.escalation_event_model()
+    if model is None:
+        return None
+    incidents = incidents_declared(period, filters)
+    events = model.objects.filter(incident__in=incidents.values("pk"))
+    figures = events.aggregate(events=Count("pk"), escalated=Count("incident", distinct=True),
+                               highest_number=Max("level__number"))
+    figures["incidents"] = incidents.count() if incident_count is None else incident_count
+    figures["escalated_pct"] = percent(figures["escalated"], figures["incidents"])
+    top = None
+    if figures["highest_number"] is not None:
+        top = events.filter(level__number=figures["highest_number"]).select_related("level").first()
+    figures["highest_level"] = str(top.level) if top else ""
+    return figures
+
+
+def postmortem_figures(period: ReportPeriod, filters: ReportFilters, now: datetime) -> dict | None:
+    model = sources.postmortem_model()
+    if model is None:
+        return None
+    due_reviews = filters.apply(
+        model.objects.filter(due_at__gte=period.start_at, due_at__lt=period.end_at,
+                             due_at__lte=now, waived=False),
+        prefix="incident__",
+    )
+    figures = due_reviews.aggregate(
+        due=Count("pk"),
+        on_time=Count("pk", filter=Q(published_at__isnull=False, published_at__lte=F("due_at"))),
+        late=Count("pk", filter=Q(published_at__gt=F("due_at"))),
+        overdue=Count("pk", filter=Q(published_at__isnull=True)),
+    )
+    figures["on_time_pct"] = percent(figures["on_time"], figures["due"])
+    return figures
+
+
+def action_item_figures(period: ReportPeriod, filters: ReportFilters, now: datetime) -> dict | None:
+    model = sources.action_item_model()
+    if model is None:
+        return None
+    closed_states = [model.State.DONE, model.State.WONT_DO]
+    items = filters.apply(
+        model.objects.filter(due_date__gte=period.start, due_date__lte=period.end),
+        prefix="postmortem__incident__",
+    ).annotate(closed_on=TruncDate("completed_at", tzinfo=timezone.get_current_timezone()))
+    figures = items.aggregate(
+        total=Count("pk"),
+        closed=Count("pk", filter=Q(state__in=closed_states)),
+        done=Count("pk", filter=Q(state=model.State.DONE)),
+        closed_on_time=Count("pk", filter=Q(state__in=closed_states, closed_on__lte=F("due_date"))),
+        overdue=Count("pk", filter=Q(state__in=model.UNFINISHED_STATES,
+                                     due_date__lt=timezone.localdate(now))),
+    )
+    figures["closure_pct"] = percent(figures["closed"], figures["total"])
+    figures["on_time_pct"] = percent(figures["closed_on_time"], figures["total"])
+    return figures
+
+
+@jit_off
+def costliest_incidents(period: ReportPeriod, filters: ReportFilters | None = None,
+                        now: datetime | None = None, limit: int = 10) -> list[Incident]:
+    """The report's incidents with the most revenue lost (then most customers affected)."""
+    qs = with_figures(incidents_declared(period, filters or ReportFilters()), now)
+    qs = qs.filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
+    return list(
+        qs.select_related("severity")
+        .order_by(F("revenue_lost").desc(nulls_last=True),
+                  F("customers_affected").desc(nulls_last=True), "declared_at")[:limit]
+    )
+
+
+# --- Weekly trends (charts) ----------------------------------------------------------------
+
+
+@jit_off
+def weekly_trends(period: ReportPeriod, filters: ReportFilters | None = None,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """Per ISO week of the period: incidents declared by severity, MTTR (hours, by week
+    resolved) and SLA compliance % (by week declared). Weeks with nothing are zero / None."""
+    filters = filters or ReportFilters()
+    now = now or timezone.now()
+    tz = timezone.get_current_timezone()
+    weeks = period.week_starts()
+
+    def week_of(value) -> Any:
+        return timezone.localtime(value, tz).date() if isinstance(value, datetime) else value
+
+    declared = with_figures(incidents_declared(period, filters), now).annotate(
+        week=TruncWeek("declared_at", tzinfo=tz)
+    )
+    counts: dict[tuple, int] = {}
+    for row in declared.values("week", "severity__code").annotate(n=Count("pk")).order_by():
+        counts[(week_of(row["week"]), row["severity__code"])] = row["n"]
+    severities = list(SeverityLevel.objects.order_by("rank").values_list("code", flat=True))
+    if filters.severity is not None:
+        severities = [filters.severity.code]
+
+    sla: dict = {}
+    for row in declared.values("week").annotate(
+        **{f"{kind}_{result}": Count("pk", filter=Q(**{f"{kind}_sla": result}))
+           for kind in SLA_KINDS for result in (MET, BREACHED)}
+    ).order_by():
+        sla[week_of(row["week"])] = row
+
+    resolved = with_figures(incidents_resolved(period, filters), now).annotate(
+        week=TruncWeek("resolved_at", tzinfo=tz)
+    )
+    mttr = {
+        week_of(row["week"]): row
+        for row in resolved.values("week").annotate(n=Count("pk"), mttr=Avg("time_to_resolve"))
+        .order_by()
+    }
+
+    def compliance(week, kind):
+        row = sla.get(week)
+        if not row:
+            return None
+        return percent(row[f"{kind}_met"], row[f"{kind}_met"] + row[f"{kind}_breached"])
+
+    return {
+        "weeks": weeks,
+        "labels": [f"{week:%d %b %Y}" for week in weeks],
+        "by_severity": {
+            code: [counts.get((week, code), 0) for week in weeks] for code in severities
+        },
+        "totals": [sum(counts.get((week, code), 0) for code in severities) for week in weeks],
+        "mttr_hours": [
+            round(mttr[week]["mttr"] / 3600, 2) if week in mttr and mttr[week]["mttr"] is not None
+            else None
+            for week in weeks
+        ],
+        "resolved": [mttr[week]["n"] if week in mttr else 0 for week in weeks],
+        "response_compliance": [compliance(week, "response") for week in weeks],
+        "resolution_compliance": [compliance(week, "resolution") for week in weeks],
+    }

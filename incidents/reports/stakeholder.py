@@ -1,0 +1,177 @@
+"""The per-incident stakeholder summary: seed 000's "Stakeholder Update Template"
+("[P0-RESOLVED] ... - Business Impact Summary"), with figures from the report selectors and,
+when the incident has a post-mortem, its next steps and ROI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from incidents.models import Incident
+
+from . import metrics, sources
+from .tables import HOURS, MONEY, typed
+
+HOURS_PER_MONTH = Decimal(720)  # the seed's "revenue restored per month" (30 days)
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+SLA_WORDS = {metrics.MET: "met", metrics.BREACHED: "breached", metrics.PENDING: "pending"}
+
+
+def format_money(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return "not recorded"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{amount:,.2f}" if symbol else f"{amount:,.2f} {currency}"
+
+
+def format_moment(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return f"{timezone.localtime(value):%a %d %b %Y %H:%M %Z}"
+
+
+@dataclass
+class NextStep:
+    text: str
+    done: bool
+    detail: str = ""
+
+
+@dataclass
+class IncidentSummary:
+    incident: Incident
+    status: str
+    subject: str
+    duration_hours: Decimal | None
+    is_ongoing: bool
+    revenue_lost: Decimal | None
+    revenue_restored_per_month: Decimal | None
+    resolution_cost: Decimal | None
+    services: list[str]
+    response_sla: str
+    resolution_sla: str
+    next_steps: list[NextStep] = field(default_factory=list)
+
+    @property
+    def currency(self) -> str:
+        return self.incident.currency
+
+    def money(self, amount: Decimal | None) -> str:
+        return format_money(amount, self.currency)
+
+    @property
+    def business_impact(self) -> str:
+        incident = self.incident
+        if incident.revenue_impact_per_hour is None:
+            return "No revenue impact recorded"
+        lost = self.money(self.revenue_lost)
+        restored = self.money(self.revenue_restored_per_month)
+        per_hour = self.money(incident.revenue_impact_per_hour)
+        if self.is_ongoing:
+            return (f"{lost} revenue lost so far ({per_hour}/hour); "
+                    f"{restored} potential revenue at risk per month")
+        return (f"{restored} potential revenue restored per month "
+                f"({lost} lost while it lasted, {per_hour}/hour)")
+
+    @property
+    def customer_impact(self) -> str:
+        pct, count = self.incident.customers_affected_pct, self.incident.customers_affected
+        if pct is not None and count is not None:
+            return f"{pct}% customers affected ({count:,} customers)"
+        if pct is not None:
+            return f"{pct}% customers affected"
+        if count is not None:
+            return f"{count:,} customers affected"
+        return "Not recorded"
+
+    @property
+    def duration(self) -> str:
+        if self.duration_hours is None:
+            return "unknown"
+        detected = format_moment(self.incident.detected_at)
+        if self.is_ongoing:
+            state = self.incident.get_state_display().lower()
+            return f"{self.duration_hours} hours so far (detected {detected}, still {state})"
+        resolved = format_moment(self.incident.resolved_at)
+        return f"{self.duration_hours} hours (detected {detected}, resolved {resolved})"
+
+    @property
+    def roi(self) -> str:
+        cost = self.money(self.resolution_cost)
+        restored = self.money(self.revenue_restored_per_month)
+        return f"Resolution cost {cost}, revenue restored {restored}/month"
+
+    def as_text(self) -> str:
+        return render_to_string("reports/incident_summary.txt", {"summary": self})
+
+
+def _postmortem_of(incident: Incident):
+    if sources.postmortem_model() is None:
+        return None
+    try:
+        return incident.postmortem
+    except ObjectDoesNotExist:
+        return None
+
+
+def _next_steps(postmortem) -> tuple[list[NextStep], Decimal | None]:
+    """Seed 000's three next steps, ticked from the post-mortem and its action items."""
+    if postmortem is None:
+        return [NextStep("Post-mortem review scheduled", False),
+                NextStep("Process improvements identified", False),
+                NextStep("Prevention measures implemented", False)], None
+    items = list(postmortem.action_items.all())
+    scheduled_detail = (f"published {format_moment(postmortem.published_at)}"
+                        if postmortem.published_at else
+                        f"due {format_moment(postmortem.due_at)}" if postmortem.due_at else "")
+    prevention = [item for item in items if item.kind == "prevention"]
+    prevention_done = [item for item in prevention if item.state == "done"]
+    steps = [
+        NextStep("Post-mortem review scheduled", True, scheduled_detail),
+        NextStep("Process improvements identified", bool(items),
+                 f"{len(items)} action item{'s' if len(items) != 1 else ''}" if items else ""),
+        NextStep("Prevention measures implemented", bool(prevention) and
+                 len(prevention_done) == len(prevention),
+                 f"{len(prevention_done)} of {len(prevention)} done" if prevention else ""),
+    ]
+    cost = None
+    if postmortem.resolution_hours is not None and postmortem.hourly_rate is not None:
+        cost = typed(MONEY, postmortem.resolution_hours * postmortem.hourly_rate)
+    return steps, cost
+
+
+def incident_summary(reference: str, now: datetime | None = None) -> IncidentSummary:
+    """Raises Incident.DoesNotExist for an unknown reference."""
+    now = now or timezone.now()
+    qs = metrics.with_figures(Incident.objects.filter(reference=reference), now)
+    incident = qs.select_related("severity").prefetch_related("services").get()
+    is_ongoing = incident.resolved_at is None
+    status = "RESOLVED" if not is_ongoing else incident.state.upper()
+    postmortem = _postmortem_of(incident)
+    steps, cost = _next_steps(postmortem)
+    restored = None
+    if incident.revenue_impact_per_hour is not None:
+        restored = typed(MONEY, incident.revenue_impact_per_hour * HOURS_PER_MONTH)
+        if postmortem is not None and postmortem.revenue_restored is not None \
+                and postmortem.revenue_restored_period == "month":
+            restored = postmortem.revenue_restored
+    return IncidentSummary(
+        incident=incident,
+        status=status,
+        subject=f"[{incident.severity.code}-{status}] {incident.reference} {incident.title} "
+                "- Business Impact Summary",
+        duration_hours=typed(HOURS, incident.impact_seconds),
+        is_ongoing=is_ongoing,
+        revenue_lost=typed(MONEY, incident.revenue_lost),
+        revenue_restored_per_month=restored,
+        resolution_cost=cost,
+        services=[service.name for service in incident.services.all()],
+        response_sla=SLA_WORDS[incident.response_sla],
+        resolution_sla=SLA_WORDS[incident.resolution_sla],
+        next_steps=steps,
+    )
