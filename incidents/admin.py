@@ -21,7 +21,6 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
-from simple_history.admin import SimpleHistoryAdmin
 
 from . import selectors, services
 from .admin_forms import (
@@ -43,6 +42,7 @@ from .admin_forms import (
 )
 from .errors import ActionRefused
 from .models import Incident, ReferenceCounter, Service, SeverityLevel, TimelineEntry
+from .admin_history import NoRevertHistoryAdmin
 from .warroom import admin as warroom_admin  # noqa: F401
 
 admin.site.site_header = "Firebreak administration"
@@ -80,17 +80,9 @@ def _datetime_column(field: str, label: str):
 # --- History: user and reason on every change; past versions are read-only -----------------
 
 
-class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
-    """History shows who changed what and why; it never restores a past version, because a
-    revert would bypass the services (and, for incidents, the state machine)."""
-
-    history_refused_message = (
-        "History is a read-only record: a past version cannot be restored. "
-        "Make the change again through the normal form or actions."
-    )
-
-    def revert_disabled(self, request, obj=None):
-        return True
+class ReadOnlyHistoryAdmin(NoRevertHistoryAdmin):
+    """History shows who changed what and why (see NoRevertHistoryAdmin); a service refusing
+    a save shows its reasons instead of an error page."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # A service refusing inside save_model rolls the atomic admin view back; show why.
@@ -100,26 +92,6 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
             for reason in exc.reasons:
                 self.message_user(request, reason, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method != "GET":
-            self.message_user(request, self.history_refused_message, messages.ERROR)
-            opts = self.model._meta
-            return HttpResponseRedirect(reverse(
-                f"admin:{opts.app_label}_{opts.model_name}_history", args=[unquote(object_id)]
-            ))
-        request._viewing_past_version = True
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        if getattr(request, "_viewing_past_version", False):
-            opts = self.model._meta
-            readonly += [
-                f.name for f in [*opts.fields, *opts.many_to_many]
-                if f.editable and not f.primary_key and f.name not in readonly
-            ]
-        return readonly
 
     def get_fieldsets(self, request, obj=None):
         return self.past_version_fieldsets(request, super().get_fieldsets(request, obj))

@@ -4,25 +4,12 @@ actions here), so the FSM fields are read-only and history cannot be reverted.""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from simple_history.admin import SimpleHistoryAdmin
 
+from incidents.admin_history import NoRevertHistoryAdmin
 from incidents.errors import ActionRefused
 
 from . import services
 from .models import ActionItem, PostMortem, PostMortemTimelineItem
-
-
-class NoRevertHistoryAdmin(SimpleHistoryAdmin):
-    """Reverting would write an old state past the FSM and the timers: view only."""
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            raise PermissionDenied("History cannot be reverted; change the object instead.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class TimelineItemInline(admin.TabularInline):

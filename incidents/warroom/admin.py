@@ -5,11 +5,9 @@ they change through the war room so the timeline records who did what."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
+from incidents.admin_history import NoRevertHistoryAdmin
 from incidents.errors import ActionRefused
 from incidents.models import (
     AudienceSubscription,
@@ -26,20 +24,7 @@ from . import services
 from .rendering import VARIABLES
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
-    """History is a record: it can be viewed, never reverted (a revert would skip the
-    services that keep the timeline)."""
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method != "GET":
-            self.message_user(request, "A past version cannot be restored.", messages.ERROR)
-            opts = self.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[object_id]))
-        return super().history_form_view(request, object_id, version_id, extra_context)
+HistoryAdmin = NoRevertHistoryAdmin
 
 
 class ReadOnlyAdmin(HistoryAdmin):

@@ -1,7 +1,7 @@
 """The incident page: what it shows, the transitions a user may make, and every action on it."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -1,7 +1,6 @@
 from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 
-import pytest
 
 from postmortems import roi
 from postmortems.roi import RoiInputs, compute

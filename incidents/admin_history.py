@@ -1,0 +1,42 @@
+"""The admin base for every model with history: past versions can be viewed, never restored.
+
+A revert would write an old state past the services (and, for FSM models, past the state
+machine, the timers and the timeline), so the revert POST is refused, not just hidden."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
+
+
+class NoRevertHistoryAdmin(SimpleHistoryAdmin):
+    history_refused_message = (
+        "History is a read-only record: a past version cannot be restored. "
+        "Make the change again through the normal form or actions."
+    )
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            self.message_user(request, self.history_refused_message, messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_history", args=[unquote(object_id)]
+            ))
+        request._viewing_past_version = True
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if getattr(request, "_viewing_past_version", False):
+            opts = self.model._meta
+            readonly += [
+                f.name for f in [*opts.fields, *opts.many_to_many]
+                if f.editable and not f.primary_key and f.name not in readonly
+            ]
+        return readonly
