@@ -10,6 +10,8 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from incidents.admin_history import NoRevertHistoryAdmin
+
 from . import delivery
 from .health import delivery_health
 from .models import DeliveryAttempt, Notification, NotificationPreference, WebhookEndpoint
@@ -142,7 +144,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(NoRevertHistoryAdmin):
     form = WebhookEndpointForm
     list_display = ["name", "format", "url", "is_active", "min_severity_rank", "deliveries"]
     list_filter = ["format", "is_active"]
@@ -164,7 +166,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(NoRevertHistoryAdmin):
     list_display = ["user", "email", "weekly_summary", "monthly_summary"]
     list_filter = ["email", "weekly_summary", "monthly_summary"]
     search_fields = ["user__username", "user__email"]

@@ -164,6 +164,7 @@ class WebhookEndpoint(models.Model):
     min_severity_rank = models.PositiveSmallIntegerField(
         default=3, help_text="Receive incidents at this severity rank or more severe (0 = P0 only)."
     )
+    history = HistoricalRecords(excluded_fields=["secret"])  # who pointed alerts where, and when
 
     def __str__(self) -> str:
         return self.name
@@ -182,6 +183,7 @@ class NotificationPreference(models.Model):
     monthly_summary = models.BooleanField(
         default=False, help_text="Email me the monthly management summary (managers)."
     )
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"

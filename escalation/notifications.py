@@ -146,6 +146,7 @@ def notification_preference_update(
         preference.email = email
         preference.weekly_summary = weekly_summary
         preference.monthly_summary = monthly_summary
+        preference._history_user = user
         preference.save()
     return preference
 
