@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from . import selectors
 from .models import EscalationEvent, EscalationLevel
 
 
@@ -18,7 +19,8 @@ class EscalateForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="Complexity: expertise beyond the team, several teams or vendors, design "
                   "decisions. Resources: more people, consultants, budget. Business impact: "
-                  "customers, revenue, reputation. Security.",
+                  "customers, revenue, reputation. Security: a breach, a vulnerability or "
+                  "exposed data.",
     )
     note = forms.CharField(
         label="What is the level needed for?", max_length=2000,
@@ -30,6 +32,12 @@ class EscalateForm(forms.Form):
         self.incident = incident
         if incident is not None:
             self.auto_id = f"escalate-{incident.reference}-%s"
+            if not self.is_bound:
+                # Offer the level above the one already engaged, not always the first line.
+                current = selectors.current_level(incident)
+                if current is not None:
+                    above = self.fields["level"].queryset.filter(number__gt=current.number)
+                    self.fields["level"].initial = above.order_by("number").first() or current
 
     def clean_note(self) -> str:
         note = self.cleaned_data["note"].strip()

@@ -64,13 +64,13 @@ class IncidentDeclareForm(forms.ModelForm):
     severity = forms.ModelChoiceField(
         queryset=SeverityLevel.objects.order_by("rank"),
         # The declare page renders each option with the level's description and examples.
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input mt-0 flex-shrink-0"}),
         empty_label=None,
         help_text="Pick the level whose description fits best; it can be changed at triage.",
     )
     services = forms.ModelMultipleChoiceField(
         queryset=Service.objects.order_by("name"),
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         required=False,
         help_text="Affected systems. Critical paths are marked.",
     )
@@ -78,7 +78,7 @@ class IncidentDeclareForm(forms.ModelForm):
         label="Detected at",
         required=False,
         widget=DateTimeLocalInput,
-        help_text="When the problem was first noticed. Leave empty for now.",
+        help_text="When the problem was first noticed. Leave empty to use the time you declare.",
     )
 
     class Meta:
@@ -89,7 +89,7 @@ class IncidentDeclareForm(forms.ModelForm):
         help_texts = {
             "description": "What is broken, for whom, and what has been tried so far.",
             "customers_affected_pct": "Share of all customers, 0–100.",
-            "revenue_impact_per_hour": "Estimated revenue lost per hour, in the currency below.",
+            "revenue_impact_per_hour": "Estimated revenue lost per hour, in the currency beside it.",
         }
 
     def clean_detected_at(self):

@@ -260,6 +260,11 @@ class FollowUpActionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _active_users()
+        # Rendered inline on the review page, field by field: Bootstrap's small controls.
+        for name, css in (("follow_up", "form-select form-select-sm"),
+                          ("owner", "form-select form-select-sm"),
+                          ("due_date", "form-control form-control-sm")):
+            self.fields[name].widget.attrs.setdefault("class", css)
 
     def clean_due_date(self):
         due = self.cleaned_data["due_date"]

@@ -296,7 +296,7 @@ def action_item_from_follow_up(request, reference):
     if not form.is_valid():
         for field, errors in form.errors.items():
             for error in errors:
-                messages.error(request, f"{form.fields[field].label or field}: {error}"
+                messages.error(request, f"{form[field].label}: {error}"
                                if field in form.fields else error)
     else:
         try:

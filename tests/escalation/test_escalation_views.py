@@ -92,3 +92,21 @@ def test_acknowledge_button_acknowledges_and_a_refusal_becomes_a_message(
     client.post(url)
     event.refresh_from_db()
     assert event.acknowledged_by == staffed_levels[2]
+
+
+def test_the_form_offers_the_level_above_the_one_engaged(client, declare, responder, levels):
+    """It used to offer L1 even while L2 was already on the incident (looked like a step down)."""
+    from escalation import services
+    from escalation.forms import EscalateForm
+
+    incident = declare(severity="P2")
+    assert EscalateForm(incident=incident)["level"].value() is None  # nothing engaged: first
+    services.incident_escalate(incident, by=responder, level=levels[2],
+                               reason_category="complexity", note="Need the team lead")
+    assert EscalateForm(incident=incident)["level"].value() == levels[3].pk
+    client.force_login(responder)
+    html = client.get(escalate_url(incident)).content.decode()
+    assert f'<option value="{levels[3].pk}" selected>' in html
+    services.incident_escalate(incident, by=responder, level=levels[4],
+                               reason_category="resources", note="Budget")
+    assert EscalateForm(incident=incident)["level"].value() == levels[4].pk  # top: stays

@@ -113,6 +113,18 @@ def test_adding_an_action_item_through_the_page(client, review, incident_manager
     assert "Add index" in client.get(url("my_action_items")).content.decode()
 
 
+def test_a_follow_up_without_a_due_date_names_the_field_in_plain_words(
+        client, review, incident_manager, responder):
+    """The message used to read "due_date: This field is required."."""
+    client.force_login(incident_manager)
+    response = client.post(url("action_item_from_follow_up", review.incident.reference),
+                           {"follow_up": "add_tests", "owner": responder.pk}, follow=True)
+    html = response.content.decode()
+    assert "Due date: This field is required." in html
+    assert "due_date:" not in html
+    assert not ActionItem.objects.exists()
+
+
 def test_wont_do_without_a_reason_is_refused_on_the_page(client, review, incident_manager,
                                                          responder):
     item = services.action_item_create(review, by=incident_manager, owner=responder, title="X",

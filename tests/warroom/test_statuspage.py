@@ -44,6 +44,15 @@ def test_a_top_severity_incident_is_an_outage_and_milder_ones_degrade(
     assert "Some systems have an outage" in html
 
 
+def test_an_affected_service_without_a_published_update_says_details_follow(declare, payments):
+    """"No incidents are being reported" under a red outage banner read as a contradiction."""
+    declare(severity="P1", services=[payments])
+    html = page()
+    assert "service-degraded" in html
+    assert "No incidents are being reported." not in html
+    assert "Details appear here as soon as we publish an update." in html
+
+
 def test_only_published_customer_updates_appear_and_nothing_internal_leaks(
         p0, incident_manager, internal_service, responder):
     services.incident_update_impact(p0, by=incident_manager, title="Checkout down for everyone")

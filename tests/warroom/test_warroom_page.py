@@ -32,6 +32,18 @@ def test_the_war_room_shows_header_roster_checklist_and_actions(p0, responder, c
         assert part in html, part
 
 
+def test_the_response_countdown_stops_once_the_incident_is_acknowledged(
+        p0, incident_manager, client_for):
+    """It used to keep counting down, then read "overdue" in red after a response in time."""
+    client = client_for(incident_manager)
+    assert "Response due <span data-countdown" in client.get(url(p0)).content.decode()
+    services.incident_triage(p0, by=incident_manager)
+    html = client.get(url(p0)).content.decode()
+    assert "Response due <span data-countdown" not in html
+    assert "(acknowledged " in html
+    assert "Resolution due <span data-countdown" in html
+
+
 def test_the_war_room_loads_in_a_bounded_number_of_queries(
         p0, incident_manager, client_for, django_assert_max_num_queries):
     client = client_for(incident_manager)
