@@ -323,6 +323,7 @@ class SlaClock(models.Model):
 
     class Meta:
         ordering = ["incident", "kind"]
+        verbose_name = "SLA clock"
         constraints = [models.UniqueConstraint(fields=["incident", "kind"],
                                                name="one_sla_clock_per_kind")]
         indexes = [

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 
 class NoRevertHistoryAdmin(SimpleHistoryAdmin):
+    # Links typed without a scheme are taken as https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     history_refused_message = (
         "History is a read-only record: a past version cannot be restored. "
         "Make the change again through the normal form or actions."

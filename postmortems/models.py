@@ -163,6 +163,7 @@ class PostMortem(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "post-mortem"
         indexes = [models.Index(fields=["state", "due_at"])]
         permissions = [
             ("review_postmortem", "Can review, return and publish post-mortems"),
@@ -265,6 +266,7 @@ class PostMortemTimelineItem(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
+        verbose_name = "post-mortem timeline item"
         constraints = [
             models.UniqueConstraint(
                 fields=["postmortem", "source_entry"], name="pm_timeline_one_copy_per_entry",

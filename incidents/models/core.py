@@ -358,4 +358,6 @@ class TimelineEntry(models.Model):
         indexes = [models.Index(fields=["incident", "occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.get_kind_display()}: {self.text[:60]}"
+        # In the organisation's time zone, like every time a person reads.
+        when = timezone.localtime(self.occurred_at)
+        return f"{when:%Y-%m-%d %H:%M} {self.get_kind_display()}: {self.text[:60]}"

@@ -78,13 +78,16 @@ def duration(value: timedelta | None) -> str:
 
 @register.filter
 def incident_age(incident) -> str:
-    """How long an open incident has been open, or how long a finished one was open."""
+    """How long an open incident has been going on, or how long a finished one went on.
+
+    Counted from detection, like the reports' time to resolve: a problem found at 09:00 and
+    declared at 11:00 has been hurting users since 09:00."""
     end = None if incident.is_open else (incident.resolved_at or incident.closed_at)
     if end is None and incident.is_open:
-        return timesince(incident.declared_at, timezone.now(), depth=2)
+        return timesince(incident.detected_at, timezone.now(), depth=2)
     if end is None:
         return "—"
-    return timesince(incident.declared_at, end, depth=2)
+    return timesince(incident.detected_at, end, depth=2)
 
 
 @register.simple_tag

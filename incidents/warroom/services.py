@@ -172,7 +172,7 @@ def _refusal(incident: Incident, transition: str) -> list[str]:
     names = ", ".join(f"“{item.text}”" for item in items)
     noun = "item is" if len(items) == 1 else "items are"
     return [f"{len(items)} required checklist {noun} still open before "
-            f"{TRANSITION_WORDS[transition]}: {names}."]
+            f"{TRANSITION_WORDS[transition]}: {names}. Tick them on the war room's checklist."]
 
 
 def guard_resolve(incident: Incident) -> list[str]:

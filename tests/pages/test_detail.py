@@ -409,3 +409,14 @@ def test_detail_page_query_count_does_not_grow_with_the_timeline_or_responders(
         services.incident_set_responder(triaged, by=incident_manager,
                                         user=make_user("Responder"), joined=True)
     assert count() == few
+
+
+def test_how_long_an_incident_went_on_counts_from_detection(declare, incident_manager):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.templatetags.firebreak import incident_age
+
+    incident = declare(by=incident_manager, detected_at=timezone.now() - timedelta(hours=26))
+    assert incident_age(incident).startswith("1\xa0day, 2\xa0hours")

@@ -167,7 +167,7 @@ def seed_incidents(demo: Demo) -> None:
         )
         services.timeline_add_note(
             incident, by=u["responder"], is_key_event=True,
-            text="Gateway certificate was rotated at 09:55; submissions fail TLS since.",
+            text="Gateway certificate was rotated just before the batch; submissions fail TLS since.",
             occurred_at=timezone.now() - timedelta(minutes=10),
         )
 
