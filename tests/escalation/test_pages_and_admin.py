@@ -90,3 +90,12 @@ def test_the_incident_page_shows_sla_clocks_escalation_and_the_escalate_form(
     assert f'id="sla-clocks-{incident.reference}"' in html
     assert f'id="escalation-status-{incident.reference}"' in html
     assert f'id="escalate-{incident.reference}"' in html
+
+
+def test_default_escalation_texts_read_as_plain_language(db):
+    from escalation.models import EscalationStep, Rota
+
+    texts = [*EscalationStep.objects.values_list("action", flat=True),
+             *Rota.objects.values_list("description", flat=True)]
+    assert texts, "the default steps and rotas are seeded"
+    assert not [text for text in texts if "(seed " in text]
