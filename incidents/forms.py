@@ -336,12 +336,15 @@ class ImpactForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = list(IMPACT_FIELDS)
-        widgets = {"workaround": forms.Textarea(attrs={"rows": 2})}
+        fields = ["services", *IMPACT_FIELDS]
+        widgets = {"workaround": forms.Textarea(attrs={"rows": 2}),
+                   "services": forms.CheckboxSelectMultiple}
+        help_texts = {"services": "The affected systems; the public status page follows them."}
 
     def __init__(self, *args, incident: Incident, **kwargs):
         self.incident = incident
         initial = {field: getattr(incident, field) for field in IMPACT_FIELDS}
+        initial["services"] = list(incident.services.all())
         initial["version"] = incident.version
         initial.update(kwargs.pop("initial", None) or {})
         super().__init__(*args, initial=initial, **kwargs)
@@ -353,4 +356,4 @@ class ImpactForm(forms.ModelForm):
         return value
 
     def changes(self) -> dict:
-        return {field: self.cleaned_data[field] for field in IMPACT_FIELDS}
+        return {field: self.cleaned_data[field] for field in ["services", *IMPACT_FIELDS]}

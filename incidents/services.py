@@ -51,6 +51,10 @@ def _require_perm(user, perm: str, action: str) -> None:
         raise ActionRefused(f"You do not have permission to {action}.")
 
 
+def _names(services: Iterable[Service]) -> str:
+    return ", ".join(sorted(service.name for service in services)) or "none"
+
+
 def _lock(incident: Incident, expected_version: int | None = None) -> Incident:
     """Re-read the incident under a row lock; refuse if the caller's copy is stale."""
     locked = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -430,7 +434,10 @@ def incident_update_impact(
     incident: Incident, *, by, reason: str = "", expected_version: int | None = None,
     **changes: Any,
 ) -> Incident:
+    """Change impact fields (and title/description); `services=` replaces the affected
+    services, which the status page and the reports follow."""
     _require_perm(by, "incidents.work_incident", "update an incident's impact")
+    new_services = changes.pop("services", None)
     unknown = set(changes) - set(IMPACT_FIELDS) - {"title", "description"}
     if unknown:
         raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
@@ -441,9 +448,15 @@ def incident_update_impact(
         if old != value:
             changed[field] = (old, value)
             setattr(incident, field, value)
+    if new_services is not None:
+        old_services = set(incident.services.all())
+        if old_services != set(new_services):
+            changed["services"] = (_names(old_services), _names(new_services))
     if not changed:
         return incident
     _save(incident, by=by, reason=reason or "Impact updated")
+    if "services" in changed:
+        incident.services.set(new_services)
     names = ", ".join(Incident._meta.get_field(f).verbose_name for f in changed)
     timeline_record(
         incident,

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from incidents import services
-from incidents.errors import ActionRefused
+from incidents.errors import ActionRefused, Conflict
 from incidents.models import Incident, TimelineEntry
 
 from .conftest import walk
@@ -286,3 +286,25 @@ def test_a_guard_refusal_after_a_partial_triage_rolls_everything_back(
     incident.refresh_from_db()
     assert incident.severity.code == "P2"
     assert (incident.history.count(), incident.timeline.count()) == before
+
+
+def test_changing_the_affected_services_is_recorded_and_versioned(declare, incident_manager,
+                                                                   payments):
+    from incidents.models import Service
+
+    website = Service.objects.create(name="Public website", slug="public-website")
+    incident = declare(by=incident_manager, services=[payments])
+    version = incident.version
+    incident = services.incident_update_impact(
+        incident, by=incident_manager, services=[website], reason="Only the website is down",
+        expected_version=version,
+    )
+    assert list(incident.services.all()) == [website]
+    assert incident.version == version + 1
+    entry = incident.timeline.filter(kind="impact").get()
+    assert "services" in entry.text and "Only the website is down" in entry.text
+    assert entry.data["services"] == ["Payments", "Public website"]
+    with pytest.raises(Conflict):
+        services.incident_update_impact(incident, by=incident_manager, services=[payments],
+                                        expected_version=version)
+    assert list(incident.services.all()) == [website]

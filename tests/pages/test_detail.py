@@ -420,3 +420,21 @@ def test_how_long_an_incident_went_on_counts_from_detection(declare, incident_ma
 
     incident = declare(by=incident_manager, detected_at=timezone.now() - timedelta(hours=26))
     assert incident_age(incident).startswith("1\xa0day, 2\xa0hours")
+
+
+def test_the_impact_form_changes_the_affected_services(client_for, responder, declare, payments):
+    from incidents.models import Service
+
+    api = Service.objects.create(name="API", slug="api")
+    incident = declare(services=[payments])
+    page = client_for(responder).get(incident.get_absolute_url())
+    assert page.context["impact_form"].initial["services"] == [payments]
+    response = client_for(responder).post(
+        reverse("incidents:update_impact", args=[incident.reference]),
+        {"impact-version": incident.version, "impact-services": [payments.pk, api.pk],
+         "impact-currency": "EUR", "impact-category": "technical",
+         "impact-reason": "The API is down too"},
+    )
+    assert response.status_code == 302
+    assert set(incident.services.all()) == {payments, api}
+    assert "services" in incident.timeline.filter(kind="impact").get().text
