@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from incidents.errors import ActionRefused
 from incidents.models import Incident, TimelineEntry
+from incidents.people import display_name
 from incidents.services import timeline_record
 
 from . import selectors, sla
@@ -33,12 +34,6 @@ from .models import (
 from .notifications import notify
 
 REMINDER_KEY = "escalation.reminder"
-
-
-def _display(user) -> str:
-    if user is None:
-        return "Firebreak"
-    return user.get_full_name() or user.get_username()
 
 
 def when(moment: datetime) -> str:
@@ -335,7 +330,7 @@ def escalation_record(incident: Incident, *, level: EscalationLevel, source: str
                             reason_category=reason_category, note=note, by=by, at=now)
     _save(event, by=by, reason=f"Escalated to L{level.number}")
     category = event.get_reason_category_display()
-    who = f"{_display(by)} escalated" if by else "Escalated automatically"
+    who = f"{display_name(by)} escalated" if by else "Escalated automatically"
     text = f"{who} to L{level.number} {level.name} ({category.lower()})"
     text += f": {note}" if note else "."
     timeline_record(incident, kind=TimelineEntry.Kind.ESCALATION, by=by, occurred_at=now,
@@ -434,7 +429,7 @@ def escalation_acknowledge(event: EscalationEvent, *, by) -> EscalationEvent:
              .select_related("incident", "level").get(pk=event.pk))
     if event.acknowledged_at is not None:
         raise ActionRefused(f"This escalation was already acknowledged by "
-                            f"{_display(event.acknowledged_by)} at {when(event.acknowledged_at)}.")
+                            f"{display_name(event.acknowledged_by)} at {when(event.acknowledged_at)}.")
     if not selectors.can_acknowledge(event, by):
         raise ActionRefused(f"Only people at L{event.level.number} {event.level.name} or the "
                             "incident manager can acknowledge this escalation.")
@@ -443,6 +438,6 @@ def escalation_acknowledge(event: EscalationEvent, *, by) -> EscalationEvent:
     event.acknowledged_by = by
     _save(event, by=by, reason="Acknowledged")
     timeline_record(event.incident, kind=TimelineEntry.Kind.ESCALATION, by=by,
-                    text=f"{_display(by)} acknowledged the escalation to L{event.level.number} "
+                    text=f"{display_name(by)} acknowledged the escalation to L{event.level.number} "
                          f"{event.level.name}.", data={"event": event.pk, "acknowledged": True})
     return event

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from .people import display_name
 from . import services
 from .models import Incident, SeverityLevel, TimelineEntry
 
@@ -20,7 +21,7 @@ def posted_data(request):
 
 
 def person_name(user) -> str:
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def transition_custom(name: str) -> dict:

@@ -17,6 +17,7 @@ from django_fsm import ConcurrentTransition
 from . import guards, signals
 from .errors import ActionRefused, Conflict
 from .models import Incident, ReferenceCounter, Service, SeverityLevel, TimelineEntry
+from .people import display_name
 
 ROLE_FIELDS = {
     "incident_manager": "Incident manager",
@@ -40,13 +41,7 @@ TRANSITIONS = ("triage", "investigate", "mitigate", "resolve", "reopen", "close"
                "mark_duplicate")
 
 
-def _display(user) -> str:
-    if user is None:
-        return "Firebreak"
-    return user.get_full_name() or user.get_username()
-
-
-def _require_perm(user, perm: str, action: str) -> None:
+def require_perm(user, perm: str, action: str) -> None:
     if user is not None and not user.has_perm(perm):
         raise ActionRefused(f"You do not have permission to {action}.")
 
@@ -124,7 +119,7 @@ def incident_declare(
     detected_at: datetime | None = None,
     **impact: Any,
 ) -> Incident:
-    _require_perm(by, "incidents.declare_incident", "declare incidents")
+    require_perm(by, "incidents.declare_incident", "declare incidents")
     unknown = set(impact) - set(IMPACT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
@@ -151,7 +146,7 @@ def incident_declare(
         incident,
         kind=TimelineEntry.Kind.DECLARED,
         by=by,
-        text=f"{_display(by)} declared {incident.reference} as {severity}.",
+        text=f"{display_name(by)} declared {incident.reference} as {severity}.",
         is_key_event=True,
     )
     if detected_at < now:
@@ -228,7 +223,7 @@ def _apply_transition(
     source = incident.state
     getattr(incident, name)()
     _save(incident, by=by, reason=reason or _label(name))
-    text = f"{_display(by)} {_verb(name)} the incident ({Incident.State(source).label} → " \
+    text = f"{display_name(by)} {_verb(name)} the incident ({Incident.State(source).label} → " \
            f"{incident.get_state_display()})."
     if reason:
         text += f" Reason: {reason}"
@@ -345,7 +340,7 @@ def incident_change_severity(
     incident: Incident, *, by, severity: SeverityLevel, reason: str,
     expected_version: int | None = None,
 ) -> Incident:
-    _require_perm(by, "incidents.change_incident_severity", "change an incident's severity")
+    require_perm(by, "incidents.change_incident_severity", "change an incident's severity")
     if not reason.strip():
         raise ActionRefused("Say why the severity changes.")
     incident = _lock(incident, expected_version)
@@ -362,7 +357,7 @@ def incident_change_severity(
         incident,
         kind=TimelineEntry.Kind.SEVERITY,
         by=by,
-        text=f"{_display(by)} {direction} the severity from {old.code} to {severity.code}. "
+        text=f"{display_name(by)} {direction} the severity from {old.code} to {severity.code}. "
              f"Reason: {reason}",
         is_key_event=True,
         data={"old": old.code, "new": severity.code},
@@ -381,7 +376,7 @@ def incident_assign_role(
     """Set the incident manager, communications lead or scribe (user=None clears the role)."""
     if role not in ROLE_FIELDS:
         raise ActionRefused(f"Unknown role “{role}”.")
-    _require_perm(by, "incidents.assign_incident_roles", "assign incident roles")
+    require_perm(by, "incidents.assign_incident_roles", "assign incident roles")
     incident = _lock(incident, expected_version)
     old = getattr(incident, role)
     if old == user:
@@ -391,10 +386,10 @@ def incident_assign_role(
     _save(incident, by=by, reason=reason or f"{label} changed")
     if user is not None:
         incident.responders.add(user)
-    text = (f"{_display(by)} made {_display(user)} {label.lower()}" if user
-            else f"{_display(by)} removed {_display(old)} as {label.lower()}")
+    text = (f"{display_name(by)} made {display_name(user)} {label.lower()}" if user
+            else f"{display_name(by)} removed {display_name(old)} as {label.lower()}")
     if old is not None and user is not None:
-        text += f" (was {_display(old)})"
+        text += f" (was {display_name(old)})"
     timeline_record(
         incident,
         kind=TimelineEntry.Kind.ROLE,
@@ -413,17 +408,17 @@ def incident_set_responder(incident: Incident, *, by, user, joined: bool) -> Inc
     """Add or remove a responder. Anyone may join or leave themselves; adding or removing
     someone else needs the role-assignment permission."""
     if user != by:
-        _require_perm(by, "incidents.assign_incident_roles", "add or remove responders")
+        require_perm(by, "incidents.assign_incident_roles", "add or remove responders")
     elif joined:
-        _require_perm(by, "incidents.work_incident", "join an incident response")
+        require_perm(by, "incidents.work_incident", "join an incident response")
     incident = _lock(incident)
     present = incident.responders.filter(pk=user.pk).exists()
     if joined == present:
         return incident
     (incident.responders.add if joined else incident.responders.remove)(user)
     verb = "joined" if joined else "left"
-    text = (f"{_display(user)} {verb} the response." if user == by
-            else f"{_display(by)} {'added' if joined else 'removed'} {_display(user)} as responder.")
+    text = (f"{display_name(user)} {verb} the response." if user == by
+            else f"{display_name(by)} {'added' if joined else 'removed'} {display_name(user)} as responder.")
     timeline_record(incident, kind=TimelineEntry.Kind.ROLE, by=by, text=text,
                     data={"role": "responder", "user": user.pk, "joined": joined})
     return incident
@@ -436,7 +431,7 @@ def incident_update_impact(
 ) -> Incident:
     """Change impact fields (and title/description); `services=` replaces the affected
     services, which the status page and the reports follow."""
-    _require_perm(by, "incidents.work_incident", "update an incident's impact")
+    require_perm(by, "incidents.work_incident", "update an incident's impact")
     new_services = changes.pop("services", None)
     unknown = set(changes) - set(IMPACT_FIELDS) - {"title", "description"}
     if unknown:
@@ -462,7 +457,7 @@ def incident_update_impact(
         incident,
         kind=TimelineEntry.Kind.IMPACT,
         by=by,
-        text=f"{_display(by)} updated {names}." + (f" Reason: {reason}" if reason else ""),
+        text=f"{display_name(by)} updated {names}." + (f" Reason: {reason}" if reason else ""),
         data={f: [str(o), str(n)] for f, (o, n) in changed.items()},
     )
     signals.incident_impact_changed.send(
@@ -483,7 +478,7 @@ def timeline_add_note(
     occurred_at: datetime | None = None,
     is_key_event: bool = False,
 ) -> TimelineEntry:
-    _require_perm(by, "incidents.add_timelineentry", "add notes to the timeline")
+    require_perm(by, "incidents.add_timelineentry", "add notes to the timeline")
     if not text.strip():
         raise ActionRefused("A note needs some text.")
     if occurred_at and occurred_at > timezone.now():

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.forms import modelformset_factory
 from django.utils import timezone
 
+from incidents.people import display_name
+
 from .models import FOLLOW_UP_TASKS, MEETING_AGENDA, ActionItem, PostMortem, PostMortemTimelineItem
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -24,12 +26,12 @@ def _active_users():
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user):
-        return user.get_full_name() or user.get_username()
+        return display_name(user)
 
 
 class UsersChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, user):
-        return user.get_full_name() or user.get_username()
+        return display_name(user)
 
 
 class SectionForm(forms.ModelForm):

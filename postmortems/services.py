@@ -17,7 +17,8 @@ from escalation.deadlines import deadline_cancel, deadline_schedule
 from escalation.notifications import notify
 from incidents.errors import ActionRefused, Conflict
 from incidents.models import Incident, TimelineEntry
-from incidents.services import timeline_record
+from incidents.people import display_name
+from incidents.services import require_perm, timeline_record
 
 from .models import FOLLOW_UP_TASKS, MEETING_AGENDA, ActionItem, PostMortem, PostMortemTimelineItem
 
@@ -55,17 +56,6 @@ PERMISSION_WORDS = {
 ACTION_ITEM_TRANSITIONS = ("start", "complete", "wont_do", "reopen")
 ACTION_ITEM_FIELDS = ("title", "description", "owner", "due_date", "priority", "kind",
                       "ticket_url")
-
-
-def display_name(user) -> str:
-    if user is None:
-        return "Firebreak"
-    return user.get_full_name() or user.get_username()
-
-
-def _require_perm(user, perm: str, action: str) -> None:
-    if user is not None and not user.has_perm(perm):
-        raise ActionRefused(f"You do not have permission to {action}.")
 
 
 def _lock(postmortem: PostMortem, expected_version: int | None = None) -> PostMortem:
@@ -136,7 +126,7 @@ def postmortem_schedule_timers(postmortem: PostMortem) -> None:
 @transaction.atomic
 def postmortem_create(*, incident: Incident, by, owner=None) -> PostMortem:
     """Schedule the review of `incident`, prefilled from it, with its timeline imported."""
-    _require_perm(by, "postmortems.add_postmortem", "create post-mortems")
+    require_perm(by, "postmortems.add_postmortem", "create post-mortems")
     incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
     if PostMortem.objects.filter(incident=incident).exists():
         raise ActionRefused(f"{incident.reference} already has a post-mortem.")
@@ -220,9 +210,9 @@ def postmortem_update(
     if unknown:
         raise TypeError(f"Fields not in section {section}: {sorted(unknown)}")
     if section == "planning":
-        _require_perm(by, "postmortems.review_postmortem", "change a review's owner or due time")
+        require_perm(by, "postmortems.review_postmortem", "change a review's owner or due time")
     else:
-        _require_perm(by, "postmortems.change_postmortem", "edit post-mortems")
+        require_perm(by, "postmortems.change_postmortem", "edit post-mortems")
     postmortem = _lock(postmortem, expected_version)
     if section != "planning":
         _ensure_editable(postmortem)
@@ -271,7 +261,7 @@ def _import_timeline(postmortem: PostMortem) -> int:
 @transaction.atomic
 def postmortem_timeline_import(postmortem: PostMortem, *, by) -> int:
     """Bring in incident timeline entries written since the last import. Returns how many."""
-    _require_perm(by, "postmortems.change_postmortem", "edit post-mortems")
+    require_perm(by, "postmortems.change_postmortem", "edit post-mortems")
     postmortem = _lock(postmortem)
     _ensure_editable(postmortem)
     count = _import_timeline(postmortem)
@@ -288,7 +278,7 @@ def postmortem_timeline_edit(
     """Edit, drop and add lines of the review's timeline in one go.
 
     `updates` maps item id to {occurred_at, text, included}; `add` is {occurred_at, text}."""
-    _require_perm(by, "postmortems.change_postmortem", "edit post-mortems")
+    require_perm(by, "postmortems.change_postmortem", "edit post-mortems")
     postmortem = _lock(postmortem)
     _ensure_editable(postmortem)
     items = {item.pk: item for item in postmortem.timeline.select_for_update()}
@@ -394,7 +384,7 @@ def _after_transition(postmortem: PostMortem, name: str, *, by, comments: str) -
 @transaction.atomic
 def postmortem_waive(incident: Incident, *, by, reason: str) -> PostMortem:
     """A Manager decides this incident needs no (further) review: closing is then allowed."""
-    _require_perm(by, "postmortems.waive_postmortem", "waive post-mortems")
+    require_perm(by, "postmortems.waive_postmortem", "waive post-mortems")
     if not reason.strip():
         raise ActionRefused("Say why the post-mortem is waived.")
     existing = PostMortem.objects.filter(incident=incident).first()
@@ -469,7 +459,7 @@ def action_item_create(
     priority: str = ActionItem.Priority.MEDIUM, kind: str = ActionItem.Kind.PREVENTION,
     description: str = "", ticket_url: str = "", follow_up: str = "",
 ) -> ActionItem:
-    _require_perm(by, "postmortems.add_actionitem", "add action items")
+    require_perm(by, "postmortems.add_actionitem", "add action items")
     _check_item_fields({"title": title, "owner": owner, "due_date": due_date})
     if due_date < timezone.localdate():
         raise ActionRefused("The due date cannot be in the past.")

@@ -11,6 +11,8 @@ from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from ..people import display_name
+
 register = template.Library()
 
 # Always the full date and the time with its zone, whatever the locale's short formats say.
@@ -59,9 +61,7 @@ def state_badge(incident) -> str:
 
 @register.filter
 def person(user) -> str:
-    if user is None:
-        return "—"
-    return user.get_full_name() or user.get_username()
+    return display_name(user, missing="—")
 
 
 @register.filter

@@ -26,16 +26,13 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.models.communications import Audience
+from incidents.people import display_name
 from incidents.services import timeline_record
 
 from .rendering import MessageRenderError, format_datetime, message_context, render_text
 
 CADENCE_KIND = "comms.update_due"
 CADENCE_KEY_PREFIX = "comms."
-
-
-def _display(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def cadence_key(audience: str) -> str:
@@ -253,7 +250,7 @@ def status_update_send(
         url=reverse("warroom:room", kwargs={"reference": incident.reference}), incident=incident,
     )
     label = Audience(audience).label.lower()
-    text = (f"{_display(by)} sent the {label} {update.get_stage_display().lower()} "
+    text = (f"{display_name(by)} sent the {label} {update.get_stage_display().lower()} "
             f"“{update.subject}” to {len(recipients)} "
             f"{'recipient' if len(recipients) == 1 else 'recipients'}")
     timeline_record(

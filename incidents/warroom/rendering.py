@@ -14,6 +14,8 @@ from django.template import Context, Engine, Library, TemplateSyntaxError, defau
 from django.template.base import Lexer, TokenType
 from django.utils import dateformat, timezone
 
+from incidents.people import display_name
+
 # Tags that could reach outside the restricted context or the template itself.
 _BLOCKED_TAGS = {"debug", "load", "url", "csrf_token", "include", "extends", "block", "ssi"}
 
@@ -110,9 +112,7 @@ def format_duration(value: timedelta | None) -> str:
 
 
 def _name(user) -> str:
-    if user is None:
-        return "not assigned"
-    return user.get_full_name() or user.get_username()
+    return display_name(user, missing="not assigned")
 
 
 def _impact_summary(incident) -> str:

@@ -20,18 +20,13 @@ from incidents.models import (
     SeverityLevel,
     TimelineEntry,
 )
+from incidents.people import display_name
 from incidents.services import timeline_record
 
 from .rendering import format_duration
 
 FINISHED_STATES = (Incident.State.CLOSED, Incident.State.CANCELLED, Incident.State.DUPLICATE)
 TRANSITION_WORDS = {"resolve": "resolving", "close": "closing"}
-
-
-def _display(user) -> str:
-    if user is None:
-        return "Firebreak"
-    return user.get_full_name() or user.get_username()
 
 
 def _normalise(text: str) -> str:
@@ -146,7 +141,7 @@ def checklist_item_set_done(item: IncidentChecklistItem, *, by, done: bool) -> I
     verb = "ticked" if done else "unticked"
     timeline_record(
         incident, kind=TimelineEntry.Kind.CHECKLIST, by=by, occurred_at=now,
-        text=f"{_display(by)} {verb} “{item.text}”{where}{late}.",
+        text=f"{display_name(by)} {verb} “{item.text}”{where}{late}.",
         data={"item": item.pk, "done": done},
     )
     return item

@@ -7,6 +7,8 @@ from django import template
 from django.utils import dateformat, timezone
 from django.utils.html import format_html
 
+from incidents.people import display_name
+
 from .. import roi
 from ..models import PostMortem
 from ..selectors import action_item_counts, overdue_postmortem_count
@@ -32,9 +34,7 @@ def pm_when(value) -> str:
 
 @register.filter
 def pm_person(user) -> str:
-    if user is None:
-        return "—"
-    return user.get_full_name() or user.get_username()
+    return display_name(user, missing="—")
 
 
 @register.filter
