@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from incidents.admin import ReadOnlyHistoryAdmin
+from incidents.admin_history import ViewOnlyAdminMixin
 
 from . import admin_notifications  # noqa: F401
 from .models import (
@@ -127,17 +128,8 @@ class RotaOverrideAdmin(ReadOnlyHistoryAdmin):
     date_hierarchy = "starts_at"
 
 
-class ReadOnlyRecordAdmin(ReadOnlyHistoryAdmin):
+class ReadOnlyRecordAdmin(ViewOnlyAdminMixin, ReadOnlyHistoryAdmin):
     """Written only by the services and the sweep: visible, filterable, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SlaStatusFilter(admin.SimpleListFilter):

@@ -42,7 +42,7 @@ from .admin_forms import (
 )
 from .errors import ActionRefused
 from .models import Incident, ReferenceCounter, Service, SeverityLevel, TimelineEntry
-from .admin_history import NoRevertHistoryAdmin
+from .admin_history import NoRevertHistoryAdmin, ViewOnlyAdminMixin
 from .warroom import admin as warroom_admin  # noqa: F401
 
 admin.site.site_header = "Firebreak administration"
@@ -142,19 +142,10 @@ class ServiceAdmin(ReasonedHistoryAdmin):
 
 
 @admin.register(ReferenceCounter)
-class ReferenceCounterAdmin(admin.ModelAdmin):
+class ReferenceCounterAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Shown for diagnosis only: references are handed out by incident_declare."""
 
     list_display = ("year", "last_number")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Incident ---------------------------------------------------------------------------------

@@ -43,3 +43,17 @@ class NoRevertHistoryAdmin(SimpleHistoryAdmin):
                 if f.editable and not f.primary_key and f.name not in readonly
             ]
         return readonly
+
+
+class ViewOnlyAdminMixin:
+    """For records only the services and the sweep write: listed and filterable, never added,
+    edited or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

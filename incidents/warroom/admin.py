@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from incidents.admin_history import NoRevertHistoryAdmin
+from incidents.admin_history import NoRevertHistoryAdmin, ViewOnlyAdminMixin
 from incidents.errors import ActionRefused
 from incidents.models import (
     AudienceSubscription,
@@ -24,18 +24,8 @@ from . import services
 from .rendering import VARIABLES
 
 
-HistoryAdmin = NoRevertHistoryAdmin
-
-
-class ReadOnlyAdmin(HistoryAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ViewOnlyAdminMixin, NoRevertHistoryAdmin):
+    """Records the war room writes: checklist ticks and sent updates."""
 
 
 # --- Checklists ---------------------------------------------------------------------------
@@ -61,7 +51,7 @@ class ChecklistTemplateItemInline(admin.TabularInline):
 
 
 @admin.register(ChecklistTemplate)
-class ChecklistTemplateAdmin(HistoryAdmin):
+class ChecklistTemplateAdmin(NoRevertHistoryAdmin):
     list_display = ["name", "severity", "is_active", "order"]
     list_filter = ["severity", "is_active"]
     list_select_related = ["severity"]
@@ -101,7 +91,7 @@ class IncidentChecklistItemAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(HistoryAdmin):
+class MessageTemplateAdmin(NoRevertHistoryAdmin):
     list_display = ["name", "audience", "stage", "severity", "is_active"]
     list_filter = ["audience", "stage", "severity", "is_active"]
     list_select_related = ["severity"]
@@ -119,7 +109,7 @@ class MessageTemplateAdmin(HistoryAdmin):
 
 
 @admin.register(CommunicationCadence)
-class CommunicationCadenceAdmin(HistoryAdmin):
+class CommunicationCadenceAdmin(NoRevertHistoryAdmin):
     list_display = ["severity", "audience", "interval", "first_update_within",
                     "only_if_customer_facing", "is_active", "note"]
     list_filter = ["severity", "audience", "is_active"]
@@ -127,7 +117,7 @@ class CommunicationCadenceAdmin(HistoryAdmin):
 
 
 @admin.register(AudienceSubscription)
-class AudienceSubscriptionAdmin(HistoryAdmin):
+class AudienceSubscriptionAdmin(NoRevertHistoryAdmin):
     list_display = ["audience", "user", "group", "service", "min_severity"]
     list_filter = ["audience", "group", "service"]
     list_select_related = ["user", "group", "service", "min_severity"]
