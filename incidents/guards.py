@@ -8,7 +8,8 @@ while the rules that block it live next to the data they check."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 Guard = Callable[["Incident"], list[str]]  # noqa: F821
 
@@ -19,6 +20,34 @@ def register(transition_name: str, guard: Guard) -> Guard:
     if guard not in _guards[transition_name]:
         _guards[transition_name].append(guard)
     return guard
+
+
+@contextmanager
+def registered(transition_name: str, *extra: Guard) -> Iterator[None]:
+    """Guards that apply only inside the block (for tests and one-off checks)."""
+    for guard in extra:
+        register(transition_name, guard)
+    try:
+        yield
+    finally:
+        for guard in extra:
+            if guard in _guards[transition_name]:
+                _guards[transition_name].remove(guard)
+
+
+@contextmanager
+def only_own_guards() -> Iterator[None]:
+    """Inside the block only the incident's own guards (below) apply. Tests of one area use
+    it so that the rules other areas register (checklists, reviews) don't decide their set-up;
+    those rules are tested by their own areas."""
+    saved = {name: list(registered_) for name, registered_ in _guards.items()}
+    for name, registered_ in saved.items():
+        _guards[name] = [guard for guard in registered_ if guard.__module__ == __name__]
+    try:
+        yield
+    finally:
+        _guards.clear()
+        _guards.update(saved)
 
 
 def refusal_reasons(incident, transition_name: str) -> list[str]:

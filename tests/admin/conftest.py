@@ -3,8 +3,6 @@ lifecycle through the services, as people would."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -12,19 +10,10 @@ from django.urls import reverse
 
 from incidents import guards, services
 
-# The incident app's own guards; other apps' guards (checklists, post-mortems) are left out
-# while a fixture walks an incident to the state a test starts from.
-CORE_GUARDS = {
-    "triage": [guards._needs_incident_manager],
-    "resolve": [guards._needs_resolution_summary],
-    "mark_duplicate": [guards._needs_duplicate_target],
-}
-
-
 @pytest.fixture
-def core_guards_only(monkeypatch):
-    monkeypatch.setattr(guards, "_guards", defaultdict(list, {
-        name: list(fns) for name, fns in CORE_GUARDS.items()}))
+def core_guards_only():
+    with guards.only_own_guards():
+        yield
 
 
 @pytest.fixture
@@ -40,7 +29,7 @@ def staff_responder(make_user):
 
 
 @pytest.fixture
-def move_to(manager, monkeypatch):
+def move_to(manager):
     """move_to(incident, "resolved") walks the incident there through the services (with
     only the incident app's own guards, so other apps' rules do not block the set-up)."""
     steps = {
@@ -51,9 +40,7 @@ def move_to(manager, monkeypatch):
     }
 
     def move(incident, state: str):
-        with monkeypatch.context() as patch:
-            patch.setattr(guards, "_guards", defaultdict(list, {
-                name: list(fns) for name, fns in CORE_GUARDS.items()}))
+        with guards.only_own_guards():
             for step, apply in steps.items():
                 incident = apply(incident)
                 if step == state:

@@ -58,17 +58,16 @@ def test_resolve_asks_for_a_summary_before_anything_changes(manager_client, decl
 
 
 def test_a_refused_transition_shows_every_reason_and_changes_nothing(
-    manager_client, declare, move_to, monkeypatch
+    manager_client, declare, move_to
 ):
     incident = move_to(declare(), "triaged")
-    monkeypatch.setitem(guards._guards, "investigate", [
-        lambda i: ["The first-response checklist is not done."],
-        lambda i: ["Nobody has joined the war room yet."],
-    ])
     history_before = incident.history.count()
     timeline_before = incident.timeline.count()
 
-    response = manager_client.post(admin_url("transition", incident.pk, "investigate"))
+    with guards.registered("investigate",
+                           lambda i: ["The first-response checklist is not done."],
+                           lambda i: ["Nobody has joined the war room yet."]):
+        response = manager_client.post(admin_url("transition", incident.pk, "investigate"))
 
     assert response.status_code == 302
     shown = messages_of(response)
@@ -80,11 +79,10 @@ def test_a_refused_transition_shows_every_reason_and_changes_nothing(
     assert incident.timeline.count() == timeline_before
 
 
-def test_the_change_form_lists_the_guards_that_block_a_button(manager_client, declare, move_to,
-                                                               monkeypatch):
+def test_the_change_form_lists_the_guards_that_block_a_button(manager_client, declare, move_to):
     incident = move_to(declare(), "triaged")
-    monkeypatch.setitem(guards._guards, "investigate", [lambda i: ["Checklist open."]])
-    response = manager_client.get(admin_url("change", incident.pk))
+    with guards.registered("investigate", lambda i: ["Checklist open."]):
+        response = manager_client.get(admin_url("change", incident.pk))
     investigate = next(t for t in response.context["incident_actions"]["transitions"]
                        if t["name"] == "investigate")
     assert investigate["blocked_by"] == ["Checklist open."]

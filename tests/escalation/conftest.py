@@ -40,11 +40,10 @@ def staffed_levels(levels, make_user):
 
 
 @pytest.fixture
-def only_core_guards(monkeypatch):
+def only_core_guards():
     """Keeps the incident app's own transition guards only, so these tests can resolve an
     incident without ticking other areas' checklists (those have their own tests)."""
     from incidents import guards
 
-    core = {name: [g for g in registered if g.__module__ == guards.__name__]
-            for name, registered in guards._guards.items()}
-    monkeypatch.setattr(guards, "_guards", guards.defaultdict(list, core))
+    with guards.only_own_guards():
+        yield

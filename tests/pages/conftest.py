@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 
 import pytest
@@ -14,15 +13,12 @@ from incidents.models import Incident
 
 
 @pytest.fixture(autouse=True)
-def core_guards_only(monkeypatch):
+def core_guards_only():
     """Page tests drive the lifecycle through the forms; the rules other areas add (checklists,
     post-mortems before close) are tested by those areas, and would otherwise make these tests
     depend on their data. Tests that need a guard register it themselves."""
-    core = defaultdict(list, {
-        name: [guard for guard in registered if guard.__module__ == guards.__name__]
-        for name, registered in guards._guards.items()
-    })
-    monkeypatch.setattr(guards, "_guards", core)
+    with guards.only_own_guards():
+        yield
 
 
 @pytest.fixture

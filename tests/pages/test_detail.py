@@ -113,11 +113,8 @@ def test_a_transition_blocked_by_a_guard_the_form_cannot_satisfy_is_explained_no
     def on_hold(incident):
         return ["The change freeze is on."]
 
-    guards.register("investigate", on_hold)
-    try:
+    with guards.registered("investigate", on_hold):
         html = client_for(incident_manager).get(triaged.get_absolute_url()).content.decode()
-    finally:
-        guards._guards["investigate"].remove(on_hold)
     assert "investigate" not in offered_transitions(html)
     assert "The change freeze is on." in html
 
@@ -218,12 +215,9 @@ def test_a_refused_transition_lists_every_reason_keeps_the_input_and_changes_not
     def checklist(incident):
         return ["Two checklist items are still open.", "The status page was not updated."]
 
-    guards.register("resolve", checklist)
-    try:
+    with guards.registered("resolve", checklist):
         response = client_for(responder).post(transition_url(triaged, "resolve"),
                                               {"resolve-summary": "Rolled back release 42."})
-    finally:
-        guards._guards["resolve"].remove(checklist)
     html = response.content.decode()
     triaged.refresh_from_db()
     assert response.status_code == 409
