@@ -14,6 +14,7 @@ from .checklists import (  # noqa: F401, E402
     ChecklistPhase,
     ChecklistTemplate,
     ChecklistTemplateItem,
+    ChecklistTemplatePhase,
     IncidentChecklistItem,
 )
 from .communications import (  # noqa: F401, E402

@@ -1,5 +1,6 @@
-"""Checklists: templates per severity (managers edit them in the admin) and the items each
-incident gets from them. Writes go through `incidents.warroom.services`."""
+"""Checklists: phases of items (shared between templates), templates per severity and
+service (managers edit them in the admin), and the items each incident gets from them.
+Writes go through `incidents.warroom.services`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,26 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .core import Incident, SeverityLevel
+from .core import Incident, Service, SeverityLevel
+
+
+def _incident_transitions() -> list[tuple[str, str]]:
+    """Every transition of the incident lifecycle, as (name, label), in declaration order."""
+    seen = {}
+    for transition in Incident._meta.get_field("state").get_all_transitions(Incident):
+        seen.setdefault(transition.name, (transition.custom or {}).get("label", transition.name))
+    return list(seen.items())
+
+
+# Any transition can wait for a checklist item (seed 000's quality gates before resolving,
+# seed 002's required tasks before closing, a team's own "triage only once ..." rule).
+TRANSITION_CHOICES = _incident_transitions()
+BLOCKS_CHOICES = [("", "Nothing"), *TRANSITION_CHOICES]
 
 
 class BlockedTransition(models.TextChoices):
+    """Kept for code that names the two common gates; any transition name is allowed."""
+
     NONE = "", "Nothing"
     RESOLVE = "resolve", "Resolve"
     CLOSE = "close", "Close"
@@ -24,53 +41,49 @@ class ItemKind(models.TextChoices):
     SUCCESS_CRITERION = "success_criterion", "Success criterion"
 
 
-class ChecklistTemplate(models.Model):
-    """A checklist every incident of `severity` gets when it is declared (or raised to it)."""
-
-    name = models.CharField(max_length=120)
-    severity = models.ForeignKey(
-        SeverityLevel, on_delete=models.CASCADE, related_name="checklist_templates"
-    )
-    description = models.TextField(blank=True)
-    is_active = models.BooleanField(default=True)
-    order = models.PositiveSmallIntegerField(default=0)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["severity__rank", "order", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["severity", "name"], name="checklist_template_name")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.severity.code}: {self.name}"
-
-
 class ChecklistPhase(models.Model):
-    """A phase of a template, optionally with a time window counted from the declaration
-    (seed 000: Initial Response hour 0-1, Triage Analysis hours 1-2, ...)."""
+    """A named group of checklist items, optionally with a time window counted from the
+    declaration (seed 000: Initial Response hour 0-1, Triage Analysis hours 1-2, ...).
 
-    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="phases")
+    A phase is defined once and used by any number of templates: seed 003's "For P0/P1
+    incidents" mitigation steps are one phase shared by the P0 and the P1 checklist."""
+
+    slug = models.SlugField(max_length=80, unique=True,
+                            help_text="Stable name used in exports and imports.")
     name = models.CharField(max_length=120)
-    order = models.PositiveSmallIntegerField(default=0)
+    description = models.TextField(blank=True)
     starts_after = models.DurationField(
-        null=True, blank=True, help_text="Window start, counted from the declaration (hh:mm:ss)."
+        null=True, blank=True, help_text="Window start, counted from the declaration."
     )
     ends_after = models.DurationField(
         null=True, blank=True,
-        help_text="Window end, counted from the declaration; items still open after it are overdue.",
+        help_text="Window end, counted from the declaration; items still open after it are "
+                  "overdue.",
+    )
+    remind_when_window_ends = models.BooleanField(
+        default=True,
+        help_text="When the window ends with items still open, remind the incident manager and "
+                  "the people the open items are assigned to.",
     )
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["template", "order", "id"]
+        ordering = ["name", "slug"]
 
     def __str__(self) -> str:
-        return f"{self.template.name} / {self.name}"
+        return f"{self.name} ({self.window_label})" if self.window_label else self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
 
     def clean(self):
         if self.starts_after and self.ends_after and self.ends_after < self.starts_after:
             raise ValidationError({"ends_after": "The window cannot end before it starts."})
+        for field in ("starts_after", "ends_after"):
+            value = getattr(self, field)
+            if value is not None and value.total_seconds() < 0:
+                raise ValidationError({field: "A window cannot start or end before the "
+                                              "declaration."})
 
     @property
     def window_label(self) -> str:
@@ -84,32 +97,92 @@ class ChecklistPhase(models.Model):
         return f"hour {start}–{hours(self.ends_after)}"
 
 
-class ChecklistTemplateItem(models.Model):
-    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
-    phase = models.ForeignKey(
-        ChecklistPhase, on_delete=models.CASCADE, null=True, blank=True, related_name="items",
-        help_text="Optional: a phase of this template, whose window makes the item overdue.",
+class ChecklistTemplate(models.Model):
+    """A checklist that incidents matching it get when declared (or raised to its severity):
+    a severity (empty: every severity), optionally one service, and an ordered list of
+    phases, which may be shared with other templates."""
+
+    slug = models.SlugField(max_length=80, unique=True,
+                            help_text="Stable name used in exports and imports.")
+    name = models.CharField(max_length=120)
+    severity = models.ForeignKey(
+        SeverityLevel, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="checklist_templates", help_text="Empty: incidents of every severity.",
     )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="checklist_templates",
+        help_text="Only incidents affecting this service (empty: every incident).",
+    )
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    phases = models.ManyToManyField(ChecklistPhase, through="ChecklistTemplatePhase",
+                                    related_name="templates")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["severity__rank", "order", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.severity.code}: {self.name}" if self.severity_id else self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class ChecklistTemplatePhase(models.Model):
+    """A phase's place in a template."""
+
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE,
+                                 related_name="phase_links")
+    phase = models.ForeignKey(ChecklistPhase, on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["template", "order", "id"]
+        verbose_name = "phase of a template"
+        constraints = [
+            models.UniqueConstraint(fields=["template", "phase"], name="checklist_phase_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} / {self.phase.name}"
+
+
+class ChecklistTemplateItem(models.Model):
+    """One item of a phase. Runbook text (commands, links) travels with it to the war room."""
+
+    phase = models.ForeignKey(ChecklistPhase, on_delete=models.CASCADE, related_name="items")
+    code = models.SlugField(max_length=80, help_text="Stable name within the phase.")
     text = models.CharField(max_length=255)
     kind = models.CharField(max_length=20, choices=ItemKind.choices, default=ItemKind.TASK)
     order = models.PositiveSmallIntegerField(default=0)
     is_required = models.BooleanField(default=False)
     blocks = models.CharField(
-        "blocks transition", max_length=20, choices=BlockedTransition.choices, blank=True,
+        "blocks transition", max_length=20, choices=BLOCKS_CHOICES, blank=True,
         default=BlockedTransition.NONE,
         help_text="A required item still open refuses this transition.",
+    )
+    runbook = models.TextField(
+        blank=True, help_text="Commands or steps shown with the item in the war room (not run).",
     )
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["template", "phase__order", "order", "id"]
+        ordering = ["phase", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "code"], name="checklist_item_code")
+        ]
 
     def __str__(self) -> str:
         return self.text
 
+    def natural_key(self) -> tuple[str, str]:
+        return (self.phase.slug, self.code)
+
     def clean(self):
-        if self.phase_id and self.template_id and self.phase.template_id != self.template_id:
-            raise ValidationError({"phase": "Choose a phase of the same template."})
         if self.blocks and not self.is_required:
             raise ValidationError({"blocks": "Only a required item can block a transition."})
 
@@ -124,13 +197,20 @@ class IncidentChecklistItem(models.Model):
     )
     template_name = models.CharField(max_length=120)
     phase_name = models.CharField(max_length=120, blank=True)
+    phase_slug = models.CharField(max_length=80, blank=True)
     position = models.PositiveIntegerField(default=0)
     text = models.CharField(max_length=255)
     kind = models.CharField(max_length=20, choices=ItemKind.choices, default=ItemKind.TASK)
     is_required = models.BooleanField(default=False)
     blocks = models.CharField(
-        "blocks transition", max_length=20, choices=BlockedTransition.choices, blank=True,
+        "blocks transition", max_length=20, choices=BLOCKS_CHOICES, blank=True,
         default=BlockedTransition.NONE,
+    )
+    runbook = models.TextField(blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="checklist_items_assigned",
+        help_text="Reminded with the incident manager when the item's window ends open.",
     )
     window_starts_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)

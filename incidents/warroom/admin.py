@@ -4,7 +4,9 @@ they change through the war room so the timeline records who did what."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html, format_html_join
 
 from incidents.admin_history import NoRevertHistoryAdmin, ViewOnlyAdminMixin
@@ -14,6 +16,7 @@ from incidents.models import (
     ChecklistPhase,
     ChecklistTemplate,
     ChecklistTemplateItem,
+    ChecklistTemplatePhase,
     CommunicationCadence,
     IncidentChecklistItem,
     MessageTemplate,
@@ -31,32 +34,60 @@ class ReadOnlyAdmin(ViewOnlyAdminMixin, NoRevertHistoryAdmin):
 # --- Checklists ---------------------------------------------------------------------------
 
 
-class ChecklistPhaseInline(admin.TabularInline):
-    model = ChecklistPhase
-    extra = 0
-    fields = ["order", "name", "starts_after", "ends_after"]
-
-
 class ChecklistTemplateItemInline(admin.TabularInline):
     model = ChecklistTemplateItem
     extra = 0
-    fields = ["order", "phase", "text", "kind", "is_required", "blocks"]
+    fields = ["order", "code", "text", "kind", "is_required", "blocks", "runbook"]
+    prepopulated_fields = {"code": ["text"]}
+    # Narrow widgets, so the row fits a 1366-px screen next to the admin's sidebar.
+    formfield_overrides = {
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 28})},
+        models.SlugField: {"widget": forms.TextInput(attrs={"size": 14})},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})},
+        models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"style": "width:4em"})},
+    }
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "phase":
-            # Only this template's phases (none yet on the add page: save phases first).
-            template_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = ChecklistPhase.objects.filter(template_id=template_id or 0)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+@admin.register(ChecklistPhase)
+class ChecklistPhaseAdmin(NoRevertHistoryAdmin):
+    """A phase is defined once; any number of templates (severities) use it."""
+
+    list_display = ["name", "slug", "window", "remind_when_window_ends", "used_by"]
+    list_filter = ["remind_when_window_ends"]
+    search_fields = ["name", "slug", "items__text"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "description", ("starts_after", "ends_after"),
+              "remind_when_window_ends"]
+    inlines = [ChecklistTemplateItemInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("templates")
+
+    @admin.display(description="Window")
+    def window(self, obj):
+        return obj.window_label or "—"
+
+    @admin.display(description="Used by templates")
+    def used_by(self, obj):
+        return ", ".join(t.name for t in obj.templates.all()) or "—"
+
+
+class ChecklistTemplatePhaseInline(admin.TabularInline):
+    model = ChecklistTemplatePhase
+    extra = 0
+    fields = ["order", "phase"]
+    autocomplete_fields = ["phase"]
 
 
 @admin.register(ChecklistTemplate)
 class ChecklistTemplateAdmin(NoRevertHistoryAdmin):
-    list_display = ["name", "severity", "is_active", "order"]
-    list_filter = ["severity", "is_active"]
-    list_select_related = ["severity"]
-    search_fields = ["name", "items__text"]
-    inlines = [ChecklistPhaseInline, ChecklistTemplateItemInline]
+    list_display = ["name", "slug", "severity", "service", "is_active", "order"]
+    list_filter = ["severity", "service", "is_active"]
+    list_select_related = ["severity", "service"]
+    search_fields = ["name", "slug", "phases__items__text"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", ("severity", "service"), "description", ("is_active", "order")]
+    inlines = [ChecklistTemplatePhaseInline]
 
 
 @admin.register(IncidentChecklistItem)

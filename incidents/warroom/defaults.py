@@ -455,6 +455,8 @@ MANAGER = INCIDENT_MANAGER + [
     f"incidents.{action}_{model}"
     for model in ("checklisttemplate", "checklistphase", "checklisttemplateitem",
                   "messagetemplate", "communicationcadence", "audiencesubscription")
+    # Models added later are granted by their own migrations (a migration that ran before
+    # they existed cannot name them).
     for action in ("view", "add", "change", "delete")
     if f"incidents.{action}_{model}" not in INCIDENT_MANAGER
 ]

@@ -1,6 +1,7 @@
 """Wiring of the war room into the incident lifecycle, imported by IncidentsConfig.ready():
 - checklists are instantiated on declaration and extended (or trimmed) on severity changes;
-- open required checklist items refuse resolve/close (guards);
+- open required checklist items refuse the transition they gate (guards, any transition);
+- a phase window that ends with open items reminds people (deadline handler in services);
 - communication cadence timers start on declaration, follow severity and customer-facing
   changes, and stop when the incident is resolved, closed or cancelled.
 Receivers run inside the service's transaction, so their rows commit with the change."""
@@ -15,8 +16,9 @@ from incidents.models import Incident
 
 from . import communications, services
 
-guards.register("resolve", services.guard_resolve)
-guards.register("close", services.guard_close)
+# Any transition may be gated by a checklist item, so a guard is registered for each.
+for _name, _guard in services.CHECKLIST_GUARDS.items():
+    guards.register(_name, _guard)
 
 
 @receiver(signals.incident_declared, dispatch_uid="warroom.on_declared")
@@ -46,5 +48,7 @@ def on_incident_impact_changed(sender, incident, by, changed, **kwargs):
 def on_incident_transitioned(sender, incident, by, transition, source, target, **kwargs):
     if target not in Incident.OPEN_STATES:
         communications.cadence_stop(incident)
+        services.checklist_windows_stop(incident)
     elif source not in Incident.OPEN_STATES:  # reopened: the audiences wait for news again
         communications.cadence_plan(incident, since=timezone.now())
+        services.checklist_windows_plan(incident)

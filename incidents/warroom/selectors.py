@@ -67,7 +67,8 @@ def checklist_groups(incident: Incident, *, now: datetime | None = None) -> list
     its window has passed unticked (only while the incident is open: afterwards the
     windows no longer matter)."""
     now = now or timezone.now()
-    items = (IncidentChecklistItem.objects.filter(incident=incident).select_related("done_by")
+    items = (IncidentChecklistItem.objects.filter(incident=incident)
+             .select_related("done_by", "assignee")
              .order_by("position", "id"))
     groups: OrderedDict[tuple[str, str], ChecklistGroup] = OrderedDict()
     for item in items:

@@ -14,5 +14,7 @@ urlpatterns = [
          name="remove_responder"),
     path("<str:reference>/transition/<str:name>/", views.transition, name="transition"),
     path("<str:reference>/checklist/<int:item_id>/", views.tick_item, name="tick_item"),
+    path("<str:reference>/checklist/<int:item_id>/assign/", views.assign_item,
+         name="assign_item"),
     path("<str:reference>/messages/new/", views.compose, name="compose"),
 ]

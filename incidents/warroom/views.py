@@ -115,6 +115,7 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
         "kinds": TimelineEntry.Kind.choices,
         "transitions": transitions,
         "checklist": selectors.checklist_groups(incident, now=now),
+        "team": services.incident_team(incident),
         "updates": selectors.status_updates(incident),
         "cadence": cadence,
         "next_update": next((c for c in cadence if not c.is_overdue), None),
@@ -280,11 +281,27 @@ def tick_item(request, incident, item_id: int):
     if request.htmx:
         item.overdue = incident.is_open and item.is_overdue()
         response = render(request, "warroom/_checklist_item.html", {
-            "incident": incident, "item": item, "can": {"tick": True},
+            "incident": incident, "item": item, "can": {"tick": True}, "team": services.incident_team(incident),
         })
         response["HX-Trigger"] = "timeline-refresh"
         return response
     return redirect(_room_url(incident) + "#checklist")
+
+
+@require_POST
+@staff_view
+def assign_item(request, incident, item_id: int):
+    item = get_object_or_404(IncidentChecklistItem, pk=item_id, incident=incident)
+    team = {str(person.pk): person for person in services.incident_team(incident)}
+    choice = request.POST.get("assignee", "")
+    if choice and choice not in team:
+        messages.error(request, "Choose someone on the incident's team.")
+        return redirect(_room_url(incident) + "#checklist")
+    try:
+        services.checklist_item_assign(item, by=request.user, assignee=team.get(choice))
+    except ActionRefused as exc:
+        return _refuse(request, incident, exc)
+    return redirect(_room_url(incident) + f"#item-{item.pk}")
 
 
 # --- Communications -----------------------------------------------------------------------

@@ -2,17 +2,29 @@
 
 import pytest
 
-from incidents.models import ChecklistTemplate, MessageTemplate, StatusUpdate
+from incidents.models import ChecklistPhase, ChecklistTemplate, MessageTemplate, StatusUpdate
 from incidents.warroom.communications import status_update_send
 
 pytestmark = pytest.mark.django_db
 
 
-def test_managers_edit_checklist_templates_with_phases_and_items_inline(manager, client_for):
+def test_managers_edit_checklist_templates_with_their_phases_inline(manager, client_for):
     template = ChecklistTemplate.objects.get(name="P0 Emergency Response Checklist")
     html = client_for(manager).get(
         f"/admin/incidents/checklisttemplate/{template.pk}/change/").content.decode()
-    assert "Triage Analysis" in html and "Root cause identified" in html
+    assert "Triage Analysis" in html and "Post-Resolution" in html
+
+
+def test_managers_edit_a_phases_items_inline_and_see_which_templates_use_it(
+        manager, client_for):
+    phase = ChecklistPhase.objects.get(slug="triage-analysis")
+    client = client_for(manager)
+    html = client.get(f"/admin/incidents/checklistphase/{phase.pk}/change/").content.decode()
+    assert "Root cause identified" in html
+    listing = client.get("/admin/incidents/checklistphase/?q=required").content.decode()
+    assert "P0 Required tasks" not in listing or "Required tasks" in listing
+    shared = ChecklistPhase.objects.get(slug="required-tasks")
+    assert sorted(shared.templates.values_list("severity__code", flat=True)) == ["P0", "P1"]
 
 
 def test_a_message_template_with_a_syntax_error_is_refused_with_the_reason(manager, client_for):

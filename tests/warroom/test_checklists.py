@@ -27,7 +27,8 @@ def item(incident, text):
 def test_a_declared_incident_gets_every_item_of_its_severitys_templates(declare, severity):
     incident = declare(severity=severity)
     expected = {t.lower() for t in ChecklistTemplateItem.objects.filter(
-        template__severity__code=severity, template__is_active=True).values_list("text", flat=True)}
+        phase__templates__severity__code=severity, phase__templates__is_active=True,
+    ).values_list("text", flat=True)}
     assert expected, "the migration seeds a checklist for every severity"
     assert {t.lower() for t in texts(incident)} == expected
 
@@ -141,7 +142,7 @@ def test_resolve_is_refused_while_required_quality_gates_are_open_naming_them(
     with pytest.raises(ActionRefused) as refused:
         services.incident_resolve(p0, by=incident_manager, summary="Rolled back the release")
     reason = " ".join(refused.value.reasons)
-    assert "3 required checklist items are still open before resolving" in reason
+    assert "3 required checklist items are still open before you can resolve" in reason
     assert "“Minimum viable fix: core functionality restored”" in reason
     assert "“Stability check: no immediate regressions”" in reason
     assert "Smoke test" not in reason
@@ -167,7 +168,7 @@ def test_close_is_refused_while_required_tasks_are_open_naming_them(declare, inc
                             done=True)
     reasons = services.transition_refusals(incident, "close", incident_manager)
     mine = next(r for r in reasons if "checklist" in r)
-    assert "before closing" in mine
+    assert "before you can close" in mine
     assert "“Release hotfix”" in mine and "“Schedule post-mortem”" in mine
     assert "Fix production issue" not in mine
     with pytest.raises(ActionRefused):

@@ -143,7 +143,7 @@ def test_a_refused_transition_names_the_open_items_on_the_war_room(
     response = client.post(url(p0, "transition/resolve/"), {"resolve-summary": "Rolled back"},
                            follow=True)
     html = response.content.decode()
-    assert "required checklist items are still open before resolving" in html
+    assert "required checklist items are still open before you can resolve" in html
     assert "Minimum viable fix: core functionality restored" in html
     p0.refresh_from_db()
     assert p0.state == "triaged"
