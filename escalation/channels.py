@@ -7,6 +7,7 @@ dies between sending and recording sends again with the same id. Senders do no d
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -91,6 +92,8 @@ def _incident_summary(notification: Notification) -> dict | None:
     incident = notification.incident
     if incident is None:
         return None
+    if incident.is_restricted:
+        return {"restricted": True, "severity": incident.severity.code, "state": incident.state}
     return {
         "reference": incident.reference,
         "title": incident.title,
@@ -116,7 +119,8 @@ def slack_payload(notification: Notification) -> dict:
     context = [f"*{_slack_escape(notification.reason)}*"]
     incident = _incident_summary(notification)
     if incident:
-        context.insert(0, f"{incident['reference']} · {incident['severity']} · {incident['state']}")
+        context.insert(0, f"{incident.get('reference', 'Restricted')} · {incident['severity']} · "
+                          f"{incident['state']}")
     blocks.append({"type": "context",
                    "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
     url = absolute_url(notification.url)
@@ -139,7 +143,7 @@ def teams_payload(notification: Notification) -> dict:
     incident = _incident_summary(notification)
     if incident:
         body.append({"type": "FactSet", "facts": [
-            {"title": "Incident", "value": incident["reference"]},
+            {"title": "Incident", "value": incident.get("reference", "Restricted")},
             {"title": "Severity", "value": incident["severity"]},
             {"title": "State", "value": incident["state"]},
         ]})
@@ -183,6 +187,19 @@ def json_payload(notification: Notification) -> dict:
     }
 
 
+def _as_channel_may_see(notification: Notification) -> Notification:
+    """A channel is read by people we cannot check: about an incident restricted by now (even if
+    it was not when the row was queued) it gets no title, details or link."""
+    incident = notification.incident
+    if incident is None or not incident.is_restricted:
+        return notification
+    from .notifications import redacted_title
+
+    shown = copy.copy(notification)
+    shown.title, shown.body, shown.url = redacted_title(incident), "", ""
+    return shown
+
+
 PAYLOAD_BUILDERS = {
     WebhookEndpoint.Format.SLACK: slack_payload,
     WebhookEndpoint.Format.TEAMS: teams_payload,
@@ -206,7 +223,8 @@ def build_webhook_request(notification: Notification) -> urllib.request.Request:
         raise DeliveryError("The notification has no webhook endpoint.", permanent=True)
     if urlsplit(endpoint.url).scheme not in {"http", "https"}:
         raise DeliveryError("Only http(s) webhook URLs are allowed.", permanent=True)
-    body = json.dumps(PAYLOAD_BUILDERS[endpoint.format](notification), separators=(",", ":"))
+    body = json.dumps(PAYLOAD_BUILDERS[endpoint.format](_as_channel_may_see(notification)),
+                      separators=(",", ":"))
     raw = body.encode()
     headers = {
         "Content-Type": "application/json; charset=utf-8",

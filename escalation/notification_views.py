@@ -55,8 +55,10 @@ def inbox(request):
 def open_notification(request, pk: int):
     """Follow a notification's link, marking it read on the way."""
     notification = get_object_or_404(
-        Notification, pk=pk, recipient=request.user, channel=Notification.Channel.INAPP
-    )
+        notifications.inbox_notifications(request.user), pk=pk)
+    if not notification.viewer_may_see:  # its link would name a restricted incident
+        notifications.inbox_mark_read(user=request.user, notification_ids=[notification.pk])
+        return redirect("notifications:inbox")
     notifications.inbox_mark_read(user=request.user, notification_ids=[notification.pk])
     allowed_hosts = {request.get_host(), settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0]}
     if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts):

@@ -12,7 +12,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.selectors import people_who_may_see, with_viewer_may_see
+
 from .models import Notification, NotificationPreference, WebhookEndpoint
+
+
+def redacted_title(incident) -> str:
+    """What someone not allowed to see a restricted incident is told: that there is news, and
+    its severity, never the reference, title or details."""
+    return (f"[{incident.severity.code}] News about a restricted incident; only its participants "
+            "see the details")
 
 
 def channels_for(user) -> list[str]:
@@ -50,27 +59,34 @@ def notify(
         base = f"{base}@{occurrence}"
     now = timezone.now()
     rows = []
-    for user in {u.pk: u for u in recipients if u is not None and u.is_active}.values():
+    people = list({u.pk: u for u in recipients if u is not None and u.is_active}.values())
+    restricted = incident is not None and incident.is_restricted
+    allowed = {person.pk for person in people_who_may_see(incident, people)} if restricted else None
+    for user in people:
         for channel in channels_for(user):
             row = Notification(dedup_key=f"{base}:user{user.pk}:{channel}", channel=channel,
                                recipient=user)
             if channel == Notification.Channel.INAPP:
                 row.status, row.sent_at = Notification.Status.SENT, now
+            row.redacted = restricted and user.pk not in allowed
             rows.append(row)
     if webhooks:
         endpoints = WebhookEndpoint.objects.filter(is_active=True)
         if incident is not None:
             endpoints = endpoints.filter(min_severity_rank__gte=incident.severity.rank)
         for endpoint in endpoints:
-            rows.append(Notification(dedup_key=f"{base}:hook{endpoint.pk}:webhook",
-                                     channel=Notification.Channel.WEBHOOK, webhook=endpoint))
+            row = Notification(dedup_key=f"{base}:hook{endpoint.pk}:webhook",
+                               channel=Notification.Channel.WEBHOOK, webhook=endpoint)
+            row.redacted = restricted  # a channel is read by people we cannot check
+            rows.append(row)
     for row in rows:
         row.content_type = content_type
         row.object_id = subject.pk
         row.reason = reason
-        row.title = title[:255]
-        row.body = body
-        row.url = url
+        if row.redacted:
+            row.title, row.body, row.url = redacted_title(incident), "", ""
+        else:
+            row.title, row.body, row.url = title[:255], body, url
         row.incident = incident
         row.created_at = now
         row.next_attempt_at = now
@@ -98,12 +114,12 @@ def notify(
 # --- In-app inbox ----------------------------------------------------------------------------
 
 def inbox_notifications(user):
-    """The person's in-app notifications, newest first."""
-    return (
+    """The person's in-app notifications, newest first; `viewer_may_see` is false for those about
+    an incident they may not see (now), whose title and details the inbox then leaves out."""
+    return with_viewer_may_see(
         Notification.objects.filter(recipient=user, channel=Notification.Channel.INAPP)
         .select_related("incident__severity")
-        .order_by("-created_at", "-pk")
-    )
+        .order_by("-created_at", "-pk"), user, via="incident")
 
 
 def inbox_unread_count(user) -> int:

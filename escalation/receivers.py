@@ -8,7 +8,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from incidents import signals
-from incidents.models import Incident
+from incidents.models import Incident, IncidentParticipant
+from incidents.services import participants_add
 
 from . import handlers  # noqa: F401  (registers deadline handlers)
 from . import selectors, services
@@ -33,6 +34,7 @@ def _ask_daily_log_checker(incident: Incident, now) -> None:
     checker = selectors.on_call_now(rota, now) if rota else None
     if checker is None:
         return
+    participants_add(incident, [checker], reason=IncidentParticipant.Reason.PAGED)
     notify(
         subject=incident, reason="triage.daily_log_checker", recipients=[checker],
         title=f"[{incident.severity.code}] {incident.reference} needs triage: {incident.title}",

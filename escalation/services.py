@@ -15,9 +15,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from incidents.errors import ActionRefused
-from incidents.models import Incident, TimelineEntry
+from incidents.models import Incident, IncidentParticipant, TimelineEntry
 from incidents.people import display_name
-from incidents.services import timeline_record
+from incidents.services import participants_add, timeline_record
 
 from . import selectors, sla
 from .deadlines import deadline_cancel, deadline_schedule, pending_deadlines
@@ -202,7 +202,9 @@ def sla_clock_breach(clock: SlaClock, *, now: datetime) -> bool:
         data={"clock": clock.kind, "due_at": clock.due_at.isoformat(), "breached": True},
     )
     level = selectors.current_level(incident) or EscalationLevel.objects.order_by("number").first()
-    recipients = _people_to_tell(incident) + (selectors.level_people(level, now) if level else [])
+    paged = selectors.level_people(level, now) if level else []
+    participants_add(incident, paged, reason=IncidentParticipant.Reason.PAGED)
+    recipients = _people_to_tell(incident) + paged
     notify(
         subject=clock, reason=f"sla.{clock.kind}.breached", recipients=recipients,
         title=f"[{severity.code}] {incident.reference}: {label.lower()} SLA breached",
@@ -338,6 +340,8 @@ def escalation_record(incident: Incident, *, level: EscalationLevel, source: str
                     data={"event": event.pk, "level": level.number, "source": source,
                           "reason": reason_category})
     people = selectors.level_people(level, now)
+    # Escalated to: they may see the incident even when it is restricted.
+    participants_add(incident, people, reason=IncidentParticipant.Reason.ESCALATED)
     severity = incident.severity
     notify(
         subject=event, reason="escalation", recipients=people + [incident.incident_manager],
@@ -381,9 +385,11 @@ def escalation_remind(event: EscalationEvent, *, now: datetime) -> bool:
     event.reminded_at = now
     _save(event, reason="Reminder sent")
     level = event.level
+    people = selectors.level_people(level, now)  # the rota may have handed over since
+    participants_add(incident, people, reason=IncidentParticipant.Reason.ESCALATED)
     notify(
         subject=event, reason="escalation.reminder",
-        recipients=selectors.level_people(level, now) + [incident.incident_manager],
+        recipients=people + [incident.incident_manager],
         title=f"[{incident.severity.code}] {incident.reference}: escalation to L{level.number} "
               "not yet acknowledged",
         body=f"{incident.reference} {incident.title}\nEscalated {when(event.at)}.",

@@ -14,15 +14,16 @@ from django.views.decorators.http import require_POST
 
 from incidents.errors import ActionRefused
 from incidents.models import Incident
+from incidents.selectors import visible_incidents
 
 from . import selectors, services
 from .forms import EscalateForm
 from .models import EscalationEvent
 
 
-def _incident(reference: str) -> Incident:
+def _incident(reference: str, user) -> Incident:
     try:
-        return (Incident.objects.select_related("severity", "incident_manager", "reporter")
+        return (visible_incidents(user).select_related("severity", "incident_manager", "reporter")
                 .get(reference=reference))
     except Incident.DoesNotExist:
         raise Http404(f"No incident {reference}.") from None
@@ -43,7 +44,7 @@ def escalate(request, reference: str):
     part is returned, so the incident page or war room swaps it in place."""
     if not request.user.has_perm("escalation.escalate_incident"):
         raise PermissionDenied
-    incident = _incident(reference)
+    incident = _incident(reference, request.user)
     form = EscalateForm(request.POST or None, incident=incident)
     if request.method == "POST" and form.is_valid():
         try:
@@ -70,7 +71,7 @@ def escalate(request, reference: str):
 @login_required
 @require_POST
 def acknowledge(request, reference: str, pk: int):
-    incident = _incident(reference)
+    incident = _incident(reference, request.user)
     event = get_object_or_404(EscalationEvent.objects.select_related("level"), pk=pk,
                               incident=incident)
     try:

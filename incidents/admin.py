@@ -391,7 +391,8 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
             self._refused(request, ActionRefused(
                 services.transition_refusals(incident, name, request.user)))
             return HttpResponseRedirect(self._change_url(incident))
-        form = TRANSITION_FORMS[name](posted_data(request), incident=incident)
+        form = TRANSITION_FORMS[name](posted_data(request), incident=incident,
+                                       user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
                 incident = services.TRANSITION_SERVICES[name](

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .people import display_name
 from . import services
+from .selectors import visible_incidents
 from .models import Incident, SeverityLevel, TimelineEntry
 
 REASON_HELP = "Recorded in the history with your name."
@@ -74,8 +75,9 @@ class TransitionForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP
     )
 
-    def __init__(self, *args, incident: Incident, **kwargs):
+    def __init__(self, *args, incident: Incident, user=None, **kwargs):
         self.incident = incident
+        self.user = user  # who fills it in: a duplicate-of reference must be one they may see
         super().__init__(*args, **kwargs)
 
     def service_kwargs(self) -> dict:
@@ -133,7 +135,7 @@ class MarkDuplicateForm(TransitionForm):
 
     def clean_original(self):
         reference = self.cleaned_data["original"].strip()
-        original = Incident.objects.filter(reference__iexact=reference).first()
+        original = visible_incidents(self.user).filter(reference__iexact=reference).first()
         if original is None:
             raise forms.ValidationError(f"No incident has the reference “{reference}”.")
         if original.pk == self.incident.pk:

@@ -5,7 +5,7 @@ def firefighting(request):
     """Open top-severity incidents, for the banner every staff page shows."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"firefighting_incidents": firefighting_incidents()}
+    return {"firefighting_incidents": firefighting_incidents(request.user)}
 
 
 def navigation(request):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import Incident, Service, SeverityLevel
+from .selectors import visible_incidents
 from .services import IMPACT_FIELDS, ROLE_FIELDS
 
 
@@ -175,8 +177,9 @@ class TransitionForm(forms.Form):
     submit_label = ""  # empty: the transition's own label
     button_class = "btn-primary"
 
-    def __init__(self, *args, incident: Incident, **kwargs):
+    def __init__(self, *args, incident: Incident, user=None, **kwargs):
         self.incident = incident
+        self.user = user  # who fills it in: a duplicate-of reference must be one they may see
         super().__init__(*args, **kwargs)
 
     def service_kwargs(self) -> dict:
@@ -265,7 +268,7 @@ class DuplicateForm(TransitionForm):
         if reference == self.incident.reference:
             raise forms.ValidationError("An incident cannot be a duplicate of itself.")
         try:
-            return Incident.objects.get(reference=reference)
+            return visible_incidents(self.user).get(reference=reference)
         except Incident.DoesNotExist:
             raise forms.ValidationError(f"No incident has the reference {reference}.") from None
 
@@ -325,6 +328,24 @@ class RoleAssignForm(VersionedForm):
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, incident=incident, **kwargs)
         self.fields["user"].queryset = incident_workers()
+
+
+class VisibilityForm(VersionedForm):
+    restricted = forms.BooleanField(
+        required=False, label="Restricted",
+        help_text="Only its participants (reporter, role holders, responders, people paged or "
+                  "escalated to), the groups ticked below and holders of “view all restricted "
+                  "incidents” can see it.")
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.order_by("name"), required=False,
+        widget=forms.CheckboxSelectMultiple, label="Groups that may also see it")
+    reason = forms.CharField(help_text="Why; shown in the timeline and the history.",
+                             error_messages={"required": "Say why the visibility changes."})
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, incident=incident, **kwargs)
+        self.initial.setdefault("restricted", incident.is_restricted)
+        self.initial.setdefault("groups", list(incident.visible_to_groups.all()))
 
 
 class ImpactForm(forms.ModelForm):

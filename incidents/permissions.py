@@ -66,3 +66,11 @@ def grant(apps, group_permissions: dict[str, list[str]]) -> None:
             group.permissions.add(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
+
+
+# Added with restricted incidents (migration 0005); kept apart from GROUPS, which migration
+# 0002 grants before these permissions exist.
+VISIBILITY_GROUPS = {
+    "Incident manager": ["incidents.change_incident_visibility"],
+    "Manager": ["incidents.change_incident_visibility"],
+}

@@ -4,15 +4,104 @@ from __future__ import annotations
 
 import copy
 
-from django.db.models import Count, Q, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 
 from . import guards
-from .models import Incident, SeverityLevel, TimelineEntry
+from .models import Incident, IncidentParticipant, SeverityLevel, TimelineEntry
+
+VIEW_ALL_RESTRICTED = "incidents.view_restricted_incidents"
 
 
-def incident_list(*, user=None, state: str = "", severity: str = "", service: str = "",
+# --- Visibility: the one rule for who may see which incident --------------------------------
+
+
+def visibility_rule(user, *, via: str = "") -> Q | None:
+    """The incidents `user` may see, as a filter on incidents or, with `via` (e.g. "incident",
+    "postmortem__incident"), on rows that point to one. None means every incident.
+
+    Unrestricted incidents are for all staff; a restricted one only for its participants, its
+    named groups and holders of "view all restricted incidents". Two EXISTS on indexed
+    (incident, user) / (incident, group) pairs, evaluated only for restricted rows, so a
+    list of 100,000 incidents costs what it cost before."""
+    prefix = f"{via}__" if via else ""
+    open_to_staff = Q(**{f"{prefix}is_restricted": False})
+    if user is None or not user.is_authenticated or not user.is_active:
+        return open_to_staff
+    if user.has_perm(VIEW_ALL_RESTRICTED):
+        return None
+    incident = OuterRef(via or "pk")
+    return (
+        open_to_staff
+        | Exists(IncidentParticipant.objects.filter(incident=incident, user=user))
+        | Exists(Incident.visible_to_groups.through.objects.filter(
+            incident=incident, group__user=user))
+    )
+
+
+def visible_incidents(user, queryset: QuerySet[Incident] | None = None) -> QuerySet[Incident]:
+    """Every read of incidents for a person goes through here (or `restrict_to_visible` for
+    rows about incidents). `user=None` or anonymous: the public, i.e. unrestricted only."""
+    queryset = Incident.objects.all() if queryset is None else queryset
+    rule = visibility_rule(user)
+    return queryset if rule is None else queryset.filter(rule)
+
+
+def _rule_for_rows(queryset: QuerySet, user, via: str) -> Q | None:
+    """The rule for rows pointing to an incident through `via`; rows whose (nullable) direct
+    relation is empty are about no incident and stay visible."""
+    rule = visibility_rule(user, via=via)
+    if rule is None or not via or "__" in via:
+        return rule
+    if queryset.model._meta.get_field(via).null:
+        rule |= Q(**{f"{via}__isnull": True})
+    return rule
+
+
+def restrict_to_visible(queryset: QuerySet, user, *, via: str = "incident") -> QuerySet:
+    """Rows (timeline entries, reviews, clocks, notifications...) whose incident `user` may see.
+    Rows with no incident at all are kept when `via` is a nullable relation."""
+    rule = _rule_for_rows(queryset, user, via)
+    return queryset if rule is None else queryset.filter(rule)
+
+
+def with_viewer_may_see(queryset: QuerySet, user, *, via: str = "") -> QuerySet:
+    """Annotate `viewer_may_see`, for pages and reports that count or mention every incident
+    but show the reference and title only of those the viewer may see."""
+    rule = _rule_for_rows(queryset, user, via)
+    flag = Value(True) if rule is None else Case(When(rule, then=Value(True)), default=Value(False),
+                                                  output_field=BooleanField())
+    return queryset.annotate(viewer_may_see=flag)
+
+
+def can_see(user, incident: Incident) -> bool:
+    if not incident.is_restricted:
+        return True
+    return visible_incidents(user).filter(pk=incident.pk).exists()
+
+
+def people_who_may_see(incident: Incident, people: Iterable) -> list:
+    """Those of `people` allowed to see `incident` (for notifications), in a fixed number of
+    queries plus a permission check per person who is neither participant nor group member."""
+    people = [person for person in people if person is not None]
+    if not incident.is_restricted:
+        return people
+    ids = {person.pk for person in people}
+    allowed = set(IncidentParticipant.objects.filter(incident=incident, user__in=ids)
+                  .values_list("user_id", flat=True))
+    allowed |= set(Incident.visible_to_groups.through.objects.filter(
+        incident=incident, group__user__in=ids).values_list("group__user", flat=True))
+    return [person for person in people
+            if person.pk in allowed or (person.is_active and person.has_perm(VIEW_ALL_RESTRICTED))]
+
+
+# --- Lists and pages ---------------------------------------------------------------------
+
+
+def incident_list(*, user, state: str = "", severity: str = "", service: str = "",
                   mine: bool = False, search: str = "") -> QuerySet[Incident]:
-    qs = Incident.objects.select_related("severity", "incident_manager", "reporter")
+    qs = visible_incidents(user).select_related("severity", "incident_manager", "reporter")
     qs = qs.prefetch_related("services")
     if state == "open":
         qs = qs.open()
@@ -22,7 +111,7 @@ def incident_list(*, user=None, state: str = "", severity: str = "", service: st
         qs = qs.filter(severity__code=severity)
     if service:
         qs = qs.filter(services__slug=service)
-    if mine and user is not None:
+    if mine:
         qs = qs.filter(
             Q(incident_manager=user) | Q(communications_lead=user) | Q(scribe=user)
             | Q(responders=user) | Q(reporter=user)
@@ -35,9 +124,11 @@ def incident_list(*, user=None, state: str = "", severity: str = "", service: st
     return qs
 
 
-def incident_detail(reference: str) -> Incident:
+def incident_detail(reference: str, user) -> Incident:
+    """Raises Incident.DoesNotExist for an unknown reference and for one `user` may not see:
+    the page answers 404 alike, so a restricted incident's existence does not leak."""
     return (
-        Incident.objects.select_related(
+        visible_incidents(user).select_related(
             "severity", "reporter", "incident_manager", "communications_lead", "scribe",
             "duplicate_of",
         )
@@ -46,30 +137,33 @@ def incident_detail(reference: str) -> Incident:
     )
 
 
-def firefighting_incidents() -> list[Incident]:
-    """Open incidents at the most severe level: while any exists, the team is firefighting."""
+def firefighting_incidents(user) -> list[Incident]:
+    """Open incidents at the most severe level: while any exists, the team is firefighting.
+    Everyone learns that the team is firefighting; `viewer_may_see` tells which of them the
+    user may see named."""
     top = SeverityLevel.objects.order_by("rank").values_list("pk", flat=True)[:1]
     return list(
         # "state" too: ConcurrentTransitionMixin reads it on load, so deferring it costs a
         # query per incident on every page.
-        Incident.objects.open().filter(severity__in=top).only("reference", "title", "state")
-        .order_by("declared_at")
+        with_viewer_may_see(Incident.objects.open().filter(severity__in=top), user)
+        .only("reference", "title", "state").order_by("declared_at")
     )
 
 
-def open_counts_by_severity_and_state() -> list[dict]:
-    """One row per severity: its open incidents counted per state, in a single query."""
+def open_counts_by_severity_and_state(user) -> list[dict]:
+    """One row per severity: the open incidents `user` may see counted per state (the list
+    they link to shows the same), in two queries."""
     counts = {
-        state: Count("incidents", filter=Q(incidents__state=state))
-        for state in Incident.OPEN_STATES
+        (row["severity"], row["state"]): row["n"]
+        for row in visible_incidents(user).open().values("severity", "state")
+        .annotate(n=Count("pk")).order_by()
     }
-    rows = SeverityLevel.objects.annotate(**counts, total=Count(
-        "incidents", filter=Q(incidents__state__in=Incident.OPEN_STATES))).order_by("rank")
-    return [
-        {"severity": row, "by_state": [(s, getattr(row, s)) for s in Incident.OPEN_STATES],
-         "total": row.total}
-        for row in rows
-    ]
+    rows = []
+    for severity in SeverityLevel.objects.order_by("rank"):
+        by_state = [(state, counts.get((severity.pk, state), 0)) for state in Incident.OPEN_STATES]
+        rows.append({"severity": severity, "by_state": by_state,
+                     "total": sum(n for _, n in by_state)})
+    return rows
 
 
 def incidents_with_role(user, *, limit: int = 10) -> list[Incident]:
@@ -78,15 +172,15 @@ def incidents_with_role(user, *, limit: int = 10) -> list[Incident]:
                 | Q(responders=user) | Q(reporter=user))
     ids = Incident.objects.open().filter(involved).values("pk")
     return list(
-        Incident.objects.filter(pk__in=ids)
+        visible_incidents(user).filter(pk__in=ids)
         .select_related("severity", "incident_manager")
         .order_by("severity__rank", "-declared_at")[:limit]
     )
 
 
-def recently_resolved(*, limit: int = 10) -> list[Incident]:
+def recently_resolved(user, *, limit: int = 10) -> list[Incident]:
     return list(
-        Incident.objects.filter(resolved_at__isnull=False)
+        visible_incidents(user).filter(resolved_at__isnull=False)
         .exclude(state__in=Incident.OPEN_STATES)
         .select_related("severity", "incident_manager")
         .order_by("-resolved_at")[:limit]

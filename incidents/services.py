@@ -16,7 +16,14 @@ from django_fsm import ConcurrentTransition
 
 from . import guards, signals
 from .errors import ActionRefused, Conflict
-from .models import Incident, ReferenceCounter, Service, SeverityLevel, TimelineEntry
+from .models import (
+    Incident,
+    IncidentParticipant,
+    ReferenceCounter,
+    Service,
+    SeverityLevel,
+    TimelineEntry,
+)
 from .people import display_name
 
 ROLE_FIELDS = {
@@ -117,6 +124,7 @@ def incident_declare(
     description: str = "",
     services: Iterable[Service] = (),
     detected_at: datetime | None = None,
+    restricted: bool = False,
     **impact: Any,
 ) -> Incident:
     require_perm(by, "incidents.declare_incident", "declare incidents")
@@ -136,12 +144,14 @@ def incident_declare(
         reporter=by,
         detected_at=detected_at,
         declared_at=now,
+        is_restricted=restricted,
         **impact,
     )
     incident._history_user = by
     incident._change_reason = "Declared"
     incident.save()
     incident.services.set(services)
+    participants_add(incident, [by], reason=IncidentParticipant.Reason.REPORTER)
     timeline_record(
         incident,
         kind=TimelineEntry.Kind.DECLARED,
@@ -316,7 +326,9 @@ def incident_mark_duplicate(
     def prepare(locked):
         locked.duplicate_of = duplicate_of
 
-    reason = reason or f"Duplicate of {duplicate_of.reference}"
+    # The timeline is read by everyone who sees this incident: a restricted original stays unnamed.
+    reason = reason or (f"Duplicate of {duplicate_of.reference}" if not duplicate_of.is_restricted
+                        else "Duplicate of a restricted incident")
     return _apply_transition(incident, "mark_duplicate", by=by, reason=reason, prepare=prepare)
 
 
@@ -386,6 +398,7 @@ def incident_assign_role(
     _save(incident, by=by, reason=reason or f"{label} changed")
     if user is not None:
         incident.responders.add(user)
+        participants_add(incident, [user], reason=IncidentParticipant.Reason.ROLE)
     text = (f"{display_name(by)} made {display_name(user)} {label.lower()}" if user
             else f"{display_name(by)} removed {display_name(old)} as {label.lower()}")
     if old is not None and user is not None:
@@ -416,6 +429,8 @@ def incident_set_responder(incident: Incident, *, by, user, joined: bool) -> Inc
     if joined == present:
         return incident
     (incident.responders.add if joined else incident.responders.remove)(user)
+    if joined:
+        participants_add(incident, [user], reason=IncidentParticipant.Reason.RESPONDER)
     verb = "joined" if joined else "left"
     text = (f"{display_name(user)} {verb} the response." if user == by
             else f"{display_name(by)} {'added' if joined else 'removed'} {display_name(user)} as responder.")
@@ -462,6 +477,60 @@ def incident_update_impact(
     )
     signals.incident_impact_changed.send(
         sender=Incident, incident=incident, by=by, changed=changed, reason=reason
+    )
+    return incident
+
+
+# --- Visibility -----------------------------------------------------------------------------
+
+
+def participants_add(incident: Incident, users: Iterable, *, reason: str) -> None:
+    """Make people participants (they may see the incident while it is restricted). Asking
+    again is harmless; the first reason recorded stays."""
+    now = timezone.now()
+    rows = [IncidentParticipant(incident=incident, user=user, reason=reason, added_at=now)
+            for user in {u.pk: u for u in users if u is not None}.values()]
+    IncidentParticipant.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+@transaction.atomic
+def incident_set_visibility(
+    incident: Incident, *, by, restricted: bool, groups: Iterable = (), reason: str,
+    expected_version: int | None = None,
+) -> Incident:
+    """Restrict an incident to its participants (and `groups`), or open it to all staff.
+    The person restricting it becomes a participant, so nobody locks themselves out."""
+    from .selectors import can_see
+
+    require_perm(by, "incidents.change_incident_visibility", "change who can see an incident")
+    if not reason.strip():
+        raise ActionRefused("Say why the visibility changes.")
+    incident = _lock(incident, expected_version)
+    if by is not None and not can_see(by, incident):
+        raise ActionRefused("You cannot see this incident, so you cannot change who sees it.")
+    groups = set(groups) if restricted else set()
+    old_groups = set(incident.visible_to_groups.all())
+    if incident.is_restricted == restricted and old_groups == groups:
+        raise ActionRefused(f"{incident.reference} is already "
+                            f"{'restricted that way' if restricted else 'visible to all staff'}.")
+    was_restricted = incident.is_restricted
+    incident.is_restricted = restricted
+    _save(incident, by=by, reason=reason.strip())
+    incident.visible_to_groups.set(groups)
+    if restricted:
+        participants_add(incident, [by], reason=IncidentParticipant.Reason.ADDED)
+        names = ", ".join(sorted(group.name for group in groups))
+        text = (f"{display_name(by)} restricted the incident to its participants"
+                + (f" and {names}" if names else "")
+                if not was_restricted else
+                f"{display_name(by)} changed the groups that may see the incident to "
+                f"{names or 'none (participants only)'}")
+    else:
+        text = f"{display_name(by)} opened the incident to all staff"
+    timeline_record(
+        incident, kind=TimelineEntry.Kind.VISIBILITY, by=by, is_key_event=True,
+        text=f"{text}. Reason: {reason.strip()}",
+        data={"restricted": restricted, "groups": sorted(group.pk for group in groups)},
     )
     return incident
 

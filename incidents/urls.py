@@ -17,4 +17,6 @@ urlpatterns = [
     path("incidents/<str:reference>/roles/", views.incident_assign_role, name="assign_role"),
     path("incidents/<str:reference>/responders/", views.incident_responder, name="responder"),
     path("incidents/<str:reference>/impact/", views.incident_update_impact, name="update_impact"),
+    path("incidents/<str:reference>/visibility/", views.incident_change_visibility,
+         name="change_visibility"),
 ]

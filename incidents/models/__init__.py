@@ -9,6 +9,8 @@ from .core import (  # noqa: F401
     TimelineEntry,
 )
 
+from .access import IncidentParticipant  # noqa: F401, E402
+
 # War room (checklists, communications) models are imported below as they are added.
 from .checklists import (  # noqa: F401, E402
     ChecklistPhase,

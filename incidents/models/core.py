@@ -193,6 +193,18 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
     )
 
+    # Visibility: see models/access.py and selectors.visible_incidents. Changed only by
+    # services.incident_set_visibility (history with reason, timeline entry).
+    is_restricted = models.BooleanField(
+        "restricted", default=False,
+        help_text="Only participants, the groups named here and holders of “view all "
+                  "restricted incidents” see a restricted incident.",
+    )
+    visible_to_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="restricted_incidents",
+        help_text="Groups that may see the incident while it is restricted.",
+    )
+
     # History rows copy the protected state field; FSMModelMixin lets them be loaded.
     history = HistoricalRecords(bases=[FSMModelMixin, models.Model], excluded_fields=["version"])
     objects = IncidentQuerySet.as_manager()
@@ -214,6 +226,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             ("assign_incident_roles", "Can assign incident roles"),
             ("view_reports", "Can view reports and dashboards"),
             ("export_reports", "Can export stakeholder reports"),
+            ("view_restricted_incidents", "Can view all restricted incidents"),
+            ("change_incident_visibility", "Can restrict an incident or open it to all staff"),
         ]
 
     def __str__(self) -> str:
@@ -339,6 +353,7 @@ class TimelineEntry(models.Model):
         MESSAGE = "message", "Message sent"
         ALERT = "alert", "Alert"
         POSTMORTEM = "postmortem", "Post-mortem"
+        VISIBILITY = "visibility", "Visibility"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)

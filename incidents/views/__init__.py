@@ -3,6 +3,7 @@
 from .actions import (  # noqa: F401
     incident_add_note,
     incident_assign_role,
+    incident_change_visibility,
     incident_change_severity,
     incident_responder,
     incident_transition,

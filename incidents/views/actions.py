@@ -12,7 +12,14 @@ from django.views.decorators.http import require_POST
 
 from .. import services
 from ..errors import ActionRefused, Conflict
-from ..forms import TRANSITION_FORMS, ImpactForm, NoteForm, RoleAssignForm, SeverityChangeForm
+from ..forms import (
+    TRANSITION_FORMS,
+    ImpactForm,
+    NoteForm,
+    RoleAssignForm,
+    SeverityChangeForm,
+    VisibilityForm,
+)
 from .pages import VIEW_INCIDENT, get_incident_or_404, render_incident_detail
 
 
@@ -20,7 +27,7 @@ def _refused(request, incident, exc: ActionRefused, bound: dict):
     for reason in exc.reasons:
         messages.error(request, reason)
     # Show the page as it is now (someone else's change included), with the user's input.
-    fresh = get_incident_or_404(incident.reference)
+    fresh = get_incident_or_404(incident.reference, request.user)
     if isinstance(exc, Conflict):
         bound = {key: _rebase(form, fresh) for key, form in bound.items()}
         messages.info(request, "Your input is kept below. Check the current values on this page "
@@ -54,8 +61,9 @@ def staff_action(view):
 def incident_transition(request, reference: str, name: str):
     if name not in services.TRANSITION_SERVICES:
         raise Http404(f"No action “{name}”.")
-    incident = get_incident_or_404(reference)
-    form = TRANSITION_FORMS[name](request.POST, incident=incident, prefix=name)
+    incident = get_incident_or_404(reference, request.user)
+    form = TRANSITION_FORMS[name](request.POST, incident=incident, prefix=name,
+                                   user=request.user)
     if not form.is_valid():
         return _invalid(request, incident, {name: form})
     try:
@@ -71,7 +79,7 @@ def incident_transition(request, reference: str, name: str):
 @staff_action
 @permission_required("incidents.add_timelineentry", raise_exception=True)
 def incident_add_note(request, reference: str):
-    incident = get_incident_or_404(reference)
+    incident = get_incident_or_404(reference, request.user)
     form = NoteForm(request.POST, prefix="note")
     if not form.is_valid():
         return _invalid(request, incident, {"note": form})
@@ -91,7 +99,7 @@ def incident_add_note(request, reference: str):
 
 @staff_action
 def incident_change_severity(request, reference: str):
-    incident = get_incident_or_404(reference)
+    incident = get_incident_or_404(reference, request.user)
     form = SeverityChangeForm(request.POST, incident=incident, prefix="severity")
     if not form.is_valid():
         return _invalid(request, incident, {"severity": form})
@@ -111,7 +119,7 @@ def incident_change_severity(request, reference: str):
 
 @staff_action
 def incident_assign_role(request, reference: str):
-    incident = get_incident_or_404(reference)
+    incident = get_incident_or_404(reference, request.user)
     form = RoleAssignForm(request.POST, incident=incident, prefix="role")
     if not form.is_valid():
         return _invalid(request, incident, {"role": form})
@@ -134,7 +142,7 @@ def incident_assign_role(request, reference: str):
 @permission_required("incidents.work_incident", raise_exception=True)
 def incident_responder(request, reference: str):
     """Join or leave the response yourself."""
-    incident = get_incident_or_404(reference)
+    incident = get_incident_or_404(reference, request.user)
     joined = request.POST.get("action") == "join"
     try:
         services.incident_set_responder(incident, by=request.user, user=request.user,
@@ -147,7 +155,7 @@ def incident_responder(request, reference: str):
 
 @staff_action
 def incident_update_impact(request, reference: str):
-    incident = get_incident_or_404(reference)
+    incident = get_incident_or_404(reference, request.user)
     form = ImpactForm(request.POST, incident=incident, prefix="impact")
     if not form.is_valid():
         return _invalid(request, incident, {"impact": form})
@@ -162,4 +170,27 @@ def incident_update_impact(request, reference: str):
     except ActionRefused as exc:
         return _refused(request, incident, exc, {"impact": form})
     messages.success(request, "Impact updated.")
+    return redirect(incident)
+
+
+@staff_action
+@permission_required("incidents.change_incident_visibility", raise_exception=True)
+def incident_change_visibility(request, reference: str):
+    incident = get_incident_or_404(reference, request.user)
+    form = VisibilityForm(request.POST, incident=incident, prefix="visibility")
+    if not form.is_valid():
+        return _invalid(request, incident, {"visibility": form})
+    try:
+        incident = services.incident_set_visibility(
+            incident,
+            by=request.user,
+            restricted=form.cleaned_data["restricted"],
+            groups=form.cleaned_data["groups"],
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except ActionRefused as exc:
+        return _refused(request, incident, exc, {"visibility": form})
+    messages.success(request, f"{incident.reference} is now "
+                              f"{'restricted' if incident.is_restricted else 'visible to all staff'}.")
     return redirect(incident)

@@ -20,6 +20,7 @@ from ..forms import (
     NoteForm,
     RoleAssignForm,
     SeverityChangeForm,
+    VisibilityForm,
 )
 from ..models import Incident
 from . import panels
@@ -27,9 +28,9 @@ from . import panels
 VIEW_INCIDENT = "incidents.view_incident"
 
 
-def get_incident_or_404(reference: str) -> Incident:
+def get_incident_or_404(reference: str, user) -> Incident:
     try:
-        return selectors.incident_detail(reference)
+        return selectors.incident_detail(reference, user)
     except Incident.DoesNotExist:
         raise Http404(f"No incident {reference}.") from None
 
@@ -39,10 +40,10 @@ def dashboard(request):
     context = {"can_view": request.user.has_perm(VIEW_INCIDENT)}
     if context["can_view"]:
         context.update(
-            open_counts=selectors.open_counts_by_severity_and_state(),
+            open_counts=selectors.open_counts_by_severity_and_state(request.user),
             open_states=[Incident.State(state) for state in Incident.OPEN_STATES],
             mine=selectors.incidents_with_role(request.user),
-            recently_resolved=selectors.recently_resolved(),
+            recently_resolved=selectors.recently_resolved(request.user),
         )
         templates, panel_context = panels.collect(panels.DASHBOARD_PANELS, request)
         context.update(panel_context, panel_templates=templates)
@@ -87,7 +88,7 @@ def incident_declare(request):
 @login_required
 @permission_required(VIEW_INCIDENT, raise_exception=True)
 def incident_detail(request, reference: str):
-    return render_incident_detail(request, get_incident_or_404(reference))
+    return render_incident_detail(request, get_incident_or_404(reference, request.user))
 
 
 def render_incident_detail(request, incident: Incident, *, bound: dict | None = None,
@@ -108,6 +109,7 @@ def render_incident_detail(request, incident: Incident, *, bound: dict | None = 
         "work": user.has_perm("incidents.work_incident"),
         "severity": incident.is_open and user.has_perm("incidents.change_incident_severity"),
         "roles": user.has_perm("incidents.assign_incident_roles"),
+        "visibility": user.has_perm("incidents.change_incident_visibility"),
     }
     responders = list(incident.responders.all())
     context = {
@@ -125,6 +127,13 @@ def render_incident_detail(request, incident: Incident, *, bound: dict | None = 
             RoleAssignForm(incident=incident, prefix="role") if can["roles"] else None),
         "impact_form": bound.get("impact") or (
             ImpactForm(incident=incident, prefix="impact") if can["work"] else None),
+        "visibility_form": bound.get("visibility") or (
+            VisibilityForm(incident=incident, prefix="visibility") if can["visibility"] else None),
+        # Named only if the viewer may see it too (a restricted original stays unnamed).
+        "duplicate_of": incident.duplicate_of if incident.duplicate_of and selectors.can_see(
+            user, incident.duplicate_of) else None,
+        "participants": list(incident.participants.select_related("user").order_by("added_at"))
+        if incident.is_restricted else [],
     }
     templates, panel_context = panels.collect(panels.INCIDENT_PANELS, request, incident)
     context.update(panel_context, panel_templates=templates)

@@ -11,11 +11,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentChecklistItem, StatusUpdate, TimelineEntry
+from incidents.selectors import visible_incidents
 
 
-def warroom_incident(reference: str) -> Incident:
+def warroom_incident(reference: str, user) -> Incident:
+    """Raises Incident.DoesNotExist also for an incident `user` may not see."""
     return (
-        Incident.objects.select_related(
+        visible_incidents(user).select_related(
             "severity", "reporter", "incident_manager", "communications_lead", "scribe",
         )
         .prefetch_related("services", "responders")

@@ -44,7 +44,7 @@ def staff_view(view):
         if not request.user.has_perm(VIEW_INCIDENT):
             raise PermissionDenied
         try:
-            incident = selectors.warroom_incident(reference)
+            incident = selectors.warroom_incident(reference, request.user)
         except Incident.DoesNotExist:
             raise Http404(f"No incident {reference}.") from None
         return view(request, incident, *args, **kwargs)
@@ -251,7 +251,8 @@ def remove_responder(request, incident, user_id: int):
 def transition(request, incident, name: str):
     if name not in incident_services.TRANSITION_SERVICES:
         raise Http404(f"No action “{name}”.")
-    form = TRANSITION_FORMS[name](request.POST, incident=incident, prefix=name)
+    form = TRANSITION_FORMS[name](request.POST, incident=incident, prefix=name,
+                                   user=request.user)
     if not form.is_valid():
         messages.error(request, "Nothing was changed: please correct the form below.")
         return render_room(request, incident, bound={name: form}, status=400)
