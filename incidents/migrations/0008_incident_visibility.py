@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('incidents', '0004_default_checklists_messages_cadences'),
+        ('incidents', '0007_checklist_phases_shared_finish'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
