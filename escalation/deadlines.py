@@ -3,7 +3,16 @@
 Apps register a handler per deadline kind (in AppConfig.ready) and schedule rows; one beat task
 calls `deadlines_sweep`, which claims due rows with SELECT ... FOR UPDATE SKIP LOCKED, marks
 them fired and runs the handler in the same transaction. A second beat skips rows the first
-holds; a killed worker rolls back, so the rows stay pending for the next sweep."""
+holds; a killed worker rolls back, so the rows stay pending for the next sweep.
+
+Lock order, so that the sweep and a person acting never wait on each other in a circle:
+- people's services lock the incident first (FOR NO KEY UPDATE), then its timers, then clocks
+  and escalation events;
+- the sweep locks timers, then clocks and events, and never locks an incident: at COMMIT,
+  PostgreSQL's foreign-key checks take KEY SHARE on the incidents its new rows refer to, which
+  does not conflict with NO KEY UPDATE. Handlers must keep it that way (no select_for_update
+  on incidents, no UPDATE of incident rows).
+Cancelling locks the rows first and updates them in a second statement (see `_cancel`)."""
 
 from __future__ import annotations
 
@@ -70,7 +79,20 @@ def deadline_cancel(*, subject, key: str | None = None, key_prefix: str = "") ->
     qs = pending_deadlines(subject, key_prefix=key_prefix)
     if key is not None:
         qs = qs.filter(key=key)
-    return qs.update(cancelled_at=timezone.now())
+    return deadlines_cancel(qs)
+
+
+def deadlines_cancel(pending, *, now: datetime | None = None) -> int:
+    """Cancel the pending timers of the queryset `pending`.
+
+    The rows are locked first and updated by a second statement. If a sweep holds some of
+    them, the lock waits for it to commit; the UPDATE then runs on a fresh snapshot (READ
+    COMMITTED), so it sees what that sweep did: rows it fired are left alone, and timers it
+    scheduled meanwhile (an escalation's reminder, a rescheduled key) are cancelled too instead
+    of surviving, or of colliding with a new row of the same key."""
+    with transaction.atomic():
+        list(pending.select_for_update().order_by("pk").values_list("pk", flat=True))
+        return pending.update(cancelled_at=now or timezone.now())
 
 
 def deadlines_sweep(*, now: datetime | None = None, batch_size: int = 50) -> int:

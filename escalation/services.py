@@ -2,9 +2,10 @@
 
 Incident signal receivers and deadline handlers call these inside the transaction that made the
 news, so clocks, timers, escalation events, timeline entries and outbox rows commit together or
-not at all. Lock order is always Deadline rows first, then SlaClock / EscalationEvent rows (the
-sweep holds a deadline's lock while its handler runs), so a sweep and a person acting at the same
-moment never deadlock."""
+not at all. Lock order is always the incident (people's services only, FOR NO KEY UPDATE), then
+Deadline rows, then SlaClock / EscalationEvent rows (the sweep holds a deadline's lock while its
+handler runs, and never locks the incident), so a sweep and a person acting at the same moment
+never deadlock; see escalation.deadlines."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from incidents.errors import ActionRefused
 from incidents.models import Incident, IncidentParticipant, TimelineEntry
 from incidents.people import display_name
 from incidents.services import participants_add, timeline_record
+from incidents.transactions import retry_on_conflict
 
 from . import selectors, sla
-from .deadlines import deadline_cancel, deadline_schedule, pending_deadlines
+from .deadlines import deadline_cancel, deadline_schedule, deadlines_cancel, pending_deadlines
 from .models import (
     PENDING,
     Deadline,
@@ -277,17 +279,17 @@ def escalation_policy_schedule(incident: Incident, *, now: datetime | None = Non
                                catch_up: bool = False) -> int:
     """(Re)schedule the start-anchored steps of the incident's current severity policy."""
     now = now or timezone.now()
-    Deadline.objects.filter(PENDING, incident=incident, kind="escalation.step").update(
-        cancelled_at=now)
+    deadlines_cancel(Deadline.objects.filter(PENDING, incident=incident, kind="escalation.step"),
+                     now=now)
     return _schedule_steps(incident, anchor=EscalationStep.Anchor.START,
                            origin=incident.declared_at, now=now, catch_up=catch_up)
 
 
 def escalation_pending_cancel(incident: Incident, *, now: datetime | None = None) -> int:
     """Resolved, closed or cancelled: no further step, rule or reminder fires."""
-    return Deadline.objects.filter(PENDING, incident=incident,
-                                   kind__startswith="escalation.").update(
-        cancelled_at=now or timezone.now())
+    return deadlines_cancel(
+        Deadline.objects.filter(PENDING, incident=incident, kind__startswith="escalation."),
+        now=now)
 
 
 def impact_rules_apply(incident: Incident, *, by=None, now: datetime | None = None) -> list:
@@ -404,6 +406,7 @@ def escalation_remind(event: EscalationEvent, *, now: datetime) -> bool:
 # --- Actions by people ----------------------------------------------------------------------
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_escalate(incident: Incident, *, by, level: EscalationLevel, reason_category: str,
                       note: str) -> EscalationEvent:
@@ -418,7 +421,8 @@ def incident_escalate(incident: Incident, *, by, level: EscalationLevel, reason_
         reasons.append("Say what the level is needed for.")
     if reasons:
         raise ActionRefused(reasons)
-    incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
+    incident = (Incident.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("severity").get(pk=incident.pk))
     if not incident.is_open:
         raise ActionRefused(f"{incident.reference} is {incident.get_state_display().lower()}; "
                             "it can no longer be escalated.")
@@ -426,6 +430,7 @@ def incident_escalate(incident: Incident, *, by, level: EscalationLevel, reason_
                              reason_category=reason_category, note=note.strip(), by=by)
 
 
+@retry_on_conflict
 @transaction.atomic
 def escalation_acknowledge(event: EscalationEvent, *, by) -> EscalationEvent:
     """Someone at the level (or the incident manager) takes the escalation: no reminder follows."""

@@ -25,6 +25,7 @@ from .models import (
     TimelineEntry,
 )
 from .people import display_name
+from .transactions import retry_on_conflict
 
 ROLE_FIELDS = {
     "incident_manager": "Incident manager",
@@ -58,8 +59,17 @@ def _names(services: Iterable[Service]) -> str:
 
 
 def _lock(incident: Incident, expected_version: int | None = None) -> Incident:
-    """Re-read the incident under a row lock; refuse if the caller's copy is stale."""
-    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    """Re-read the incident under a row lock; refuse if the caller's copy is stale.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it still makes two people acting on one incident take
+    turns, but it does not conflict with the KEY SHARE lock that PostgreSQL's foreign-key checks
+    take on the incident when another transaction inserts rows referring to it. The timer sweep
+    is such a transaction: it holds its timer rows and, at COMMIT, checks the keys of the
+    timeline, escalation and outbox rows it wrote. A service that held the incident FOR UPDATE
+    and then waited for those timer rows deadlocked with it; with NO KEY UPDATE the sweep
+    commits and the service goes on. Our own UPDATE of the incident changes no key column, so
+    it needs no stronger lock either."""
+    locked = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
     if expected_version is not None and locked.version != expected_version:
         raise Conflict(
             f"{locked.reference} was changed by someone else while you were editing "
@@ -115,6 +125,7 @@ def _next_reference(year: int) -> str:
 # --- Declare ------------------------------------------------------------------------------
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_declare(
     *,
@@ -257,6 +268,7 @@ def _apply_transition(
     return incident
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_triage(
     incident: Incident,
@@ -277,11 +289,13 @@ def incident_triage(
     return _apply_transition(locked, "triage", by=by, reason=reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_investigate(incident: Incident, *, by, reason: str = "") -> Incident:
     return _apply_transition(incident, "investigate", by=by, reason=reason, key_event=False)
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_mitigate(incident: Incident, *, by, workaround: str = "", reason: str = "") -> Incident:
     def prepare(locked):
@@ -291,6 +305,7 @@ def incident_mitigate(incident: Incident, *, by, workaround: str = "", reason: s
     return _apply_transition(incident, "mitigate", by=by, reason=reason, prepare=prepare)
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_resolve(incident: Incident, *, by, summary: str, reason: str = "") -> Incident:
     def prepare(locked):
@@ -300,6 +315,7 @@ def incident_resolve(incident: Incident, *, by, summary: str, reason: str = "") 
     return _apply_transition(incident, "resolve", by=by, reason=reason, prepare=prepare)
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_reopen(incident: Incident, *, by, reason: str) -> Incident:
     if not reason.strip():
@@ -307,11 +323,13 @@ def incident_reopen(incident: Incident, *, by, reason: str) -> Incident:
     return _apply_transition(incident, "reopen", by=by, reason=reason.strip())
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_close(incident: Incident, *, by, reason: str = "") -> Incident:
     return _apply_transition(incident, "close", by=by, reason=reason)
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_cancel(incident: Incident, *, by, reason: str) -> Incident:
     if not reason.strip():
@@ -319,6 +337,7 @@ def incident_cancel(incident: Incident, *, by, reason: str) -> Incident:
     return _apply_transition(incident, "cancel", by=by, reason=reason.strip())
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_mark_duplicate(
     incident: Incident, *, by, duplicate_of: Incident, reason: str = ""
@@ -347,6 +366,7 @@ TRANSITION_SERVICES = {
 # --- Severity, roles, impact --------------------------------------------------------------
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_change_severity(
     incident: Incident, *, by, severity: SeverityLevel, reason: str,
@@ -380,6 +400,7 @@ def incident_change_severity(
     return incident
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_assign_role(
     incident: Incident, *, by, role: str, user, reason: str = "",
@@ -416,6 +437,7 @@ def incident_assign_role(
     return incident
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_set_responder(incident: Incident, *, by, user, joined: bool) -> Incident:
     """Add or remove a responder. Anyone may join or leave themselves; adding or removing
@@ -439,6 +461,7 @@ def incident_set_responder(incident: Incident, *, by, user, joined: bool) -> Inc
     return incident
 
 
+@retry_on_conflict
 @transaction.atomic
 def incident_update_impact(
     incident: Incident, *, by, reason: str = "", expected_version: int | None = None,
@@ -538,6 +561,7 @@ def incident_set_visibility(
 # --- Notes --------------------------------------------------------------------------------
 
 
+@retry_on_conflict
 @transaction.atomic
 def timeline_add_note(
     incident: Incident,
@@ -562,6 +586,7 @@ def timeline_add_note(
     )
 
 
+@retry_on_conflict
 @transaction.atomic
 def timeline_entry_update(
     entry: TimelineEntry, *, by, occurred_at: datetime | None = None,

@@ -127,7 +127,8 @@ def postmortem_schedule_timers(postmortem: PostMortem) -> None:
 def postmortem_create(*, incident: Incident, by, owner=None) -> PostMortem:
     """Schedule the review of `incident`, prefilled from it, with its timeline imported."""
     require_perm(by, "postmortems.add_postmortem", "create post-mortems")
-    incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
+    incident = (Incident.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("severity").get(pk=incident.pk))
     if PostMortem.objects.filter(incident=incident).exists():
         raise ActionRefused(f"{incident.reference} already has a post-mortem.")
     if incident.state in (Incident.State.CANCELLED, Incident.State.DUPLICATE):

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records request.user as the author of every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A deadlock or serialization failure no service retried: a 409 with a message, not a 500.
+    "incidents.middleware.DatabaseConflictMiddleware",
 ]
 
 TEMPLATES = [

@@ -223,7 +223,8 @@ def status_update_send(
 ) -> StatusUpdate:
     """Keep the update with its recipients, queue one notification per recipient and
     channel, put it on the timeline and restart the audience's cadence."""
-    incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
+    incident = (Incident.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("severity").get(pk=incident.pk))
     if not can_send_updates(by, incident):
         raise ActionRefused("Only the incident manager, the communications lead or a manager "
                             "may send status updates.")

@@ -1,0 +1,175 @@
+"""Each timer acts at its own due time, however late the sweep gets to it: breach times,
+escalation times and the reminders that follow are counted from the due time, `fired_at` says
+when the sweep really ran, and what a person did after the due time does not undo what was due
+before it. When an incident ends, its timers due later are cancelled; every handler checks the
+state of what its timer is about."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from escalation.deadlines import deadlines_sweep, pending_deadlines
+from escalation.health import delivery_health
+from escalation.models import Deadline, EscalationEvent, EscalationPolicy, Notification, SlaClock
+from escalation.reminders import reminder_schedule
+from incidents import services
+from incidents.models import TimelineEntry
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)  # a Monday, 10:00 in Amsterdam
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+def sweep_at(moment: datetime) -> int:
+    with time_machine.travel(moment, tick=False):
+        return deadlines_sweep()
+
+
+@pytest.fixture
+def p0(declare, incident_manager, staffed_levels):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+        return services.incident_assign_role(incident, by=incident_manager,
+                                             role="incident_manager", user=incident_manager)
+
+
+@pytest.fixture
+def p1(declare, incident_manager, staffed_levels):
+    EscalationPolicy.objects.update(is_active=False)  # only the SLA clocks are timed
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+        return services.incident_assign_role(incident, by=incident_manager,
+                                             role="incident_manager", user=incident_manager)
+
+
+def test_a_late_sweep_records_the_escalation_at_the_steps_due_time_and_reminds_from_there(p0):
+    late = START + HOUR + 40 * MINUTE  # the 1 h step (L2) is swept 40 minutes late
+    sweep_at(late)
+    event = EscalationEvent.objects.get(incident=p0)
+    assert event.at == START + HOUR
+    timer = Deadline.objects.get(incident=p0, kind="escalation.step", fired_at__isnull=False)
+    assert (timer.due_at, timer.fired_at) == (START + HOUR, late)
+    entry = TimelineEntry.objects.get(incident=p0, kind="escalation")
+    assert entry.occurred_at == START + HOUR
+    # L2 answers a P0 within 15 minutes: the reminder is due 15 minutes after the escalation,
+    # not after the late sweep (so nobody gets a longer window because the sweep was slow).
+    reminder = pending_deadlines(event).get(kind="escalation.reminder")
+    assert reminder.due_at == START + HOUR + 15 * MINUTE
+
+
+def test_a_late_sweep_records_the_breach_at_the_due_time(p1):
+    sweep_at(START + 4 * HOUR + 45 * MINUTE)  # P1 response: 4 h
+    clock = SlaClock.objects.get(incident=p1, kind="response")
+    assert clock.breached_at == START + 4 * HOUR
+    entry = TimelineEntry.objects.get(incident=p1, kind="sla", is_key_event=True)
+    assert entry.occurred_at == START + 4 * HOUR
+
+
+def test_a_response_acknowledged_after_its_due_time_is_a_breach_even_before_the_sweep(
+    p1, incident_manager
+):
+    with time_machine.travel(START + 4 * HOUR + 20 * MINUTE, tick=False):
+        services.incident_triage(p1, by=incident_manager)  # the sweep never got there
+    clock = SlaClock.objects.get(incident=p1, kind="response")
+    assert clock.breached_at == START + 4 * HOUR
+    assert clock.met_at == START + 4 * HOUR + 20 * MINUTE
+    assert clock.breach_by == 20 * MINUTE
+    entry = TimelineEntry.objects.get(incident=p1, kind="sla", is_key_event=True)
+    assert "Response SLA breached" in entry.text and entry.occurred_at == START + 4 * HOUR
+    told = Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+    assert p1.incident_manager in {n.recipient for n in told}
+    about_sla = Notification.objects.filter(reason__startswith="sla.")
+    count = about_sla.count()
+    sweep_at(START + 5 * HOUR)  # nothing recorded or sent twice
+    assert TimelineEntry.objects.filter(incident=p1, kind="sla", is_key_event=True).count() == 1
+    assert about_sla.count() == count
+
+
+def test_a_response_acknowledged_in_time_is_no_breach(p1, incident_manager):
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_triage(p1, by=incident_manager)
+    sweep_at(START + 5 * HOUR)
+    clock = SlaClock.objects.get(incident=p1, kind="response")
+    assert clock.breached_at is None and clock.met_at == START + 3 * HOUR
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+
+
+def test_a_step_due_before_the_resolve_fires_once_and_one_due_after_never(
+    p0, incident_manager, only_core_guards
+):
+    # Nobody swept at 1 h (the L2 step's due time); the incident is resolved at 1 h 30.
+    with time_machine.travel(START + 90 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    for hours in (2, 3, 6, 30):
+        sweep_at(START + hours * HOUR)
+    events = list(EscalationEvent.objects.filter(incident=p0))
+    assert [(e.level.number, e.at) for e in events] == [(2, START + HOUR)]
+    # The 2 h, 3 h and 6 h steps were due after the resolve: cancelled with it.
+    assert not pending_deadlines(p0).exists()
+    assert not Deadline.objects.filter(incident=p0, kind__startswith="escalation.",
+                                       fired_at__isnull=False,
+                                       due_at__gt=START + 90 * MINUTE).exists()
+
+
+def test_every_timer_of_an_incident_is_cancelled_when_it_ends(
+    declare, incident_manager, make_user, only_core_guards
+):
+    watcher = make_user("Responder")
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+        reminder_schedule(subject=incident, key="custom.check", due_at=START + 2 * HOUR,
+                          reason="custom.check", title="Check the queue", recipients=[watcher],
+                          incident=incident)
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+    assert not pending_deadlines(incident).exists()
+    assert not Deadline.objects.filter(incident=incident, cancelled_at__isnull=True,
+                                       fired_at__isnull=True).exists()
+    sweep_at(START + 3 * HOUR)
+    assert not Notification.objects.filter(reason="custom.check").exists()
+
+
+def test_a_reminder_acts_as_at_its_due_time(declare, incident_manager, make_user,
+                                            only_core_guards):
+    """Due before the incident ended: still sent by a late sweep. Due after it ended (a row
+    nothing cancelled): the handler sees the incident was no longer open then."""
+    watcher = make_user("Responder")
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P3")
+        for key, due in (("before", START + HOUR), ("after", START + 3 * HOUR)):
+            reminder_schedule(subject=incident, key=key, due_at=due, reason=f"custom.{key}",
+                              title=key, recipients=[watcher], incident=incident)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_resolve(services.incident_triage(incident, by=incident_manager,
+                                                           incident_manager=incident_manager),
+                                  by=incident_manager, summary="Fixed")
+    # A timer that escaped the cancellation (e.g. written by hand) still must not act.
+    Deadline.objects.filter(key="after").update(cancelled_at=None)
+    sweep_at(START + 4 * HOUR)
+    sent = set(Notification.objects.filter(reason__startswith="custom.")
+               .values_list("reason", flat=True))
+    assert sent == {"custom.before"}
+
+
+def test_the_health_report_shows_how_far_the_sweep_is_behind(p1, client, manager):
+    # Only the response SLA's timer (due at 4 h) is left, so the figures are easy to read.
+    pending_deadlines(p1).exclude(kind="sla.response").update(cancelled_at=START)
+    with time_machine.travel(START + 4 * HOUR + 3 * MINUTE, tick=False):
+        report = delivery_health()
+        assert report.sweep_overdue == 1
+        assert report.sweep_lag == 3 * MINUTE
+        assert any("oldest by 180 s" in problem for problem in report.problems)
+        client.force_login(manager)
+        data = client.get("/notifications/health/?format=json").json()
+        page = client.get("/notifications/health/").content.decode()
+    assert data["sweep"]["lag_seconds"] == 180.0
+    assert data["sweep"]["overdue"] == 1
+    assert 'data-testid="sweep-lag"' in page and "180 s" in page
+    sweep_at(START + 4 * HOUR + 4 * MINUTE)
+    with time_machine.travel(START + 4 * HOUR + 4 * MINUTE, tick=False):
+        report = delivery_health()
+    assert (report.sweep_overdue, report.sweep_lag) == (0, None)
