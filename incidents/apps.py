@@ -9,3 +9,6 @@ class IncidentsConfig(AppConfig):
     def ready(self):
         # Guards and signal receivers of the war room (checklists block transitions).
         from .warroom import receivers  # noqa: F401
+        # The configuration sections of a procedure file (severities, checklists, templates).
+        from .procedure import core  # noqa: F401
+        from .warroom import procedure  # noqa: F401
