@@ -43,6 +43,7 @@ from .admin_forms import (
 from .errors import ActionRefused
 from .models import Incident, ReferenceCounter, Service, SeverityLevel, TimelineEntry
 from .admin_history import NoRevertHistoryAdmin, ViewOnlyAdminMixin
+from .procedure import admin as procedure_admin  # noqa: F401
 from .warroom import admin as warroom_admin  # noqa: F401
 
 admin.site.site_header = "Firebreak administration"

@@ -37,6 +37,9 @@ PRODUCT_MANAGER = [
     "incidents.export_reports",
 ]
 
+# Added after the groups were first created (migration 0005): managers switch procedures.
+MANAGER_PROCEDURES = ["incidents.view_procedurerevision", "incidents.switch_procedure"]
+
 GROUPS = {
     "Responder": RESPONDER,
     "Incident manager": INCIDENT_MANAGER,

@@ -25,3 +25,4 @@ from .communications import (  # noqa: F401, E402
     MessageTemplate,
     StatusUpdate,
 )
+from .procedure import ProcedureRevision  # noqa: F401, E402

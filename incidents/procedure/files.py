@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+import hashlib
+
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from ..models import ProcedureRevision
 from .registry import Change, Children, Part, Section, sections
 from .values import duration_to_text, from_file, to_file
 
@@ -103,13 +106,15 @@ class _Rollback(Exception):
 
 
 def procedure_import(text: str | bytes, *, by=None, reason: str, dry_run: bool = False,
-                     prune: bool = False) -> ImportResult:
+                     prune: bool = False, preset: str = "") -> ImportResult:
     """Validate the file and apply it in one transaction (or only plan it with `dry_run`).
 
     Entries are matched by their key; fields missing from an entry take their default.
     With `prune`, entries the file no longer lists are retired (or deleted where nothing
-    refers to them); without it they are kept and listed as such."""
-    document = _load(text)
+    refers to them); without it they are kept and listed as such. An applied file is
+    recorded as a `ProcedureRevision`: the newest one is the active procedure."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    document = _load(raw)
     if not reason.strip():
         raise ProcedureError(["A reason is required: it is recorded in the history of every "
                               "entry the import changes."])
@@ -118,10 +123,14 @@ def procedure_import(text: str | bytes, *, by=None, reason: str, dry_run: bool =
         with transaction.atomic():
             for section in sections():
                 run.section(section, document.get(section.name))
-            if run.errors:
+            if run.errors or dry_run:
                 raise _Rollback
-            if dry_run:
-                raise _Rollback
+            ProcedureRevision.objects.create(
+                name=str(document.get("name") or "Unnamed procedure")[:200], preset=preset,
+                applied_by=by, reason=reason.strip()[:200],
+                digest=hashlib.sha256(raw).hexdigest(),
+                changes="\n".join(str(c) for c in run.changes if c.action != "keep"),
+            )
     except _Rollback:
         pass
     if run.errors:

@@ -1,4 +1,4 @@
-"""`manage.py procedure export [FILE]` and `manage.py procedure import FILE [--dry-run]`."""
+"""`manage.py procedure export [FILE]`, `import FILE [--dry-run]`, `presets`, `load NAME`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from incidents.models import ProcedureRevision
 from incidents.procedure import ProcedureError, procedure_export, procedure_import
+from incidents.procedure.presets import preset_load, presets
 
 
 class Command(BaseCommand):
@@ -29,11 +31,33 @@ class Command(BaseCommand):
                               "(default: 'Imported from FILE').")
         imp.add_argument("--verbose-plan", action="store_true",
                          help="Also list the entries that stay as they are.")
+        commands.add_parser("presets", help="List the shipped presets and the active procedure.")
+        load = commands.add_parser("load", help="Switch to a preset by name (entries it does "
+                                                "not list are retired).")
+        load.add_argument("name", help="The preset's name (see `procedure presets`).")
+        load.add_argument("--dry-run", action="store_true",
+                          help="Show what would change; change nothing.")
+        load.add_argument("--reason", default="", help="Recorded in the history.")
+        load.add_argument("--verbose-plan", action="store_true")
 
     def handle(self, *args, action, **options):
         if action == "export":
             return self.export(options["file"], options["name"])
+        if action == "presets":
+            return self.list_presets()
+        if action == "load":
+            reason = options["reason"] or f"Loaded the preset {options['name']}"
+            return self.apply(options, options["name"],
+                              lambda: preset_load(options["name"], reason=reason,
+                                                  dry_run=options["dry_run"]))
         return self.import_(options)
+
+    def list_presets(self) -> None:
+        active = ProcedureRevision.active()
+        for preset in presets():
+            mark = "*" if active and active.preset == preset.slug else " "
+            self.stdout.write(f"{mark} {preset.slug:32} {preset.name}")
+        self.stdout.write(f"Active: {active.name if active else 'the configuration set up by installation'}")
 
     def export(self, path: str, name: str) -> None:
         text = procedure_export(name=name)
@@ -51,9 +75,14 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
         reason = options["reason"] or f"Imported from {path if path != '-' else 'stdin'}"
+        self.apply(options, path, lambda: procedure_import(
+            data, reason=reason, dry_run=options["dry_run"], prune=options["prune"]))
+
+    def apply(self, options, path: str, run) -> None:
         try:
-            result = procedure_import(data, reason=reason, dry_run=options["dry_run"],
-                                      prune=options["prune"])
+            result = run()
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
         except ProcedureError as exc:
             for error in exc.errors:
                 self.stderr.write(f"error: {error}")

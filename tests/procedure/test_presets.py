@@ -1,0 +1,98 @@
+"""Switching procedures: presets by name, the record of the active procedure, and the admin's
+preview and switch."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from escalation.models import ImpactRule
+from incidents.models import ProcedureRevision, SeverityLevel
+from incidents.procedure import presets as preset_module
+from incidents.procedure import procedure_export
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def preset_dir(tmp_path, monkeypatch):
+    """One preset: today's configuration, P1 renamed and without the compliance rule."""
+    document = yaml.safe_load(procedure_export())
+    document["name"] = "Strict response"
+    document["description"] = "A test procedure."
+    next(s for s in document["severities"] if s["code"] == "P1")["name"] = "Major"
+    document["impact_rules"] = [r for r in document["impact_rules"]
+                                if r["condition"] != "compliance"]
+    (tmp_path / "strict-response.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    monkeypatch.setattr(preset_module, "PRESET_DIR", tmp_path)
+    return tmp_path
+
+
+def test_loading_a_preset_makes_it_the_active_procedure(preset_dir, make_user):
+    manager = make_user("Manager")
+
+    result = preset_module.preset_load("strict-response", by=manager, reason="Adopt it")
+
+    assert SeverityLevel.objects.get(code="P1").name == "Major"
+    assert not ImpactRule.objects.get(condition="compliance").is_active  # retired, not lost
+    active = ProcedureRevision.active()
+    assert (active.name, active.preset, active.applied_by, active.reason) == (
+        "Strict response", "strict-response", manager, "Adopt it")
+    assert "severities[P1]" in active.changes
+    assert len(result.changed) == 2
+
+
+def test_loading_the_same_preset_twice_changes_nothing_the_second_time(preset_dir):
+    preset_module.preset_load("strict-response", reason="First")
+    history = SeverityLevel.history.count()
+
+    again = preset_module.preset_load("strict-response", reason="Second")
+
+    assert again.changed == []
+    assert SeverityLevel.history.count() == history
+
+
+def test_an_unknown_preset_names_the_ones_there_are(preset_dir):
+    with pytest.raises(CommandError, match="The presets are: strict-response"):
+        call_command("procedure", "load", "strickt")
+
+
+def test_the_command_lists_presets_and_marks_the_active_one(preset_dir, capsys):
+    call_command("procedure", "load", "strict-response")
+    capsys.readouterr()
+
+    call_command("procedure", "presets")
+
+    out = capsys.readouterr().out
+    assert "* strict-response" in out and "Active: Strict response" in out
+
+
+def test_a_manager_previews_a_preset_in_the_admin_before_switching(preset_dir, client, make_user):
+    client.force_login(make_user("Manager", is_staff=True))
+    url = reverse("admin:incidents_procedure_preset", args=["strict-response"])
+
+    preview = client.get(url)
+
+    assert preview.status_code == 200
+    assert b"severities[P1]" in preview.content and b"Switch to this procedure" in preview.content
+    assert SeverityLevel.objects.get(code="P1").name == "High"  # a preview changes nothing
+
+    refused = client.post(url, {"reason": ""})
+    assert refused.status_code == 200 and SeverityLevel.objects.get(code="P1").name == "High"
+
+    switched = client.post(url, {"reason": "Our new procedure"})
+    assert switched.status_code == 302
+    assert SeverityLevel.objects.get(code="P1").name == "Major"
+    listing = client.get(reverse("admin:incidents_procedurerevision_changelist"))
+    assert b"Strict response" in listing.content
+
+
+def test_only_managers_may_switch_procedures(preset_dir, client, make_user):
+    client.force_login(make_user("Incident manager", is_staff=True))
+    url = reverse("admin:incidents_procedure_preset", args=["strict-response"])
+
+    assert client.post(url, {"reason": "Mine now"}).status_code == 403
+    assert SeverityLevel.objects.get(code="P1").name == "High"
