@@ -16,6 +16,7 @@ import hashlib
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.deletion import Collector
 
 from ..models import ProcedureRevision
 from .registry import Change, Children, Part, Section, sections
@@ -121,8 +122,12 @@ def procedure_import(text: str | bytes, *, by=None, reason: str, dry_run: bool =
     run = _Run(by=by, reason=reason.strip()[:100], prune=prune)
     try:
         with transaction.atomic():
-            for section in sections():
-                run.section(section, document.get(section.name))
+            listed = {section.name: run.section(section, document.get(section.name))
+                      for section in sections()}
+            # Prune last and in reverse order: a checklist goes before the phases it uses.
+            for section in reversed(sections()):
+                if listed[section.name] is not None and not run.errors:
+                    run.prune_unlisted(section, listed[section.name])
             if run.errors or dry_run:
                 raise _Rollback
             ProcedureRevision.objects.create(
@@ -172,12 +177,14 @@ class _Run:
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def section(self, section: Section, entries) -> None:
+    def section(self, section: Section, entries) -> set | None:
+        """Apply a section's entries; returns the keys of the rows it lists (None: not in the
+        file, so not touched)."""
         if entries is None:
-            return  # a file may leave a whole section out: it is then not touched
+            return None
         if not isinstance(entries, list):
             self.errors.append(f"{section.name}: expected a list of entries.")
-            return
+            return None
         seen = set()
         for index, entry in enumerate(entries):
             where = f"{section.name}[{_label(section, entry, index)}]"
@@ -186,8 +193,9 @@ class _Run:
                 if row.pk in seen:
                     self.errors.append(f"{where}: listed twice.")
                 seen.add(row.pk)
-        if self.errors:
-            return
+        return seen
+
+    def prune_unlisted(self, section: Section, seen: set) -> None:
         for row in section.queryset().exclude(pk__in=seen):
             self.unlisted(section, row)
 
@@ -278,28 +286,59 @@ class _Run:
                 kept.add(row.pk)
         for row in child.model._default_manager.filter(**{child.parent_field: parent}).exclude(
                 pk__in=kept):
+            if not _deletes_only(row, {child.model}):
+                self.errors.append(f"{where}.{child.name}: {row} is still used by incidents, so "
+                                   f"it cannot be left out.")
+                continue
             self.changes.append(Change("delete", f"{where}.{child.name}[{row}]"))
             row.delete()
 
     def unlisted(self, section: Section, row) -> None:
         where = f"{section.name}[{row}]"
-        if not self.prune:
+        if not self.prune or not section.prunable:
             self.changes.append(Change("keep", where, ["not in the file; kept"]))
             return
-        if section.retire_field:
-            if getattr(row, section.retire_field):
-                setattr(row, section.retire_field, False)
-                row._history_user = self.by
-                row._change_reason = self.reason
-                row.save()
-                self.changes.append(Change("retire", where, [f"{section.retire_field}: off"]))
-            return
-        try:
-            with transaction.atomic():
-                row.delete()
+        if _deletes_only_configuration(section, row):
+            row.delete()
             self.changes.append(Change("delete", where))
-        except models.ProtectedError:
+        elif section.retire_field and getattr(row, section.retire_field):
+            setattr(row, section.retire_field, False)
+            row._history_user = self.by
+            row._change_reason = self.reason
+            row.save()
+            self.changes.append(Change("retire", where, ["still used, so switched off"]))
+        elif not section.retire_field:
             self.changes.append(Change("keep", where, ["still used, so kept"]))
+
+
+def _deletes_only_configuration(section: Section, row) -> bool:
+    """Whether deleting `row` removes or changes nothing but the entry and its own children,
+    never an incident's data."""
+    return _deletes_only(row, {section.model, *(child.model for child in section.children)})
+
+
+def _deletes_only(row, own: set) -> bool:
+    collector = Collector(using=row._state.db)
+    try:
+        collector.collect([row])
+    except (models.ProtectedError, models.RestrictedError):
+        return False
+    own = own | {f.remote_field.through for model in own for f in model._meta.many_to_many}
+    if any(model not in own for model in collector.data):
+        return False
+    if any(qs.model not in own and qs.exists() for qs in collector.fast_deletes):
+        return False
+    # Rows elsewhere that would merely lose their link (SET_NULL: an escalation event's rule)
+    # still count as use: the entry is retired instead, so their history keeps its name.
+    for (f, _value), batches in collector.field_updates.items():
+        if f.model not in own and any(
+                batch.exists() if hasattr(batch, "exists") else len(batch) for batch in batches):
+            return False
+    # Many-to-many links from other rows (an incident's services) are deleted silently.
+    return not any(
+        rel.through._default_manager.filter(**{rel.field.m2m_reverse_field_name(): row}).exists()
+        for rel in row._meta.related_objects if rel.many_to_many
+    )
 
 
 def _default_in_file(f: models.Field):

@@ -55,6 +55,8 @@ class Section(Part):
 
     `retire_field`: a boolean field switched off (instead of deleting the row) when an import
     with `prune` no longer lists the entry, so incidents that refer to it keep their history.
+    `prunable=False`: entries the file does not list are always kept (services: incidents
+    link to them, and a procedure names only the ones it needs).
     `order`: sections are read in this order, so a section may refer only to those before it
     (calendars 10, severities and types 20, roles 30, rotas and ladders 40, policies and rules
     50, checklists, cadences and templates 60, reviews 70)."""
@@ -63,6 +65,7 @@ class Section(Part):
     order: int = 100
     children: tuple[Children, ...] = ()
     retire_field: str | None = None
+    prunable: bool = True
     help: str = ""
 
     def queryset(self):

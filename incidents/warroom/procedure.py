@@ -4,20 +4,24 @@ from incidents.models import (
     ChecklistPhase,
     ChecklistTemplate,
     ChecklistTemplateItem,
+    ChecklistTemplatePhase,
     CommunicationCadence,
     MessageTemplate,
 )
 from incidents.procedure import Children, Section, register
 
 register(Section(
-    name="checklists", model=ChecklistTemplate, key=("severity", "name"), order=60,
-    retire_field="is_active",
-    children=(
-        Children(name="phases", model=ChecklistPhase, key=("name",), parent_field="template"),
-        Children(name="items", model=ChecklistTemplateItem, key=("text",),
-                 parent_field="template"),
-    ),
-    help="Checklists every incident of a severity gets, with phases and their time windows.",
+    name="checklist_phases", model=ChecklistPhase, key=("slug",), order=60,
+    children=(Children(name="items", model=ChecklistTemplateItem, key=("code",),
+                       parent_field="phase"),),
+    help="Phases of checklist items with their time windows; templates share them.",
+))
+register(Section(
+    name="checklists", model=ChecklistTemplate, key=("slug",), order=61,
+    retire_field="is_active", exclude=("phases",),
+    children=(Children(name="phases", model=ChecklistTemplatePhase, key=("phase",),
+                       parent_field="template"),),
+    help="Which incidents get which phases: per severity, optionally per service.",
 ))
 register(Section(
     name="cadences", model=CommunicationCadence, key=("severity", "audience"), order=60,

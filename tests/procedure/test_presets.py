@@ -37,7 +37,7 @@ def test_loading_a_preset_makes_it_the_active_procedure(preset_dir, make_user):
     result = preset_module.preset_load("strict-response", by=manager, reason="Adopt it")
 
     assert SeverityLevel.objects.get(code="P1").name == "Major"
-    assert not ImpactRule.objects.get(condition="compliance").is_active  # retired, not lost
+    assert not ImpactRule.objects.filter(condition="compliance").exists()  # unused: deleted
     active = ProcedureRevision.active()
     assert (active.name, active.preset, active.applied_by, active.reason) == (
         "Strict response", "strict-response", manager, "Adopt it")

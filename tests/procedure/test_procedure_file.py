@@ -109,17 +109,35 @@ def test_fields_left_out_take_their_default():
     assert ImpactRule.objects.get(condition="data_integrity").delay == timedelta(0)
 
 
-def test_prune_retires_entries_the_file_no_longer_lists():
+def test_prune_deletes_unused_entries_the_file_no_longer_lists():
     def drop_rule(document):
         document["impact_rules"] = [r for r in document["impact_rules"]
                                     if r["condition"] != "compliance"]
 
     kept = procedure_import(edited(drop_rule), reason="Without prune")
-    assert ImpactRule.objects.get(condition="compliance").is_active
+    assert ImpactRule.objects.filter(condition="compliance").exists()
     assert any(c.where.startswith("impact_rules[Compliance") for c in kept.changes)
 
     procedure_import(edited(drop_rule), reason="With prune", prune=True)
-    assert not ImpactRule.objects.get(condition="compliance").is_active
+    assert not ImpactRule.objects.filter(condition="compliance").exists()
+
+
+def test_prune_retires_entries_the_history_of_incidents_refers_to(declare, make_user):
+    from escalation import services as escalation_services
+
+    incident = declare(severity="P1", is_compliance=True)
+    rule = ImpactRule.objects.get(condition="compliance")
+    escalation_services.escalation_rule_fire(rule, incident, now=incident.declared_at)
+    assert rule.events.exists()
+
+    def drop_rule(document):
+        document["impact_rules"] = [r for r in document["impact_rules"]
+                                    if r["condition"] != "compliance"]
+
+    procedure_import(edited(drop_rule), reason="With prune", prune=True)
+
+    rule.refresh_from_db()
+    assert not rule.is_active and rule.events.exists()
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -178,3 +196,30 @@ def test_the_command_refuses_a_bad_file_with_its_problems(tmp_path, capsys):
     with pytest.raises(CommandError, match="nothing was changed"):
         call_command("procedure", "import", str(path))
     assert "severities[P1]: rank:" in capsys.readouterr().err
+
+
+def test_prune_never_takes_data_from_incidents(declare):
+    from incidents.models import Service
+
+    checkout = Service.objects.create(name="Checkout", slug="checkout")
+    incident = declare(severity="P0", services=[checkout])
+    items = incident.checklist_items.count()
+    assert items > 0
+    text = edited(lambda d: d.update(services=[], checklist_phases=[], checklists=[]))
+
+    result = procedure_import(text, reason="Prune", prune=True)
+
+    assert list(incident.services.all()) == [checkout]  # services are never pruned
+    assert incident.checklist_items.count() == items  # an incident keeps its own checklist
+    assert any(c.action == "delete" and c.where.startswith("checklist_phases") for c in result.changes)
+
+
+def test_prune_deletes_configuration_nothing_uses():
+    def drop_rule(document):
+        document["impact_rules"] = [r for r in document["impact_rules"]
+                                    if r["condition"] != "revenue"]
+    ImpactRule.objects.filter(condition="revenue").update(is_active=True)
+
+    procedure_import(edited(drop_rule), reason="Prune", prune=True)
+
+    assert not ImpactRule.objects.filter(condition="revenue").exists()

@@ -16,7 +16,7 @@ def grant_switch_procedure(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0004_default_checklists_messages_cadences'),
+        ('incidents', '0007_checklist_phases_shared_finish'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
