@@ -16,7 +16,7 @@ def grant_switch_procedure(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0007_checklist_phases_shared_finish'),
+        ('incidents', '0008_incident_visibility'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
