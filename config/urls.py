@@ -12,5 +12,7 @@ urlpatterns = [
     path("reports/", include("incidents.reports.urls")),
     path("status/", include("incidents.statuspage.urls")),
     path("war-room/", include("incidents.warroom.urls")),
+    # Alert intake: /intake/<id>/, PagerDuty's /v2/enqueue, and the staff alerts page.
+    path("", include("incidents.intake.urls")),
     path("", include("incidents.urls")),
 ]

@@ -11,6 +11,7 @@ LINKS = [
     ("Action items", "postmortems:my_action_items", None),
     ("Reviews", "postmortems:list", "postmortems.view_postmortem"),
     ("On call", "escalation:oncall", None),
+    ("Alerts", "intake:alerts", "intake.view_alert"),
     ("Reports", "reports:dashboard", "incidents.view_reports"),
     ("Status page", "statuspage:index", None),
 ]

@@ -351,6 +351,26 @@ def incident_mark_duplicate(
     return _apply_transition(incident, "mark_duplicate", by=by, reason=reason, prepare=prepare)
 
 
+@transaction.atomic
+def incident_acknowledge(incident: Incident, *, by, reason: str = "") -> Incident:
+    """Someone (or their paging tool, on their behalf) has seen the incident: stamps
+    `acknowledged_at` once. The state does not move; triage does that."""
+    require_perm(by, "incidents.work_incident", "acknowledge incidents")
+    incident = _lock(incident)
+    if incident.acknowledged_at is not None or not incident.is_open:
+        return incident
+    incident.acknowledged_at = timezone.now()
+    _save(incident, by=by, reason=reason or "Acknowledged")
+    timeline_record(
+        incident,
+        kind=TimelineEntry.Kind.NOTE,
+        by=by,
+        text=f"{display_name(by)} acknowledged the incident." + (f" {reason}" if reason else ""),
+        data={"acknowledged": True},
+    )
+    return incident
+
+
 TRANSITION_SERVICES = {
     "triage": incident_triage,
     "investigate": incident_investigate,

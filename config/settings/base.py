@@ -58,6 +58,7 @@ LOCAL_APPS = [
     "incidents",
     "escalation",
     "postmortems",
+    "incidents.intake",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -200,6 +201,8 @@ NOTIFICATION_DELIVERY_LEASE_SECONDS = float(
     os.environ.get("NOTIFICATION_DELIVERY_LEASE_SECONDS", "60")
 )
 NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "8"))
+# Alert intake: the largest request body accepted from a monitoring tool (413 above it).
+INTAKE_MAX_BODY_BYTES = int(os.environ.get("INTAKE_MAX_BODY_BYTES", str(1024 * 1024)))
 
 LOGGING = {
     "version": 1,

@@ -32,6 +32,7 @@ TIMELINE_LIMIT = 300
 OPTIONAL_PARTS = {
     "sla_clocks_template": "escalation/_sla_clocks.html",
     "escalation_status_template": "escalation/_escalation_status.html",
+    "alerts_template": "intake/_incident_alerts.html",
 }
 
 

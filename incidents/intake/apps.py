@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class IntakeConfig(AppConfig):
+    """Alert intake: its own app label (and migrations) because it sits above `escalation`
+    (rules page rotas), while the incident core below it must never depend on escalation."""
+
+    name = "incidents.intake"
+    label = "intake"
+    verbose_name = "Alert intake"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from incidents.views.panels import register_incident_panel
+
+        register_incident_panel("intake/_incident_alerts.html", order=15)

@@ -1,0 +1,114 @@
+"""Auto-triage rules: each operator, order (first match wins or continue), the actions, and
+the guard on regular expressions."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from incidents.intake import matching, rules
+from incidents.intake.models import Alert, RuleCondition, TriageRule
+from incidents.models import Incident
+
+from . import payloads
+
+pytestmark = pytest.mark.django_db
+
+VIEW = {"labels": {"severity": "critical", "service": "checkout", "team": ""},
+        "annotations": {"summary": "Disk almost full"},
+        "values": {"error_rate": 7.2}, "details": {"users_affected_pct": "30%"},
+        "payload": {"nested": {"count": 3}}}
+
+
+@pytest.mark.parametrize("field, operator, value, expected", [
+    ("labels.severity", "eq", "critical", True),
+    ("labels.severity", "eq", "warning", False),
+    ("severity", "eq", "critical", True),  # bare names look in labels first
+    ("labels.severity", "ne", "warning", True),
+    ("annotations.summary", "regex", "^Disk", True),
+    ("annotations.summary", "regex", "^CPU", False),
+    ("labels.service", "present", "", True),
+    ("labels.team", "present", "", False),  # empty counts as absent
+    ("labels.owner", "absent", "", True),
+    ("error_rate", "gt", "5", True),
+    ("error_rate", "gt", "7.2", False),
+    ("error_rate", "gte", "7.2", True),
+    ("error_rate", "lt", "5", False),
+    ("error_rate", "lte", "7.2", True),
+    ("users_affected_pct", "gt", "25", True),  # "30%" reads as 30
+    ("payload.nested.count", "eq", "3", True),
+    ("labels.service", "gt", "5", False),  # not a number: no match, no error
+    ("labels.missing", "eq", "x", False),
+])
+def test_each_operator(field, operator, value, expected):
+    assert matching.holds(VIEW, field, operator, value) is expected
+
+
+def test_a_catastrophic_pattern_cannot_stall_intake():
+    # Exponential for a backtracking engine (Python's re would not return); linear on RE2.
+    view = {"labels": {"path": "a" * 3000 + "!"}}
+    assert matching.holds(view, "labels.path", "regex", r"^(a+)+$") is False
+    assert matching.holds(view, "labels.path", "regex", r"^(a|aa)+!") is True
+    # Only the first MAX_SUBJECT characters are searched.
+    long = {"labels": {"path": "a" * matching.MAX_SUBJECT + "needle"}}
+    assert matching.holds(long, "labels.path", "regex", "needle") is False
+
+
+def test_invalid_patterns_and_numbers_are_refused_on_the_form(db):
+    rule = TriageRule.objects.create(name="r")
+    with pytest.raises(ValidationError, match="regular expression"):
+        RuleCondition(rule=rule, field="x", operator="regex", value="(unclosed").full_clean()
+    with pytest.raises(ValidationError, match="not a number"):
+        RuleCondition(rule=rule, field="x", operator="gt", value="five").full_clean()
+
+
+def make_rule(order, name, conditions, **actions):
+    services = actions.pop("set_services", [])
+    rule = TriageRule.objects.create(order=order, name=name, **actions)
+    rule.set_services.set(services)
+    for field, operator, value in conditions:
+        RuleCondition.objects.create(rule=rule, field=field, operator=operator, value=value)
+    return rule
+
+
+def test_first_match_wins_unless_it_continues(severities, payments):
+    make_rule(1, "Critical is P0", [("labels.severity", "eq", "critical")],
+              set_severity=severities["P0"])
+    make_rule(2, "Checkout is payments", [("labels.service", "eq", "checkout")],
+              set_services=[payments], set_severity=severities["P3"])
+    decision = rules.decide(None, VIEW)
+    assert decision.severity.code == "P0" and decision.services == []
+    TriageRule.objects.filter(order=1).update(continue_after_match=True)
+    decision = rules.decide(None, VIEW)
+    assert [r.name for r in decision.matched] == ["Critical is P0", "Checkout is payments"]
+    assert decision.severity.code == "P3" and decision.services == [payments]
+
+
+def test_rules_set_the_incident_and_can_suppress(alertmanager_integration, post, severities,
+                                                 payments):
+    make_rule(1, "Noise", [("labels.alertname", "eq", "Watchdog")], suppress=True)
+    make_rule(2, "Seed 001: error rate", [("labels.severity", "eq", "critical")],
+              set_severity=severities["P0"], set_services=[payments],
+              title_template="{labels.service}: {annotations.summary} ({labels.missing})")
+    post(alertmanager_integration, payloads.alertmanager(
+        payloads.am_alert("Watchdog", fingerprint="w1"), group_key="watchdog"))
+    watchdog = Alert.objects.get()
+    assert watchdog.is_suppressed and watchdog.incident is None
+    assert not Incident.objects.exists()
+    post(alertmanager_integration, payloads.alertmanager())
+    incident = Incident.objects.get()
+    assert incident.severity.code == "P0"
+    assert list(incident.services.all()) == [payments]
+    assert incident.title == "checkout: HighErrorRate on checkout ()"
+    assert Alert.objects.get(incident=incident).rule.name == "Seed 001: error rate"
+
+
+def test_a_rule_pages_the_rota_on_call(alertmanager_integration, post, make_user):
+    from escalation.models import Notification, Rota, RotaMember
+
+    on_call = make_user("Responder", username="oncall")
+    rota = Rota.objects.create(name="Checkout on call")
+    RotaMember.objects.create(rota=rota, user=on_call)
+    make_rule(1, "Page checkout", [("labels.service", "eq", "checkout")], page_rota=rota)
+    post(alertmanager_integration, payloads.alertmanager())
+    assert Notification.objects.filter(recipient=on_call, reason="intake.page").exists()
