@@ -13,4 +13,8 @@ class IntakeConfig(AppConfig):
     def ready(self):
         from incidents.views.panels import register_incident_panel
 
+        from .panels import similar_context
+
         register_incident_panel("intake/_incident_alerts.html", order=15)
+        register_incident_panel("intake/_similar_incidents.html", context=similar_context,
+                                order=16)

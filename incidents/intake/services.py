@@ -130,20 +130,27 @@ def alerts_receive(integration: Integration, events: list[AlertEvent]) -> list[O
 def alert_event_apply(integration: Integration, event: AlertEvent,
                       *, now: datetime | None = None) -> Outcome:
     now = now or timezone.now()
-    Alert.objects.bulk_create(
-        [Alert(integration=integration, identity=event.identity, state=Alert.State.RESOLVED,
-               title=event.title, first_seen_at=now, last_seen_at=now)],
-        ignore_conflicts=True,
-    )
-    alert = (Alert.objects.select_for_update(of=("self",)).select_related("incident")
-             .get(integration=integration, identity=event.identity))
+    alert = _locked_alert(integration, event.identity)
+    if alert is None:
+        # New identity: the unique constraint lets exactly one concurrent insert win; the
+        # others (and this one) then wait on the row lock and see it.
+        Alert.objects.bulk_create(
+            [Alert(integration=integration, identity=event.identity, state=Alert.State.RESOLVED,
+                   title=event.title, first_seen_at=now, last_seen_at=now)],
+            ignore_conflicts=True,
+        )
+        alert = _locked_alert(integration, event.identity)
     previous_count, previous = alert.count, alert.state
     is_new = previous_count == 0
     changes = {"count": F("count") + 1, "last_seen_at": now}
     if is_new or event.status != Alert.State.RESOLVED or previous != Alert.State.RESOLVED:
-        changes.update(title=event.title or alert.title, labels=event.labels,
-                       annotations=event.annotations, details={**event.values, **event.details},
-                       links=event.links or alert.links)
+        content = {"title": event.title or alert.title, "labels": event.labels,
+                   "annotations": event.annotations,
+                   "details": {**event.values, **event.details},
+                   "links": event.links or alert.links}
+        # A repeat usually carries the same content: write only what changed.
+        changes.update({name: value for name, value in content.items()
+                        if is_new or getattr(alert, name) != value})
     Alert.objects.filter(pk=alert.pk).update(**changes)
     # Exact without re-reading: the row lock is held until commit.
     for name, value in changes.items():
@@ -159,6 +166,16 @@ def alert_event_apply(integration: Integration, event: AlertEvent,
         return Outcome(alert, "repeat")
     return _fire(integration, alert, event, refire=previous == Alert.State.RESOLVED
                  and not is_new, now=now)
+
+
+def _locked_alert(integration: Integration, identity: str) -> Alert | None:
+    # No select_related here: a row lock waited for is re-read at its newest version, but
+    # rows joined to it are not, so a joined incident could be the stale "none" of before the
+    # other sender declared one. The incident is read after the lock, by a new statement.
+    try:
+        return Alert.objects.select_for_update().get(integration=integration, identity=identity)
+    except Alert.DoesNotExist:
+        return None
 
 
 def _set(alert: Alert, **fields) -> None:
@@ -251,8 +268,8 @@ def _group_for(integration: Integration, event: AlertEvent, now: datetime) -> Al
         [AlertGroup(integration=integration, key_hash=key_hash, key=key, last_alert_at=now)],
         ignore_conflicts=True,
     )
-    return (AlertGroup.objects.select_for_update(of=("self",)).select_related("incident")
-            .get(integration=integration, key_hash=key_hash))
+    # Locked without a join, for the same reason as _locked_alert.
+    return AlertGroup.objects.select_for_update().get(integration=integration, key_hash=key_hash)
 
 
 def _group_is_current(integration: Integration, group: AlertGroup, event: AlertEvent,

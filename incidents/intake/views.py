@@ -8,7 +8,10 @@ from django.shortcuts import get_object_or_404, render
 
 from . import selectors
 from .forms import AlertFilterForm
+from incidents.models import Incident
+
 from .models import Alert
+from .similar import similar_incidents
 
 VIEW_ALERT = "intake.view_alert"
 
@@ -41,4 +44,11 @@ def _page_number(value) -> int:
 @permission_required(VIEW_ALERT, raise_exception=True)
 def alert_detail(request, pk: int):
     alert = get_object_or_404(Alert.objects.select_related(*selectors.ALERT_LIST_FIELDS), pk=pk)
-    return render(request, "intake/alert_detail.html", {"alert": alert})
+    similar = similar_incidents(title=alert.title, labels=alert.labels,
+                                description=alert.annotations.get("description", ""),
+                                exclude=alert.incident)
+    can_mark_duplicate = (alert.incident is not None
+                          and alert.incident.state in Incident.EARLY_STATES
+                          and request.user.has_perm("incidents.cancel_incident"))
+    return render(request, "intake/alert_detail.html", {
+        "alert": alert, "similar": similar, "can_mark_duplicate": can_mark_duplicate})

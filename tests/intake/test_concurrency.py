@@ -79,3 +79,21 @@ def test_alerts_of_one_group_fired_at_once_join_one_incident(postgres, make_inte
     assert Alert.objects.count() == 8
     assert Incident.objects.count() == 1
     assert set(Alert.objects.values_list("incident", flat=True)) == {Incident.objects.get().pk}
+
+
+def test_a_known_alert_firing_again_from_two_senders_at_once_opens_one_incident(
+        postgres, make_integration):
+    """The second sender waits for the first one's row lock while the first declares: it must
+    then see the incident the first declared (the lock re-reads the row, not rows joined to it)."""
+    integration = make_integration()
+    fingerprints = [f"{i:016x}" for i in range(5)]
+    resolved = [payloads.am_alert(fingerprint=f, status="resolved", labels={"instance": f})
+                for f in fingerprints]
+    post_concurrently(integration, [[payloads.alertmanager(a, group_key="")] for a in resolved])
+    assert Alert.objects.filter(incident__isnull=True).count() == 5
+    firing = [payloads.alertmanager(dict(a, status="firing"), group_key="") for a in resolved]
+    post_concurrently(integration, [firing, firing])
+    assert Incident.objects.count() == 5
+    for alert in Alert.objects.all():
+        assert alert.count == 3
+        assert TimelineEntry.objects.filter(incident=alert.incident, kind="alert").count() == 1

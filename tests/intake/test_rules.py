@@ -112,3 +112,16 @@ def test_a_rule_pages_the_rota_on_call(alertmanager_integration, post, make_user
     make_rule(1, "Page checkout", [("labels.service", "eq", "checkout")], page_rota=rota)
     post(alertmanager_integration, payloads.alertmanager())
     assert Notification.objects.filter(recipient=on_call, reason="intake.page").exists()
+
+
+@pytest.mark.parametrize("details, expected", [
+    ({"error_rate": 7.2}, "P0"),
+    ({"critical_errors": 3}, "P0"),
+    ({"users_affected_pct": 30}, "P1"),
+    ({"error_rate": 2, "users_affected_pct": 10}, "P2"),  # the integration's default
+])
+def test_the_default_rules_follow_seed_001(make_integration, post, details, expected):
+    integration = make_integration("pagerduty")
+    post(integration, payloads.pagerduty(routing_key=integration.secret, severity="warning",
+                                         custom_details=details))
+    assert Incident.objects.get().severity.code == expected

@@ -1,0 +1,85 @@
+"""Similar incidents: open possible duplicates and similar past ones, on the incident page and
+the alert view, with one click to mark a duplicate. PostgreSQL uses full-text search; the
+plain fallback (what SQLite runs) is exercised by making the module believe it is on SQLite."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from incidents import services as incident_services
+from incidents.intake import similar
+from incidents.intake.models import Alert
+from incidents.models import Incident
+
+from . import payloads
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(declare, incident_manager, payments):
+    """An open checkout incident, a resolved one like it, and an unrelated one."""
+    open_one = declare(title="Checkout payments failing with 500 errors", services=[payments])
+    past = declare(title="Payments checkout errors after deploy", services=[payments])
+    past = incident_services.incident_triage(past, by=incident_manager,
+                                             incident_manager=incident_manager)
+    incident_services.incident_resolve(past, by=incident_manager, summary="Rolled back")
+    declare(title="Office wifi is slow")
+    return open_one, past
+
+
+class PretendSqlite:
+    vendor = "sqlite"
+
+
+@pytest.fixture(params=["postgresql", "sqlite fallback"])
+def engine(request, monkeypatch):
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres")
+    else:
+        monkeypatch.setattr(similar, "connection", PretendSqlite())
+    return request.param
+
+
+def test_open_duplicates_and_past_incidents_are_listed(engine, history, payments):
+    open_one, past = history
+    found = similar.similar_incidents(title="Checkout errors: payments return 500",
+                                      services=[payments])
+    assert [s.incident for s in found["open"]] == [open_one]
+    assert [s.incident for s in found["past"]] == [past]
+    assert found["open"][0].shared_services == ["Payments"]
+
+
+def test_unrelated_text_finds_nothing(engine, history):
+    assert similar.similar_incidents(title="Printer out of toner") == {"open": [], "past": []}
+
+
+def test_the_incident_page_offers_one_click_to_mark_a_duplicate(history, declare,
+                                                                incident_manager, payments):
+    open_one, _ = history
+    newer = declare(title="Checkout failing: payments 500 errors", services=[payments])
+    client = Client()
+    client.force_login(incident_manager)
+    page = client.get(newer.get_absolute_url()).content.decode()
+    assert 'id="similar-incidents"' in page and open_one.reference in page
+    response = client.post(reverse("incidents:transition", args=[newer.reference,
+                                                                 "mark_duplicate"]),
+                           {"mark_duplicate-duplicate_of": open_one.reference})
+    assert response.status_code == 302
+    newer.refresh_from_db()
+    assert newer.state == Incident.State.DUPLICATE and newer.duplicate_of == open_one
+
+
+def test_the_alert_view_lists_similar_incidents(history, alertmanager_integration, post,
+                                                incident_manager):
+    open_one, _ = history
+    post(alertmanager_integration, payloads.alertmanager(payloads.am_alert(
+        "CheckoutErrors", annotations={"summary": "Checkout payments errors above 5%"})))
+    alert = Alert.objects.get()
+    client = Client()
+    client.force_login(incident_manager)
+    page = client.get(reverse("intake:alert", args=[alert.pk])).content.decode()
+    assert open_one.reference in page
+    assert "Mark " + alert.incident.reference + " a duplicate" in page
