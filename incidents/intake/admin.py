@@ -101,14 +101,14 @@ class TriageRuleAdmin(NoRevertHistoryAdmin):
     list_editable = ["order", "is_active"]
     list_filter = ["is_active", "integration", "suppress"]
     list_select_related = ["integration", "set_severity"]
-    filter_horizontal = ["set_services"]
+    filter_horizontal = ["set_services", "restrict_to_groups"]
     inlines = [RuleConditionInline]
     change_list_template = "admin/intake/triagerule/change_list.html"
     fieldsets = [
         (None, {"fields": ["order", "name", "is_active", "integration",
                            "continue_after_match"]}),
         ("Actions", {"fields": ["suppress", "set_severity", "set_services", "title_template",
-                                "page_rota", "page_group"]}),
+                                "page_rota", "page_group", "restrict", "restrict_to_groups"]}),
     ]
 
     def get_urls(self):

@@ -203,6 +203,13 @@ class TriageRule(models.Model):
     page_group = models.ForeignKey("auth.Group", on_delete=models.SET_NULL, null=True,
                                    blank=True, related_name="+",
                                    help_text="Everyone in this group is paged.")
+    restrict = models.BooleanField(
+        "restrict the incident", default=False,
+        help_text="Open the incident restricted: only its participants (the people paged), "
+                  "the groups below and holders of “view all restricted incidents” see it.")
+    restrict_to_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="+",
+        help_text="Groups that may see an incident this rule restricts.")
     history = HistoricalRecords()
 
     class Meta:

@@ -9,7 +9,7 @@ from .similar import similar_to_incident
 
 def similar_context(request, incident) -> dict:
     return {
-        "similar": similar_to_incident(incident),
+        "similar": similar_to_incident(incident, user=request.user),
         "can_mark_duplicate": (incident.state in Incident.EARLY_STATES
                                and request.user.has_perm("incidents.cancel_incident")),
     }

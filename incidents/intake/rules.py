@@ -39,6 +39,8 @@ class Decision:
     title: str = ""
     page_rotas: list = field(default_factory=list)
     page_groups: list = field(default_factory=list)
+    restrict: bool = False
+    restrict_to_groups: list = field(default_factory=list)
     trace: list[RuleOutcome] = field(default_factory=list)
 
 
@@ -47,7 +49,7 @@ def rules_for(integration: Integration | None) -> list[TriageRule]:
     if integration is not None:
         rules = rules.filter(Q(integration__isnull=True) | Q(integration=integration))
     return list(rules.select_related("set_severity", "page_rota", "page_group")
-                .prefetch_related("conditions", "set_services").order_by("order", "id"))
+                .prefetch_related("conditions", "set_services", "restrict_to_groups").order_by("order", "id"))
 
 
 def evaluate(rule: TriageRule, view: dict[str, Any],
@@ -89,3 +91,6 @@ def _apply(decision: Decision, rule: TriageRule, view: dict[str, Any]) -> None:
         decision.page_rotas.append(rule.page_rota)
     if rule.page_group is not None:
         decision.page_groups.append(rule.page_group)
+    if rule.restrict:
+        decision.restrict = True
+        decision.restrict_to_groups.extend(rule.restrict_to_groups.all())

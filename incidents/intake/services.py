@@ -24,7 +24,7 @@ from escalation.selectors import on_call_now
 from escalation.services import incident_url
 from incidents import services as incident_services
 from incidents.errors import ActionRefused
-from incidents.models import Incident, SeverityLevel, TimelineEntry
+from incidents.models import Incident, IncidentParticipant, SeverityLevel, TimelineEntry
 
 from . import rules
 from .formats import AlertEvent, digest
@@ -32,7 +32,7 @@ from .models import Alert, AlertGroup, Integration, RateWindow
 
 # What an integration's account may do on the incidents it opens; nothing else.
 ACCOUNT_PERMISSIONS = ("declare_incident", "work_incident", "reopen_incident",
-                       "add_timelineentry")
+                       "add_timelineentry", "change_incident_visibility")
 
 
 def secret_hash(secret: str) -> str:
@@ -298,15 +298,28 @@ def _declare(integration: Integration, alert: Alert, event: AlertEvent,
         severity=severity, description=description, services=services,
         detected_at=min(event.starts_at or now, now),
     )
-    _page(decision, incident, now)
+    people = _paged_people(decision, now)
+    if decision.restrict:
+        incident = incident_services.incident_set_visibility(
+            incident, by=integration.account, restricted=True,
+            groups=decision.restrict_to_groups,
+            reason=f"Auto-triage rule “{decision.rule}” restricts it.")
+        # Whoever is paged must be able to open what they are paged about.
+        incident_services.participants_add(incident, people,
+                                           reason=IncidentParticipant.Reason.PAGED)
+    _page(decision, incident, people)
     return incident
 
 
-def _page(decision: rules.Decision, incident: Incident, now: datetime) -> None:
+def _paged_people(decision: rules.Decision, now: datetime) -> list:
     people = [on_call_now(rota, now) for rota in decision.page_rotas]
     for group in decision.page_groups:
         people.extend(group.user_set.filter(is_active=True))
-    if any(people):
+    return [person for person in people if person is not None]
+
+
+def _page(decision: rules.Decision, incident: Incident, people: list) -> None:
+    if people:
         notify(subject=incident, reason="intake.page", recipients=people,
                title=f"[{incident.severity.code}] {incident.reference}: {incident.title}",
                body=f"Paged by the auto-triage rule “{decision.rule}”.",
@@ -331,7 +344,7 @@ def _resolve(integration: Integration, alert: Alert, event: AlertEvent, previous
         return Outcome(alert, "resolved")
     # The incident lock serialises the last alerts of an incident resolving at once: whoever
     # locks second sees the first one's commit and is the one that finds none still firing.
-    incident = Incident.objects.select_for_update().get(pk=alert.incident_id)
+    incident = Incident.objects.select_for_update(no_key=True).get(pk=alert.incident_id)
     incident_services.timeline_record(
         incident, kind=TimelineEntry.Kind.ALERT, by=integration.account,
         text=f"{_alert_text(alert, 'resolved')} (received {alert.count} times)",

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.models import Incident
+from incidents.selectors import visible_incidents
 
 # Title words weigh more than description words. Migration 0003 indexes this exact expression.
 DOCUMENT = ("(setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') || "
@@ -46,15 +47,16 @@ def words(text: str, limit: int = 12) -> list[str]:
     return sorted(found, key=len, reverse=True)[:limit]
 
 
-def similar_incidents(*, title: str, description: str = "", services=(), labels=None,
+def similar_incidents(*, user, title: str, description: str = "", services=(), labels=None,
                       exclude: Incident | None = None, limit: int = 5) -> dict[str, list[Similar]]:
-    """{"open": possible duplicates, "past": similar closed-out incidents of the last year}."""
+    """{"open": possible duplicates, "past": similar closed-out incidents of the last year},
+    among the incidents `user` may see."""
     terms = words(" ".join([title, *(labels or {}).values()]))
     terms += [w for w in words(description, limit=4) if w not in terms]
     if not terms:
         return {"open": [], "past": []}
     since = timezone.now() - PAST
-    base = Incident.objects.filter(declared_at__gte=since)
+    base = visible_incidents(user).filter(declared_at__gte=since)
     if exclude is not None:
         base = base.exclude(pk=exclude.pk)
     candidates = (_postgres(base, terms) if connection.vendor == "postgresql"
@@ -109,6 +111,6 @@ def _shared_services(incidents: list[Incident], service_ids: set[int]) -> dict[i
     return shared
 
 
-def similar_to_incident(incident: Incident, **kwargs) -> dict[str, list[Similar]]:
-    return similar_incidents(title=incident.title, description=incident.description,
+def similar_to_incident(incident: Incident, *, user, **kwargs) -> dict[str, list[Similar]]:
+    return similar_incidents(user=user, title=incident.title, description=incident.description,
                              services=list(incident.services.all()), exclude=incident, **kwargs)

@@ -10,7 +10,6 @@ from . import selectors
 from .forms import AlertFilterForm
 from incidents.models import Incident
 
-from .models import Alert
 from .similar import similar_incidents
 
 VIEW_ALERT = "intake.view_alert"
@@ -20,7 +19,7 @@ VIEW_ALERT = "intake.view_alert"
 @permission_required(VIEW_ALERT, raise_exception=True)
 def alert_list(request):
     filter_form = AlertFilterForm(request.GET)
-    alerts = selectors.alert_list(**filter_form.filters())
+    alerts = selectors.alert_list(user=request.user, **filter_form.filters())
     # No count(*) over a million alerts: read one row past the page to know if there is more.
     size = settings.INCIDENTS_PAGE_SIZE
     number = _page_number(request.GET.get("page"))
@@ -43,8 +42,8 @@ def _page_number(value) -> int:
 @login_required
 @permission_required(VIEW_ALERT, raise_exception=True)
 def alert_detail(request, pk: int):
-    alert = get_object_or_404(Alert.objects.select_related(*selectors.ALERT_LIST_FIELDS), pk=pk)
-    similar = similar_incidents(title=alert.title, labels=alert.labels,
+    alert = get_object_or_404(selectors.visible_alerts(request.user), pk=pk)
+    similar = similar_incidents(user=request.user, title=alert.title, labels=alert.labels,
                                 description=alert.annotations.get("description", ""),
                                 exclude=alert.incident)
     can_mark_duplicate = (alert.incident is not None

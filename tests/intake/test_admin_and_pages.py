@@ -74,6 +74,7 @@ def test_the_command_prints_a_working_endpoint_and_secret(db, severities):
 
 
 def test_the_rule_preview_shows_what_would_happen_without_saving(manager_client, severities):
+    TriageRule.objects.all().delete()  # not the default rules: only this one
     rule = TriageRule.objects.create(name="Error rate over 5% is P0",
                                      set_severity=severities["P0"])
     rule.conditions.create(field="error_rate", operator="gt", value="5")
@@ -136,3 +137,17 @@ def test_the_war_room_and_incident_page_show_alerts_with_links_to_the_source(
         assert 'id="incident-alerts"' in page, url
         assert "HighErrorRate on checkout" in page
         assert 'href="http://prometheus.internal:9090/graph' in page
+
+
+def test_alerts_of_restricted_incidents_are_hidden_from_others(responder, manager,
+                                                               alertmanager_integration, post):
+    from incidents.selectors import can_see
+
+    TriageRule.objects.create(name="Restrict everything", restrict=True)
+    post(alertmanager_integration, payloads.alertmanager())
+    alert = Alert.objects.get()
+    assert alert.incident.is_restricted and not can_see(responder, alert.incident)
+    client = Client()
+    client.force_login(responder)
+    assert list(client.get(reverse("intake:alerts")).context["alerts"]) == []
+    assert client.get(reverse("intake:alert", args=[alert.pk])).status_code == 404

@@ -125,3 +125,24 @@ def test_the_default_rules_follow_seed_001(make_integration, post, details, expe
     post(integration, payloads.pagerduty(routing_key=integration.secret, severity="warning",
                                          custom_details=details))
     assert Incident.objects.get().severity.code == expected
+
+
+def test_a_rule_can_open_the_incident_restricted(alertmanager_integration, post, make_user):
+    from django.contrib.auth.models import Group
+
+    from escalation.models import Rota, RotaMember
+    from incidents.selectors import can_see
+
+    security = Group.objects.create(name="Security team")
+    on_call = make_user("Responder", username="sec-oncall")
+    bystander = make_user("Responder", username="bystander")
+    rota = Rota.objects.create(name="Security on call")
+    RotaMember.objects.create(rota=rota, user=on_call)
+    rule = make_rule(1, "Security alerts are restricted",
+                     [("labels.alertname", "regex", "^Security")], restrict=True, page_rota=rota)
+    rule.restrict_to_groups.set([security])
+    post(alertmanager_integration, payloads.alertmanager(payloads.am_alert("SecurityBreach")))
+    incident = Incident.objects.get()
+    assert incident.is_restricted
+    assert list(incident.visible_to_groups.all()) == [security]
+    assert can_see(on_call, incident) and not can_see(bystander, incident)

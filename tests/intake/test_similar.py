@@ -43,17 +43,35 @@ def engine(request, monkeypatch):
     return request.param
 
 
-def test_open_duplicates_and_past_incidents_are_listed(engine, history, payments):
+def test_open_duplicates_and_past_incidents_are_listed(engine, history, payments, responder):
     open_one, past = history
-    found = similar.similar_incidents(title="Checkout errors: payments return 500",
+    found = similar.similar_incidents(user=responder,
+                                      title="Checkout errors: payments return 500",
                                       services=[payments])
     assert [s.incident for s in found["open"]] == [open_one]
     assert [s.incident for s in found["past"]] == [past]
     assert found["open"][0].shared_services == ["Payments"]
 
 
-def test_unrelated_text_finds_nothing(engine, history):
-    assert similar.similar_incidents(title="Printer out of toner") == {"open": [], "past": []}
+def test_unrelated_text_finds_nothing(engine, history, responder):
+    assert similar.similar_incidents(user=responder, title="Printer out of toner") == {
+        "open": [], "past": []}
+
+
+def test_restricted_incidents_are_listed_only_to_those_who_may_see_them(
+        engine, history, responder, make_user):
+    open_one, _ = history
+    boss = make_user("Incident manager", is_superuser=False)
+    boss.user_permissions.add(*__import__("django.contrib.auth.models", fromlist=["Permission"])
+                              .Permission.objects.filter(codename="change_incident_visibility"))
+    boss = type(boss).objects.get(pk=boss.pk)
+    incident_services.participants_add(open_one, [boss], reason="added")
+    incident_services.incident_set_visibility(open_one, by=boss, restricted=True,
+                                              reason="Security issue")
+    title = "Checkout errors: payments return 500"
+    assert similar.similar_incidents(user=responder, title=title)["open"] == []
+    assert [s.incident for s in similar.similar_incidents(user=boss, title=title)["open"]] == [
+        open_one]
 
 
 def test_the_incident_page_offers_one_click_to_mark_a_duplicate(history, declare,
