@@ -12,6 +12,9 @@ Lock order, so that the sweep and a person acting never wait on each other in a 
   PostgreSQL's foreign-key checks take KEY SHARE on the incidents its new rows refer to, which
   does not conflict with NO KEY UPDATE. Handlers must keep it that way (no select_for_update
   on incidents, no UPDATE of incident rows).
+Every select_for_update that joins the incident (select_related, or a Meta.ordering through a
+foreign key such as SlaClock's) names `of=("self",)`: otherwise PostgreSQL locks the joined
+incident row FOR UPDATE too, which blocks those foreign-key checks and brings the deadlock back.
 Cancelling locks the rows first and updates them in a second statement (see `_cancel`)."""
 
 from __future__ import annotations
@@ -91,8 +94,13 @@ def deadlines_cancel(pending, *, now: datetime | None = None) -> int:
     scheduled meanwhile (an escalation's reminder, a rescheduled key) are cancelled too instead
     of surviving, or of colliding with a new row of the same key."""
     with transaction.atomic():
-        list(pending.select_for_update().order_by("pk").values_list("pk", flat=True))
+        deadlines_lock(pending)
         return pending.update(cancelled_at=now or timezone.now())
+
+
+def deadlines_lock(pending) -> None:
+    """Lock the timers of the queryset `pending` (waiting for a sweep that holds some)."""
+    list(pending.select_for_update().order_by("pk").values_list("pk", flat=True))
 
 
 def deadlines_sweep(*, now: datetime | None = None, batch_size: int = 50) -> int:
@@ -138,7 +146,8 @@ def _fire(deadline: Deadline, now: datetime) -> int:
     try:
         # A savepoint per deadline: one failing handler must not undo the others in the batch.
         with transaction.atomic():
-            deadline.fired_at = now
+            # When it really ran; the handler acts as at `due_at` (see escalation.subjects).
+            deadline.fired_at = timezone.now()
             deadline.attempts = attempts
             deadline.save(update_fields=["fired_at", "attempts"])
             handler(deadline)

@@ -1,6 +1,7 @@
 """Deadline handlers of the escalation app. Each runs inside the sweep's transaction with its
 Deadline row locked (see escalation.deadlines), so it acts exactly once; it only writes rows and
-queues outbox notifications."""
+queues outbox notifications. Each acts as at the timer's due time (`deadline.due_at`), however
+late the sweep runs, and checks the state of its subject at that time."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _clock(deadline: Deadline) -> SlaClock | None:
 def sla_breach(deadline: Deadline) -> None:
     clock = _clock(deadline)
     if clock is not None:
-        services.sla_clock_breach(clock, now=deadline.fired_at)
+        services.sla_clock_breach(clock, at=deadline.due_at)
 
 
 @register("sla.at_risk")
@@ -36,7 +37,7 @@ def escalation_step(deadline: Deadline) -> None:
     step = EscalationStep.objects.select_related("level").filter(
         pk=deadline.payload.get("step")).first()
     if step is not None and deadline.incident is not None:
-        services.escalation_step_fire(step, deadline.incident, now=deadline.fired_at)
+        services.escalation_step_fire(step, deadline.incident, at=deadline.due_at)
 
 
 @register("escalation.rule")
@@ -44,7 +45,7 @@ def escalation_rule(deadline: Deadline) -> None:
     rule = ImpactRule.objects.select_related("level").filter(
         pk=deadline.payload.get("rule")).first()
     if rule is not None and deadline.incident is not None:
-        services.escalation_rule_fire(rule, deadline.incident, now=deadline.fired_at)
+        services.escalation_rule_fire(rule, deadline.incident, at=deadline.due_at)
 
 
 @register("escalation.reminder")
@@ -53,4 +54,4 @@ def escalation_reminder(deadline: Deadline) -> None:
              .select_related("incident", "incident__severity", "level")
              .filter(pk=deadline.payload.get("event")).first())
     if event is not None:
-        services.escalation_remind(event, now=deadline.fired_at)
+        services.escalation_remind(event, at=deadline.due_at)

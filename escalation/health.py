@@ -9,10 +9,13 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from .delivery import DELIVERY_HEARTBEAT
-from .models import Heartbeat, Notification
+from .models import PENDING, Deadline, Heartbeat, Notification
 
 SWEEP_HEARTBEAT = "deadlines_sweep"
 STALE_AFTER = timedelta(seconds=60)
+# The beat sweeps every 5 s, so a timer is normally overdue for a few seconds at most; a
+# minute means the sweep cannot keep up (or is not running) and timers act late.
+LAG_WARN_AFTER = timedelta(seconds=60)
 RECENT_FAILURES_WINDOW = timedelta(hours=24)
 
 
@@ -27,6 +30,19 @@ class DeliveryHealth:
     failed: int  # gave up, all time
     failed_recently: int  # gave up, queued in the last 24 hours
     oldest_pending_at: datetime | None
+    sweep_overdue: int = 0  # pending timers whose due time has passed
+    sweep_oldest_overdue_at: datetime | None = None
+
+    @property
+    def sweep_lag(self) -> timedelta | None:
+        """How far the sweep is behind: the age of the oldest overdue pending timer."""
+        if self.sweep_oldest_overdue_at is None:
+            return None
+        return self.checked_at - self.sweep_oldest_overdue_at
+
+    @property
+    def sweep_lagging(self) -> bool:
+        return self.sweep_lag is not None and self.sweep_lag > LAG_WARN_AFTER
 
     @property
     def sweep_age(self) -> timedelta | None:
@@ -46,6 +62,14 @@ class DeliveryHealth:
                 f"The deadline sweep last ran {int(self.sweep_age.total_seconds())} s ago "
                 f"(more than {int(STALE_AFTER.total_seconds())} s): SLA timers, escalations and "
                 "reminders are not firing. Check the Celery beat and worker."
+            )
+        if self.sweep_lagging:
+            problems.append(
+                f"Timers are running late: {self.sweep_overdue} overdue, the oldest by "
+                f"{int(self.sweep_lag.total_seconds())} s (more than "
+                f"{int(LAG_WARN_AFTER.total_seconds())} s). SLA breaches and escalations are "
+                "recorded at their due time but notified late: the sweep cannot keep up. Add "
+                "workers or check the Celery beat."
             )
         if self.failing:
             problems.append(f"{self.failing} notification(s) failing and being retried.")
@@ -73,6 +97,11 @@ class DeliveryHealth:
                 "last_duration_ms": self.sweep_last_duration_ms,
                 "stale": self.sweep_stale,
                 "stale_after_seconds": int(STALE_AFTER.total_seconds()),
+                "overdue": self.sweep_overdue,
+                "oldest_overdue_due_at": iso(self.sweep_oldest_overdue_at),
+                "lag_seconds": None if self.sweep_lag is None else round(
+                    self.sweep_lag.total_seconds(), 1),
+                "lag_warn_after_seconds": int(LAG_WARN_AFTER.total_seconds()),
             },
             "delivery": {
                 "last_run_at": iso(self.delivery_last_run_at),
@@ -103,6 +132,9 @@ def delivery_health() -> DeliveryHealth:
             "pk", filter=failed & Q(created_at__gte=now - RECENT_FAILURES_WINDOW)),
         oldest_pending_at=Min("created_at", filter=pending),
     )
+    # Both read the partial index of pending timers by due time: the cost follows the backlog.
+    overdue = Deadline.objects.filter(PENDING, due_at__lte=now)
+    oldest_overdue = overdue.order_by("due_at").values_list("due_at", flat=True).first()
     sweep = heartbeats.get(SWEEP_HEARTBEAT)
     delivery = heartbeats.get(DELIVERY_HEARTBEAT)
     return DeliveryHealth(
@@ -110,5 +142,7 @@ def delivery_health() -> DeliveryHealth:
         sweep_last_run_at=sweep.last_run_at if sweep else None,
         sweep_last_duration_ms=sweep.last_duration_ms if sweep else None,
         delivery_last_run_at=delivery.last_run_at if delivery else None,
+        sweep_overdue=overdue.count() if oldest_overdue else 0,
+        sweep_oldest_overdue_at=oldest_overdue,
         **counts,
     )

@@ -56,14 +56,16 @@ def follow_lifecycle(sender, incident: Incident, by=None, transition="", **kwarg
     if transition == "triage":
         services.sla_clock_met(incident, kind="response", at=incident.acknowledged_at or now)
     elif transition == "resolve":
-        services.escalation_pending_cancel(incident, now=now)
+        # Met first: a resolution met late records its breach, and the breach-anchored steps
+        # due before now still fire; then everything due later is cancelled.
         services.sla_clock_met(incident, kind="resolution", at=incident.resolved_at or now)
+        services.incident_timers_end(incident, now=now)
     elif transition == "reopen":
         services.sla_resolution_resume(incident, by=by, now=now)
         services.escalation_policy_schedule(incident, now=now, catch_up=True)
         services.impact_rules_apply(incident, by=by, now=now)
     elif transition in {"cancel", "mark_duplicate", "close"}:
-        services.escalation_pending_cancel(incident, now=now)
+        services.incident_timers_end(incident, now=now)
         services.sla_clocks_stop(incident, at=now)
 
 

@@ -17,8 +17,11 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 
+from incidents.models import Incident
+
 from . import deadlines, notifications
 from .models import Deadline
+from .subjects import open_at
 
 REMINDER = "reminder"
 
@@ -59,6 +62,8 @@ def send_reminder(deadline: Deadline) -> None:
     subject = deadline.subject
     if subject is None:
         return  # what the reminder was about has been deleted: nothing left to remind of
+    if isinstance(subject, Incident) and not open_at(subject, deadline.due_at):
+        return  # due after the incident ended: nothing to remind of any more
     recipients = get_user_model().objects.filter(
         pk__in=payload.get("recipient_ids", []), is_active=True
     ).select_related("notification_preference")

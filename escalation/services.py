@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -22,7 +24,13 @@ from incidents.services import participants_add, timeline_record
 from incidents.transactions import retry_on_conflict
 
 from . import selectors, sla
-from .deadlines import deadline_cancel, deadline_schedule, deadlines_cancel, pending_deadlines
+from .deadlines import (
+    deadline_cancel,
+    deadline_schedule,
+    deadlines_cancel,
+    deadlines_lock,
+    pending_deadlines,
+)
 from .models import (
     PENDING,
     Deadline,
@@ -34,6 +42,7 @@ from .models import (
     StepClock,
 )
 from .notifications import notify
+from .subjects import open_at
 
 REMINDER_KEY = "escalation.reminder"
 
@@ -78,10 +87,14 @@ def _apply_target(clock: SlaClock, severity, calendar) -> None:
                                              calendar=calendar)
 
 
-def _schedule_clock(clock: SlaClock, now: datetime) -> None:
+def _schedule_clock(clock: SlaClock, now: datetime, *, not_before: datetime | None = None
+                    ) -> None:
+    """The clock's breach timer (and its at-risk warning while that is still ahead). A clock
+    that runs again past its due time (a reopen) breaches when it resumes, `not_before`."""
     incident = clock.incident
+    due_at = max(clock.due_at, not_before) if not_before else clock.due_at
     deadline_schedule(subject=incident, key=_clock_key(clock.kind), kind=_clock_key(clock.kind),
-                      due_at=clock.due_at, incident=incident, payload={"clock": clock.pk})
+                      due_at=due_at, incident=incident, payload={"clock": clock.pk})
     if now < clock.at_risk_at < clock.due_at:
         deadline_schedule(subject=incident, key=f"{_clock_key(clock.kind)}.at_risk",
                           kind="sla.at_risk", due_at=clock.at_risk_at, incident=incident,
@@ -116,7 +129,8 @@ def sla_clocks_recompute(incident: Incident, *, by, reason: str = "",
     deadline_cancel(subject=incident, key_prefix="sla.")
     calendar = selectors.working_calendar_for(severity.clock)
     changed = []
-    for clock in SlaClock.objects.select_for_update().filter(incident=incident).order_by("kind"):
+    for clock in (SlaClock.objects.select_for_update(of=("self",)).filter(incident=incident)
+                  .order_by("kind")):
         if not clock.is_running or clock.breached_at is not None:
             continue
         _apply_target(clock, severity, calendar)
@@ -136,10 +150,18 @@ def sla_clocks_recompute(incident: Incident, *, by, reason: str = "",
 
 
 def sla_clock_met(incident: Incident, *, kind: str, at: datetime) -> SlaClock | None:
+    """Triage meets the response clock, resolve the resolution clock. Met after its due time,
+    the clock was breached at its due time, whether or not the sweep had got to it: the breach
+    is recorded and notified now (the sweep, having waited for our lock on its timer, finds
+    nothing left to do)."""
     deadline_cancel(subject=incident, key_prefix=_clock_key(kind))
-    clock = SlaClock.objects.select_for_update().filter(incident=incident, kind=kind).first()
+    clock = (SlaClock.objects.select_for_update(of=("self",))
+             .filter(incident=incident, kind=kind).first())
     if clock is None or clock.met_at is not None:
         return clock
+    if clock.breached_at is None and clock.stopped_at is None and at > clock.due_at:
+        clock.incident = incident  # the caller's locked copy, with its new state
+        sla_clock_breach(clock, at=clock.due_at)
     clock.met_at = at
     if clock.breached_at is not None or at > clock.due_at:
         clock.breach_by = at - clock.due_at
@@ -150,7 +172,7 @@ def sla_clock_met(incident: Incident, *, kind: str, at: datetime) -> SlaClock | 
 def sla_clocks_stop(incident: Incident, *, at: datetime) -> None:
     """The incident was cancelled or is a duplicate: its clocks no longer run."""
     deadline_cancel(subject=incident, key_prefix="sla.")
-    for clock in SlaClock.objects.select_for_update().filter(incident=incident):
+    for clock in SlaClock.objects.select_for_update(of=("self",)).filter(incident=incident):
         if clock.is_running:
             clock.stopped_at = at
             _save(clock, reason="Stopped")
@@ -161,14 +183,14 @@ def sla_resolution_resume(incident: Incident, *, by, now: datetime | None = None
     the original due time (a reopen does not buy a fresh SLA). Past due, it breaches at the
     next sweep."""
     now = now or timezone.now()
-    clock = SlaClock.objects.select_for_update().filter(
+    clock = SlaClock.objects.select_for_update(of=("self",)).filter(
         incident=incident, kind=SlaClock.Kind.RESOLUTION).first()
     if clock is None or clock.met_at is None:
         return
     clock.met_at = None
     _save(clock, by=by, reason="Incident reopened")
     if clock.breached_at is None:
-        _schedule_clock(clock, now)
+        _schedule_clock(clock, now, not_before=now)
     timeline_record(
         incident, kind=TimelineEntry.Kind.SLA, by=by,
         text=f"Resolution SLA clock runs again after the reopen; due {when(clock.due_at)}"
@@ -183,28 +205,33 @@ def _people_to_tell(incident: Incident) -> list:
     return [p for p in people if p is not None]
 
 
-def sla_clock_breach(clock: SlaClock, *, now: datetime) -> bool:
-    """Record a breach (when, by how much), put it on the timeline, tell the people on the
-    incident and the current escalation level (L1 before any escalation), and start the policy's
-    breach-anchored steps. Returns False when there is nothing to do."""
-    if not clock.is_running or clock.breached_at is not None or clock.due_at > now:
+def _running_at(clock: SlaClock, moment: datetime) -> bool:
+    return ((clock.met_at is None or clock.met_at > moment)
+            and (clock.stopped_at is None or clock.stopped_at > moment))
+
+
+def sla_clock_breach(clock: SlaClock, *, at: datetime) -> bool:
+    """Record a breach at `at` (its due time), put it on the timeline, tell the people on the
+    incident and the level engaged (L1 before any escalation), and start the policy's
+    breach-anchored steps, counted from `at`. Returns False when there is nothing to do."""
+    if clock.breached_at is not None or clock.due_at > at or not _running_at(clock, at):
         return False
     incident = clock.incident
-    if not incident.is_open:
+    if not open_at(incident, at):
         return False
-    clock.breached_at = now
-    clock.breach_by = now - clock.due_at
+    clock.breached_at = at
+    clock.breach_by = at - clock.due_at
     _save(clock, reason="Breached")
     severity = incident.severity
     label = clock.get_kind_display()
     timeline_record(
-        incident, kind=TimelineEntry.Kind.SLA, occurred_at=now, is_key_event=True,
+        incident, kind=TimelineEntry.Kind.SLA, occurred_at=at, is_key_event=True,
         text=f"{label} SLA breached: it was due {when(clock.due_at)} "
              f"({severity.code} target {clock.target}).",
         data={"clock": clock.kind, "due_at": clock.due_at.isoformat(), "breached": True},
     )
     level = selectors.current_level(incident) or EscalationLevel.objects.order_by("number").first()
-    paged = selectors.level_people(level, now) if level else []
+    paged = selectors.level_people(level, at) if level else []
     participants_add(incident, paged, reason=IncidentParticipant.Reason.PAGED)
     recipients = _people_to_tell(incident) + paged
     notify(
@@ -215,11 +242,12 @@ def sla_clock_breach(clock: SlaClock, *, now: datetime) -> bool:
     )
     anchor = (EscalationStep.Anchor.RESPONSE_BREACH if clock.kind == SlaClock.Kind.RESPONSE
               else EscalationStep.Anchor.RESOLUTION_BREACH)
-    _schedule_steps(incident, anchor=anchor, origin=now, now=now, catch_up=False)
+    _schedule_steps(incident, anchor=anchor, origin=at, now=timezone.now(), catch_up=False)
     return True
 
 
 def sla_clock_warn_at_risk(clock: SlaClock, *, now: datetime) -> bool:
+    """A prompt while there is still time: pointless once the clock is met or breached."""
     if not clock.is_running or clock.breached_at is not None or not clock.incident.is_open:
         return False
     incident = clock.incident
@@ -285,11 +313,27 @@ def escalation_policy_schedule(incident: Incident, *, now: datetime | None = Non
                            origin=incident.declared_at, now=now, catch_up=catch_up)
 
 
-def escalation_pending_cancel(incident: Incident, *, now: datetime | None = None) -> int:
-    """Resolved, closed or cancelled: no further step, rule or reminder fires."""
-    return deadlines_cancel(
-        Deadline.objects.filter(PENDING, incident=incident, kind__startswith="escalation."),
-        now=now)
+def incident_timers_end(incident: Incident, *, now: datetime | None = None) -> int:
+    """Resolved, closed, cancelled or a duplicate: every timer about the incident (its own and
+    its escalations' reminders, generic reminders included) that is due later is cancelled.
+    Timers already due are left to the sweep, whose handlers act as at their due time, when
+    the incident was still open (a step due before the resolve fires once). Timers of what
+    outlives the incident (its post-mortem, action items) are not touched.
+
+    All pending timers of the incident are locked first: if a sweep holds some, this waits for
+    it and then also cancels what that sweep scheduled (e.g. an escalation's reminder)."""
+    now = now or timezone.now()
+    of_incident = Q(incident=incident) | Q(content_type=_content_type(Incident),
+                                           object_id=incident.pk)
+    deadlines_lock(Deadline.objects.filter(PENDING, of_incident))
+    about_incident = (Q(content_type=_content_type(Incident), object_id=incident.pk)
+                      | Q(incident=incident, content_type=_content_type(EscalationEvent)))
+    return deadlines_cancel(Deadline.objects.filter(PENDING, about_incident, due_at__gt=now),
+                            now=now)
+
+
+def _content_type(model):
+    return ContentType.objects.get_for_model(model)
 
 
 def impact_rules_apply(incident: Incident, *, by=None, now: datetime | None = None) -> list:
@@ -328,7 +372,9 @@ def escalation_record(incident: Incident, *, level: EscalationLevel, source: str
                       step: EscalationStep | None = None, rule: ImpactRule | None = None,
                       now: datetime | None = None) -> EscalationEvent:
     """One escalation: the event (with history), a key timeline entry, the level's people and the
-    incident manager told (webhooks too), and a reminder if nobody acknowledges in time."""
+    incident manager told (webhooks too), and a reminder if nobody acknowledges in time.
+    `now` is when it happened: a timer's due time when a step or rule fires, so the reminder
+    comes one response time after that, however late the sweep ran."""
     now = now or timezone.now()
     event = EscalationEvent(incident=incident, level=level, source=source, step=step, rule=rule,
                             reason_category=reason_category, note=note, by=by, at=now)
@@ -358,36 +404,38 @@ def escalation_record(incident: Incident, *, level: EscalationLevel, source: str
     return event
 
 
-def escalation_step_fire(step: EscalationStep, incident: Incident, *, now: datetime) -> bool:
-    if not incident.is_open or incident.escalations.filter(step=step).exists():
+def escalation_step_fire(step: EscalationStep, incident: Incident, *, at: datetime) -> bool:
+    """The step falls due at `at`: escalate as of then if the incident was open then."""
+    if not open_at(incident, at) or incident.escalations.filter(step=step).exists():
         return False
     reason = (EscalationEvent.ReasonCategory.TIME if step.anchor == EscalationStep.Anchor.START
               else EscalationEvent.ReasonCategory.SLA_BREACH)
     escalation_record(incident, level=step.level, source=EscalationEvent.Source.STEP, step=step,
-                      reason_category=reason, note=step.action, now=now)
+                      reason_category=reason, note=step.action, now=at)
     return True
 
 
-def escalation_rule_fire(rule: ImpactRule, incident: Incident, *, now: datetime) -> bool:
-    if (not incident.is_open or not rule.is_active or not rule.matches(incident)
+def escalation_rule_fire(rule: ImpactRule, incident: Incident, *, at: datetime) -> bool:
+    if (not open_at(incident, at) or not rule.is_active or not rule.matches(incident)
             or incident.escalations.filter(rule=rule).exists()):
         return False
     escalation_record(incident, level=rule.level, source=EscalationEvent.Source.RULE, rule=rule,
                       reason_category=EscalationEvent.ReasonCategory.IMPACT, note=rule.name,
-                      now=now)
+                      now=at)
     return True
 
 
-def escalation_remind(event: EscalationEvent, *, now: datetime) -> bool:
-    """Nobody acknowledged within the level's response time: tell the level and the incident
-    manager once more."""
+def escalation_remind(event: EscalationEvent, *, at: datetime) -> bool:
+    """Nobody acknowledged within the level's response time (due at `at`): tell the level and
+    the incident manager once more. An acknowledgement, even a late one, makes it moot."""
     incident = event.incident
-    if event.acknowledged_at is not None or event.reminded_at is not None or not incident.is_open:
+    if (event.acknowledged_at is not None or event.reminded_at is not None
+            or not open_at(incident, at)):
         return False
-    event.reminded_at = now
+    event.reminded_at = at
     _save(event, reason="Reminder sent")
     level = event.level
-    people = selectors.level_people(level, now)  # the rota may have handed over since
+    people = selectors.level_people(level, at)  # the rota may have handed over since
     participants_add(incident, people, reason=IncidentParticipant.Reason.ESCALATED)
     notify(
         subject=event, reason="escalation.reminder",
@@ -397,7 +445,7 @@ def escalation_remind(event: EscalationEvent, *, now: datetime) -> bool:
         body=f"{incident.reference} {incident.title}\nEscalated {when(event.at)}.",
         url=incident_url(incident), incident=incident, webhooks=True,
     )
-    timeline_record(incident, kind=TimelineEntry.Kind.ESCALATION, occurred_at=now,
+    timeline_record(incident, kind=TimelineEntry.Kind.ESCALATION, occurred_at=at,
                     text=f"Escalation to L{level.number} {level.name} not acknowledged in time; "
                          "reminder sent.", data={"event": event.pk, "reminder": True})
     return True
@@ -436,7 +484,7 @@ def escalation_acknowledge(event: EscalationEvent, *, by) -> EscalationEvent:
     """Someone at the level (or the incident manager) takes the escalation: no reminder follows."""
     # Deadline before event row: the same lock order as the sweep's reminder handler.
     deadline_cancel(subject=event, key=REMINDER_KEY)
-    event = (EscalationEvent.objects.select_for_update()
+    event = (EscalationEvent.objects.select_for_update(of=("self",))
              .select_related("incident", "level").get(pk=event.pk))
     if event.acknowledged_at is not None:
         raise ActionRefused(f"This escalation was already acknowledged by "

@@ -59,7 +59,7 @@ ACTION_ITEM_FIELDS = ("title", "description", "owner", "due_date", "priority", "
 
 
 def _lock(postmortem: PostMortem, expected_version: int | None = None) -> PostMortem:
-    locked = PostMortem.objects.select_for_update().select_related(
+    locked = PostMortem.objects.select_for_update(of=("self",)).select_related(
         "incident", "incident__severity").get(pk=postmortem.pk)
     if expected_version is not None and locked.version != expected_version:
         raise Conflict(
@@ -495,7 +495,7 @@ def action_item_create_from_follow_up(
 
 
 def _lock_item(item: ActionItem) -> ActionItem:
-    return ActionItem.objects.select_for_update().select_related(
+    return ActionItem.objects.select_for_update(of=("self",)).select_related(
         "postmortem__incident").get(pk=item.pk)
 
 

@@ -204,8 +204,8 @@ def can_tick(user, incident: Incident) -> bool:
 @transaction.atomic
 def checklist_item_set_done(item: IncidentChecklistItem, *, by, done: bool) -> IncidentChecklistItem:
     """Tick (done=True) or untick an item; the timeline records who and when."""
-    item = IncidentChecklistItem.objects.select_for_update().select_related("incident").get(
-        pk=item.pk)
+    item = (IncidentChecklistItem.objects.select_for_update(of=("self",))
+            .select_related("incident").get(pk=item.pk))
     incident = item.incident
     if not can_tick(by, incident):
         raise ActionRefused("You do not have permission to tick checklist items.")
@@ -248,8 +248,8 @@ def incident_team(incident: Incident) -> list:
 @transaction.atomic
 def checklist_item_assign(item: IncidentChecklistItem, *, by, assignee) -> IncidentChecklistItem:
     """Give an item to someone on the incident's team (or to nobody); the timeline says so."""
-    item = IncidentChecklistItem.objects.select_for_update().select_related("incident").get(
-        pk=item.pk)
+    item = (IncidentChecklistItem.objects.select_for_update(of=("self",))
+            .select_related("incident").get(pk=item.pk))
     incident = item.incident
     if not can_tick(by, incident):
         raise ActionRefused("You do not have permission to assign checklist items.")

@@ -112,7 +112,8 @@ def resolve(incident: Incident, by) -> Incident:
 def assert_both_won(results: dict, incident: Incident) -> None:
     assert set(results) == {"sweep", "resolve"}, "an actor did not finish"
     errors = {name: result for name, result in results.items() if isinstance(result, Exception)}
-    assert not errors, f"an actor failed: {errors!r}"
+    assert not errors, f"an actor failed: {errors!r}, caused by " + repr(
+        [error.__cause__ for error in errors.values()])
     assert results["sweep"] == BATCH
     incident.refresh_from_db()
     assert incident.state == Incident.State.RESOLVED

@@ -127,7 +127,7 @@ def test_prune_retires_entries_the_history_of_incidents_refers_to(declare, make_
 
     incident = declare(severity="P1", is_compliance=True)
     rule = ImpactRule.objects.get(condition="compliance")
-    escalation_services.escalation_rule_fire(rule, incident, now=incident.declared_at)
+    escalation_services.escalation_rule_fire(rule, incident, at=incident.declared_at)
     assert rule.events.exists()
 
     def drop_rule(document):
