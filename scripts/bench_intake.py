@@ -5,7 +5,8 @@ It creates a throwaway database (dropped at the end unless --keep), migrates it,
 Alertmanager integration, starts gunicorn on 127.0.0.1:--port with --workers sync workers, and
 drives it for --seconds with --clients concurrent senders. Each request is one Alertmanager v4
 payload with --batch alerts (default one), each a new alert (--new share), a resolve of a known
-one (--resolve share) or a repeat of a known one (the rest). New alerts open an incident each
+one (--resolve share) or a repeat of a known one (the rest); --preload distinct alerts are
+fired first (untimed) so repeats spread over a realistic set. New alerts open an incident each
 (as a person would see them: declared, SLA clocks started, timeline written). Afterwards every
 alert's count must equal the events sent for it, and there must be exactly one incident per
 distinct alert.
@@ -45,6 +46,9 @@ def parse_args():
     parser.add_argument("--clients", type=int, default=16, help="concurrent senders")
     parser.add_argument("--new", type=float, default=0.05, help="share of new alerts")
     parser.add_argument("--resolve", type=float, default=0.10, help="share of resolves")
+    parser.add_argument("--preload", type=int, default=500,
+                        help="distinct alerts fired (untimed) before the run: the known set "
+                             "repeats and resolves pick from, as in a monitored estate")
     parser.add_argument("--batch", type=int, default=1,
                         help="alerts per request (Alertmanager posts a group's alerts at once)")
     parser.add_argument("--port", type=int, default=8152)
@@ -140,6 +144,50 @@ class Load:
                         self.sent[identity] += 1
 
 
+def preload(args, load: Load, path: str, secret: str) -> None:
+    """Fire --preload distinct alerts in batches of 50 (not timed, not in the figures)."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secret}"}
+    for start in range(0, args.preload, 50):
+        events = []
+        for _ in range(min(50, args.preload - start)):
+            load.next_id += 1
+            identity = f"bench-{load.next_id:07d}"
+            load.known.append(identity)
+            events.append((identity, "firing"))
+        connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=300)
+        connection.request("POST", path, payload(events), headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        if response.status != 200:
+            raise SystemExit(f"preload refused: {response.status}")
+        for identity, _ in events:
+            load.sent[identity] += 1
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(master: int, args) -> tuple[list[int], list[int]]:
+    """gunicorn's workers and the PostgreSQL backends serving the benchmark database."""
+    import psycopg
+
+    workers = [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    with psycopg.connect(f"{args.server}/postgres", autocommit=True) as connection:
+        backends = [row[0] for row in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [args.database])]
+    return workers, backends
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(len(ordered) * share), len(ordered) - 1)]
@@ -188,7 +236,10 @@ def main() -> int:
             warm.getresponse().read()
             warm.close()
         load = Load(args, path, secret)
+        preload(args, load, path, secret)
         load_before = os.getloadavg()
+        workers, backends = server_pids(server.pid, args)
+        cpu_before = cpu_seconds(workers), cpu_seconds(backends)
         started = time.monotonic()
         until = started + args.seconds
         threads = [threading.Thread(target=load.run, args=(seed, until))
@@ -199,6 +250,11 @@ def main() -> int:
             thread.join()
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()
+        workers_after, backends_after = server_pids(server.pid, args)
+        # Backends opened during the run count from zero; ones that closed are lost (rare:
+        # connections are kept for 600 s).
+        web_cpu = cpu_seconds(workers_after) - cpu_before[0]
+        db_cpu = cpu_seconds(backends_after) - cpu_before[1] * (set(backends) <= set(backends_after))
 
         ok = load.statuses[200] * args.batch
         print(f"{args.workers} gunicorn workers, {args.clients} senders, {args.batch} alerts "
@@ -212,6 +268,11 @@ def main() -> int:
               .format(*(1000 * percentile(load.latencies, q) for q in (0.5, 0.95, 0.99)),
                       1000 * max(load.latencies)))
         print(f"load average (1 min) before {load_before[0]:.1f}, after {load_after[0]:.1f}")
+        if ok:
+            per_alert = (web_cpu + db_cpu) / ok
+            print(f"CPU per alert: {1000 * web_cpu / ok:.2f} ms gunicorn + "
+                  f"{1000 * db_cpu / ok:.2f} ms PostgreSQL = {1000 * per_alert:.2f} ms, "
+                  f"i.e. {2 / per_alert:.0f} alerts/s if both cores were ours")
         return check_counts(env, load)
     finally:
         if server is not None:
