@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django import forms
 
-from .formats import parse  # noqa: F401  (preview uses it through rules_preview)
 from .models import Alert, Integration
 
 

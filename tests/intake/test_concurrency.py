@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 
-import pytest
 from django.db import connections
 from django.test import Client
 from django.urls import reverse

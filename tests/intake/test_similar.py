@@ -5,6 +5,7 @@ plain fallback (what SQLite runs) is exercised by making the module believe it i
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -61,10 +62,9 @@ def test_unrelated_text_finds_nothing(engine, history, responder):
 def test_restricted_incidents_are_listed_only_to_those_who_may_see_them(
         engine, history, responder, make_user):
     open_one, _ = history
-    boss = make_user("Incident manager", is_superuser=False)
-    boss.user_permissions.add(*__import__("django.contrib.auth.models", fromlist=["Permission"])
-                              .Permission.objects.filter(codename="change_incident_visibility"))
-    boss = type(boss).objects.get(pk=boss.pk)
+    boss = make_user("Incident manager")
+    boss.user_permissions.add(*Permission.objects.filter(codename="change_incident_visibility"))
+    boss = type(boss).objects.get(pk=boss.pk)  # fresh permission cache
     incident_services.participants_add(open_one, [boss], reason="added")
     incident_services.incident_set_visibility(open_one, by=boss, restricted=True,
                                               reason="Security issue")
