@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from incidents.admin import ReadOnlyHistoryAdmin
 from incidents.admin_history import ViewOnlyAdminMixin
+from incidents.durations import format_duration
 
 from . import admin_notifications  # noqa: F401
 from .models import (
@@ -101,8 +102,12 @@ class UpcomingOverrideInline(admin.TabularInline):
 
 @admin.register(Rota)
 class RotaAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["name", "on_call_now", "handoff_time", "shift_length", "time_zone"]
+    list_display = ["name", "on_call_now", "handoff_time", "shift", "time_zone"]
     inlines = [RotaMemberInline, UpcomingOverrideInline]
+
+    @admin.display(description="Shift length", ordering="shift_length")
+    def shift(self, rota):
+        return format_duration(rota.shift_length)
 
     def get_queryset(self, request):
         now = timezone.now()

@@ -21,6 +21,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from incidents.durations import DAY, MINUTE, YEAR, BoundedDurationField
+
 from . import sla
 
 PENDING = Q(fired_at__isnull=True, cancelled_at__isnull=True)
@@ -349,8 +351,8 @@ class Rota(models.Model):
     time_zone = models.CharField(max_length=64, default="Europe/Amsterdam",
                                  validators=[validate_time_zone])
     handoff_time = models.TimeField(default=time(9, 0))
-    shift_length = models.DurationField(default=timedelta(days=1),
-                                        help_text="e.g. 1 day, 7 days or 12:00:00.")
+    shift_length = BoundedDurationField(default=timedelta(days=1), minimum=15 * MINUTE,
+                                        maximum=90 * DAY, help_text="e.g. 1d, 7d or 12h.")
     rotation_start = models.DateField(
         default=timezone.localdate,
         help_text="The first member's first shift starts at the hand-off time on this date.",
@@ -362,10 +364,6 @@ class Rota(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self):
-        if self.shift_length is not None and self.shift_length < timedelta(minutes=15):
-            raise ValidationError({"shift_length": "A shift lasts at least 15 minutes."})
 
 
 class RotaMember(models.Model):
@@ -440,7 +438,7 @@ class LevelResponseTime(models.Model):
                               related_name="response_times")
     severity = models.ForeignKey("incidents.SeverityLevel", on_delete=models.CASCADE,
                                  related_name="escalation_response_times")
-    response_time = models.DurationField()
+    response_time = BoundedDurationField(maximum=YEAR)
     history = HistoricalRecords()
 
     class Meta:
@@ -487,8 +485,8 @@ class EscalationStep(models.Model):
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(default=0)
     anchor = models.CharField(max_length=20, choices=Anchor.choices, default=Anchor.START)
-    delay = models.DurationField(help_text="e.g. 02:00:00; on a business-hours clock 1 day = "
-                                           "one working day.")
+    delay = BoundedDurationField(maximum=YEAR, help_text="e.g. 2h; on a business-hours clock "
+                                                         "1d = 1 business day.")
     clock = models.CharField(max_length=20, choices=StepClock.choices, default=StepClock.SEVERITY)
     level = models.ForeignKey(EscalationLevel, on_delete=models.PROTECT, related_name="steps")
     action = models.CharField(max_length=200, help_text="What the level is asked to do.")
@@ -514,7 +512,7 @@ class ImpactRule(models.Model):
 
     name = models.CharField(max_length=100)
     condition = models.CharField(max_length=20, choices=Condition.choices)
-    delay = models.DurationField(default=timedelta(0))
+    delay = BoundedDurationField(default=timedelta(0), maximum=YEAR)
     level = models.ForeignKey(EscalationLevel, on_delete=models.PROTECT,
                               related_name="impact_rules")
     is_active = models.BooleanField(default=True)
@@ -531,7 +529,7 @@ class ImpactRule(models.Model):
         if condition == self.Condition.CUSTOMER_FACING:
             return bool(incident.is_customer_facing or (incident.customers_affected or 0) > 0)
         if condition == self.Condition.SECURITY:
-            return bool(incident.is_security or incident.category == "security")
+            return bool(incident.is_security or incident.incident_type.code == "security")
         if condition == self.Condition.REVENUE:
             return (incident.revenue_impact_per_hour or 0) > 0
         if condition == self.Condition.DATA_INTEGRITY:

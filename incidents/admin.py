@@ -33,6 +33,7 @@ from .admin_forms import (
     IncidentChangeForm,
     RoleAssignForm,
     SeverityChangeForm,
+    SeverityLevelForm,
     TimelineEntryForm,
     needs_input,
     person_name,
@@ -40,8 +41,16 @@ from .admin_forms import (
     transition_custom,
     transition_label,
 )
+from .durations import format_duration
 from .errors import ActionRefused
-from .models import Incident, ReferenceCounter, Service, SeverityLevel, TimelineEntry
+from .models import (
+    Incident,
+    IncidentType,
+    ReferenceCounter,
+    Service,
+    SeverityLevel,
+    TimelineEntry,
+)
 from .admin_history import NoRevertHistoryAdmin, ViewOnlyAdminMixin
 from .procedure import admin as procedure_admin  # noqa: F401
 from .warroom import admin as warroom_admin  # noqa: F401
@@ -73,6 +82,18 @@ def _datetime_column(field: str, label: str):
     @admin.display(description=label, ordering=field)
     def show(self, obj):
         return full_datetime(getattr(obj, field))
+
+    show.__name__ = f"{field}_display"
+    return show
+
+
+def _duration_column(field: str, label: str, *, on_severity_clock: bool = False):
+    """A list column showing a duration as managers type it ("4h", "1 business day")."""
+
+    @admin.display(description=label, ordering=field)
+    def show(self, obj):
+        business = on_severity_clock and obj.clock == SeverityLevel.Clock.BUSINESS_HOURS
+        return format_duration(getattr(obj, field), business_days=business) or "–"
 
     show.__name__ = f"{field}_display"
     return show
@@ -126,12 +147,32 @@ class ReasonedHistoryAdmin(ReadOnlyHistoryAdmin):
 
 @admin.register(SeverityLevel)
 class SeverityLevelAdmin(ReasonedHistoryAdmin):
-    list_display = ("code", "name", "rank", "response_target", "resolution_target",
-                    "update_cadence", "clock", "postmortem_required", "postmortem_due_within")
+    form = SeverityLevelForm
+    list_display = ("code", "name", "rank", "response_target_display",
+                    "resolution_target_display", "update_cadence_display", "clock",
+                    "postmortem_required", "postmortem_due_within_display")
     list_display_links = ("code", "name")
     list_filter = ("clock", "postmortem_required")
     search_fields = ("code", "name", "description")
     ordering = ("rank",)
+
+    response_target_display = _duration_column("response_target", "Response target",
+                                               on_severity_clock=True)
+    resolution_target_display = _duration_column("resolution_target", "Resolution target",
+                                                 on_severity_clock=True)
+    update_cadence_display = _duration_column("update_cadence", "Update cadence")
+    postmortem_due_within_display = _duration_column("postmortem_due_within",
+                                                     "Post-mortem due within")
+
+
+@admin.register(IncidentType)
+class IncidentTypeAdmin(ReasonedHistoryAdmin):
+    list_display = ("name", "code", "order", "is_default", "is_active", "restricted_by_default")
+    list_display_links = ("name", "code")
+    list_filter = ("is_active", "restricted_by_default")
+    search_fields = ("name", "code", "description")
+    prepopulated_fields = {"code": ("name",)}
+    ordering = ("order", "name")
 
 
 @admin.register(Service)
@@ -186,7 +227,7 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
                     "service_names", "declared_at_display", "age")
     list_display_links = ("reference", "title")
     list_select_related = ("severity", "incident_manager")
-    list_filter = ("state", "severity", "services", "category", "is_customer_facing",
+    list_filter = ("state", "severity", "services", "incident_type", "is_customer_facing",
                    "is_security", "is_data_integrity", "is_compliance",
                    ("incident_manager", admin.RelatedOnlyFieldListFilter))
     search_fields = ("reference", "title", "description")

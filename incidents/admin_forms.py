@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from .durations import refuse_business_days_on_24x7
 from .people import display_name
 from . import services
 from .selectors import visible_incidents
@@ -62,6 +63,28 @@ class ChangeReasonForm(forms.ModelForm):
         if self.instance.pk and self.model_changes() and not reason:
             self.add_error("change_reason", "Say why you are making this change.")
         cleaned["change_reason"] = reason
+        return cleaned
+
+
+class SeverityLevelForm(ChangeReasonForm):
+    """Targets read "1 business day" on a business-hours clock; on a 24x7 clock "business
+    day" is refused rather than silently taken as 24 hours."""
+
+    CLOCKED = ("response_target", "resolution_target")  # run on the severity's clock
+    ALWAYS_24X7 = ("update_cadence", "postmortem_due_within")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        business = self.instance.clock == SeverityLevel.Clock.BUSINESS_HOURS
+        for name in self.CLOCKED:
+            if name in self.fields:
+                self.fields[name].business_days = business
+
+    def clean(self):
+        cleaned = super().clean()
+        business = cleaned.get("clock") == SeverityLevel.Clock.BUSINESS_HOURS
+        refuse_business_days_on_24x7(self, list(self.CLOCKED), business_clock=business)
+        refuse_business_days_on_24x7(self, list(self.ALWAYS_24X7), business_clock=False)
         return cleaned
 
 
@@ -210,7 +233,7 @@ EDITABLE_FIELDS = ("title", "description", *services.IMPACT_FIELDS)
 IMPACT_LAYOUT = (
     ("customers_affected", "customers_affected_pct"),
     ("revenue_impact_per_hour", "currency"),
-    ("category", "root_cause_category"),
+    ("incident_type", "root_cause_category"),
     ("is_customer_facing", "is_security", "is_data_integrity", "is_compliance"),
 )
 

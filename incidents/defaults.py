@@ -75,3 +75,18 @@ SEVERITY_LEVELS = [
         "postmortem_due_within": None,
     },
 ]
+
+
+# Seed 004 "Issue Categories". Security incidents start restricted (issue "Private incidents").
+INCIDENT_TYPES = [
+    {"code": "technical", "name": "Technical", "order": 0, "is_default": True,
+     "description": "Code bugs, system failures, integration problems, performance issues."},
+    {"code": "security", "name": "Security", "order": 1, "restricted_by_default": True,
+     "description": "Vulnerabilities, breaches, access control problems, compliance violations."},
+    {"code": "infrastructure", "name": "Infrastructure", "order": 2,
+     "description": "Server problems, network issues, deployment failures, capacity limitations."},
+    {"code": "process", "name": "Process", "order": 3,
+     "description": "Workflow problems, communication breakdowns, resource constraints."},
+    {"code": "business", "name": "Business", "order": 4,
+     "description": "Requirements clarification, scope changes, stakeholder conflicts."},
+]

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Incident, Service, SeverityLevel
+from .models import Incident, IncidentType, Service, SeverityLevel
 from .selectors import visible_incidents
 from .services import IMPACT_FIELDS, ROLE_FIELDS
 
@@ -51,12 +51,20 @@ IMPACT_FORM_FIELDS = [
     "customers_affected_pct",
     "revenue_impact_per_hour",
     "currency",
-    "category",
+    "incident_type",
     "is_customer_facing",
     "is_security",
     "is_data_integrity",
     "is_compliance",
 ]
+
+
+def offer_incident_types(field: forms.ModelChoiceField, current: IncidentType | None = None):
+    """Active types, plus the incident's own type when a manager has since retired it."""
+    keep = Q(is_active=True) | (Q(pk=current.pk) if current is not None else Q(pk__in=[]))
+    field.queryset = IncidentType.objects.filter(keep).order_by("order", "name")
+    field.empty_label = None
+    field.to_field_name = "code"  # readable values in the page and in posted data
 
 
 class IncidentDeclareForm(forms.ModelForm):
@@ -93,6 +101,12 @@ class IncidentDeclareForm(forms.ModelForm):
             "customers_affected_pct": "Share of all customers, 0–100.",
             "revenue_impact_per_hour": "Estimated revenue lost per hour, in the currency beside it.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_incident_types(self.fields["incident_type"])
+        self.initial.setdefault("incident_type", IncidentType.objects.filter(
+            pk=IncidentType.default_pk()).first())
 
     def clean_detected_at(self):
         return _not_in_future(self.cleaned_data.get("detected_at"), "detection time")
@@ -366,9 +380,11 @@ class ImpactForm(forms.ModelForm):
         self.incident = incident
         initial = {field: getattr(incident, field) for field in IMPACT_FIELDS}
         initial["services"] = list(incident.services.all())
+        initial["incident_type"] = incident.incident_type.code
         initial["version"] = incident.version
         initial.update(kwargs.pop("initial", None) or {})
         super().__init__(*args, initial=initial, **kwargs)
+        offer_incident_types(self.fields["incident_type"], incident.incident_type)
 
     def clean_customers_affected_pct(self):
         value = self.cleaned_data.get("customers_affected_pct")

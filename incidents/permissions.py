@@ -47,6 +47,15 @@ GROUPS = {
     "Product manager": PRODUCT_MANAGER,
 }
 
+# Granted by later migrations (the models did not exist when GROUPS was first applied).
+PROCEDURE_VIEW = ["incidents.view_incidenttype"]
+PROCEDURE_GROUPS = {
+    "Responder": PROCEDURE_VIEW,
+    "Incident manager": PROCEDURE_VIEW,
+    "Manager": PROCEDURE_VIEW + ["incidents.add_incidenttype", "incidents.change_incidenttype"],
+    "Product manager": PROCEDURE_VIEW,
+}
+
 
 def grant(apps, group_permissions: dict[str, list[str]]) -> None:
     """Create the groups if needed and give them the permissions ("app_label.codename").

@@ -37,7 +37,7 @@ IMPACT_FIELDS = (
     "customers_affected_pct",
     "revenue_impact_per_hour",
     "currency",
-    "category",
+    "incident_type",
     "root_cause_category",
     "is_customer_facing",
     "is_security",

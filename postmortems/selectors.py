@@ -42,12 +42,12 @@ def postmortem_detail(reference: str) -> PostMortem:
 
 
 def related_incidents(incident: Incident, *, limit: int = 10) -> list[Incident]:
-    """Earlier incidents on the same service(s) and of the same category: is this recurring?"""
+    """Earlier incidents on the same service(s) and of the same type: is this recurring?"""
     service_ids = [service.pk for service in incident.services.all()]
     if not service_ids:
         return []
     return list(
-        Incident.objects.filter(services__in=service_ids, category=incident.category,
+        Incident.objects.filter(services__in=service_ids, incident_type=incident.incident_type_id,
                                 declared_at__lt=incident.declared_at)
         .exclude(pk=incident.pk).select_related("severity").distinct()
         .order_by("-declared_at")[:limit]

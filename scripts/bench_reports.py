@@ -69,7 +69,7 @@ def insert_incidents(count: int) -> None:
     from django.utils import timezone
 
     from escalation.models import EscalationEvent, EscalationLevel, SlaClock
-    from incidents.models import Incident, Service, SeverityLevel
+    from incidents.models import Incident, IncidentType, Service, SeverityLevel
     from postmortems.models import PostMortem
 
     rng = random.Random(20261122)
@@ -82,7 +82,7 @@ def insert_incidents(count: int) -> None:
     pm = User.objects.create_user("bench-pm", password="bench-password")
     pm.groups.add(Group.objects.get(name="Product manager"))
     levels = list(EscalationLevel.objects.order_by("number"))
-    categories = [c for c, _ in Incident.Category.choices]
+    types = list(IncidentType.objects.all())
     now = timezone.now()
     start = now - timedelta(days=365)
     batch = 5000
@@ -105,7 +105,7 @@ def insert_incidents(count: int) -> None:
                      else "triaged" if ack else "reported")
             incidents.append(Incident(
                 reference=f"BENCH-{number:07d}", title=f"Benchmark incident {number}",
-                severity=severity, reporter=reporter, state=state, category=rng.choice(categories),
+                severity=severity, reporter=reporter, state=state, incident_type=rng.choice(types),
                 detected_at=detected, declared_at=declared, acknowledged_at=ack,
                 mitigated_at=resolved, resolved_at=resolved,
                 closed_at=resolved if state == "closed" else None,

@@ -41,7 +41,7 @@ from django.utils import timezone  # noqa: E402
 
 from escalation.deadlines import deadlines_sweep  # noqa: E402
 from escalation.models import PENDING, Deadline, Notification, SlaClock  # noqa: E402
-from incidents.models import Incident, SeverityLevel  # noqa: E402
+from incidents.models import Incident, IncidentType, SeverityLevel  # noqa: E402
 
 BATCH = 5000
 
@@ -62,6 +62,7 @@ def fill(incidents: int) -> None:
     reporter, _ = User.objects.get_or_create(username="bench-reporter",
                                              defaults={"email": "bench@example.com"})
     severity = SeverityLevel.objects.get(code="P1")
+    incident_type_id = IncidentType.default_pk()  # given, so bulk creation asks only once
     content_type = ContentType.objects.get_for_model(Incident)
     now = timezone.now()
     far = now + timedelta(days=365)
@@ -72,7 +73,8 @@ def fill(incidents: int) -> None:
         with transaction.atomic():
             batch = Incident.objects.bulk_create([
                 Incident(reference=f"BENCH-{existing + made + i:07d}", title="Benchmark incident",
-                         severity=severity, reporter=reporter, state="investigating",
+                         severity=severity, incident_type_id=incident_type_id,
+                         reporter=reporter, state="investigating",
                          declared_at=now - timedelta(hours=1), detected_at=now - timedelta(hours=1))
                 for i in range(size)
             ])

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from incidents import services
-from incidents.models import Service, SeverityLevel
+from incidents.models import IncidentType, Service, SeverityLevel
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -98,6 +98,11 @@ def product_manager(make_user):
 @pytest.fixture
 def severities(db) -> dict[str, SeverityLevel]:
     return {level.code: level for level in SeverityLevel.objects.all()}
+
+
+@pytest.fixture
+def incident_types(db) -> dict[str, IncidentType]:
+    return {incident_type.code: incident_type for incident_type in IncidentType.objects.all()}
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Incident models, one module per concern; import them from here."""
 
+from .procedure import CodeNamedManager, IncidentType  # noqa: F401
 from .core import (  # noqa: F401
     Incident,
     IncidentQuerySet,

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from ..durations import YEAR, BoundedDurationField
 from .core import Incident, Service, SeverityLevel
 
 
@@ -52,11 +53,11 @@ class ChecklistPhase(models.Model):
                             help_text="Stable name used in exports and imports.")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
-    starts_after = models.DurationField(
-        null=True, blank=True, help_text="Window start, counted from the declaration."
+    starts_after = BoundedDurationField(
+        null=True, blank=True, maximum=YEAR, help_text="Window start, counted from the declaration."
     )
-    ends_after = models.DurationField(
-        null=True, blank=True,
+    ends_after = BoundedDurationField(
+        null=True, blank=True, maximum=YEAR,
         help_text="Window end, counted from the declaration; items still open after it are "
                   "overdue.",
     )

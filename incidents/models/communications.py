@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from ..durations import MINUTE, YEAR, BoundedDurationField
 from .core import Incident, Service, SeverityLevel
 
 
@@ -109,9 +110,10 @@ class CommunicationCadence(models.Model):
 
     severity = models.ForeignKey(SeverityLevel, on_delete=models.CASCADE, related_name="cadences")
     audience = models.CharField(max_length=20, choices=Audience.choices)
-    interval = models.DurationField(help_text="Time between updates (hh:mm:ss or 'd hh:mm:ss').")
-    first_update_within = models.DurationField(
-        null=True, blank=True,
+    interval = BoundedDurationField(help_text="Time between updates, e.g. 30m or 2h.",
+                                    minimum=MINUTE, maximum=YEAR)
+    first_update_within = BoundedDurationField(
+        null=True, blank=True, maximum=YEAR,
         help_text="First update due this long after detection (empty: one interval after "
                   "declaration).",
     )

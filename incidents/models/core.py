@@ -12,6 +12,8 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from simple_history.models import HistoricalRecords
 
 from .. import guards
+from ..durations import MINUTE, YEAR, BoundedDurationField
+from .procedure import CodeNamedManager, IncidentType, default_incident_type
 
 
 class SeverityLevel(models.Model):
@@ -26,18 +28,26 @@ class SeverityLevel(models.Model):
     rank = models.PositiveSmallIntegerField(unique=True, help_text="0 is the most severe.")
     description = models.TextField(blank=True)
     examples = models.TextField(blank=True, help_text="One example per line.")
-    response_target = models.DurationField(help_text="Time to acknowledge and triage.")
-    resolution_target = models.DurationField(help_text="Time to resolve.")
-    update_cadence = models.DurationField(
-        null=True, blank=True, help_text="How often stakeholders get a status update."
+    response_target = BoundedDurationField(help_text="Time to acknowledge and triage.",
+                                           maximum=YEAR)
+    resolution_target = BoundedDurationField(help_text="Time to resolve.", minimum=MINUTE,
+                                             maximum=YEAR)
+    update_cadence = BoundedDurationField(
+        null=True, blank=True, help_text="How often stakeholders get a status update.",
+        minimum=MINUTE, maximum=YEAR,
     )
     clock = models.CharField(max_length=20, choices=Clock.choices, default=Clock.ALWAYS)
     postmortem_required = models.BooleanField(default=False)
-    postmortem_due_within = models.DurationField(null=True, blank=True)
+    postmortem_due_within = BoundedDurationField(null=True, blank=True, minimum=MINUTE,
+                                                 maximum=YEAR)
     history = HistoricalRecords()
+    objects = CodeNamedManager()
 
     class Meta:
         ordering = ["rank"]
+
+    def natural_key(self):
+        return (self.code,)
 
     def __str__(self) -> str:
         return f"{self.code} – {self.name}"
@@ -51,6 +61,11 @@ class SeverityLevel(models.Model):
         return cls.objects.order_by("rank").first()
 
 
+class ServiceManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
 class Service(models.Model):
     """A system an incident can affect."""
 
@@ -62,12 +77,16 @@ class Service(models.Model):
     )
     is_public = models.BooleanField(default=True, help_text="Listed on the public status page.")
     history = HistoricalRecords()
+    objects = ServiceManager()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def natural_key(self):
+        return (self.slug,)
 
 
 class ReferenceCounter(models.Model):
@@ -95,13 +114,6 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         CLOSED = "closed", "Closed"
         CANCELLED = "cancelled", "Cancelled"
         DUPLICATE = "duplicate", "Duplicate"
-
-    class Category(models.TextChoices):
-        TECHNICAL = "technical", "Technical"
-        SECURITY = "security", "Security"
-        INFRASTRUCTURE = "infrastructure", "Infrastructure"
-        PROCESS = "process", "Process"
-        BUSINESS = "business", "Business"
 
     class RootCause(models.TextChoices):
         UNKNOWN = "", "Not yet known"
@@ -169,7 +181,10 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         max_digits=14, decimal_places=2, null=True, blank=True
     )
     currency = models.CharField(max_length=3, default="EUR")
-    category = models.CharField(max_length=20, choices=Category.choices, default=Category.TECHNICAL)
+    incident_type = models.ForeignKey(
+        IncidentType, on_delete=models.PROTECT, related_name="incidents",
+        default=default_incident_type, verbose_name="type",
+    )
     root_cause_category = models.CharField(
         max_length=20, choices=RootCause.choices, blank=True, default=RootCause.UNKNOWN
     )

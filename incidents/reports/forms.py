@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from incidents.models import Incident, Service, SeverityLevel
+from incidents.models import Incident, IncidentType, Service, SeverityLevel
 
 from .metrics import ReportFilters
 from .periods import PRESETS, PeriodError, ReportPeriod, preset_period
@@ -16,7 +16,7 @@ DEFAULT_PRESET = "last_30"
 class ReportFilterForm(forms.Form):
     """GET parameters: preset (last_7, last_30, last_90, this_month, last_month) or
     date_from + date_to (YYYY-MM-DD, whole days), and severity (code), service (slug),
-    category. Nothing at all means the last 30 days."""
+    type (code). Nothing at all means the last 30 days."""
 
     preset = forms.ChoiceField(choices=[("", "Custom dates"), *PRESETS.items()], required=False,
                                widget=forms.HiddenInput)
@@ -30,8 +30,8 @@ class ReportFilterForm(forms.Form):
                                       required=False, empty_label="All severities")
     service = forms.ModelChoiceField(Service.objects.order_by("name"), to_field_name="slug",
                                      required=False, empty_label="All services")
-    category = forms.ChoiceField(choices=[("", "All categories"), *Incident.Category.choices],
-                                 required=False)
+    type = forms.ModelChoiceField(IncidentType.objects.order_by("order", "name"),
+                                  to_field_name="code", required=False, empty_label="All types")
 
     def __init__(self, data=None, **kwargs):
         data = data.copy() if data is not None else {}
@@ -61,7 +61,7 @@ class ReportFilterForm(forms.Form):
             return cleaned
         self.filters = ReportFilters(
             severity=cleaned.get("severity"), service=cleaned.get("service"),
-            category=cleaned.get("category") or "",
+            incident_type=cleaned.get("type"),
         )
         return cleaned
 

@@ -20,7 +20,7 @@ Which incidents a figure covers (the page's help text says the same):
   Compliance % = met ÷ (met + breached); pending incidents are not yet decided.
 - Business impact: revenue lost = revenue impact per hour × hours from detection to resolution
   (to now, for incidents still open); customers affected = the sum of the incidents' counts.
-- Recurring issues: a service with incidents of the same category more than once in the period;
+- Recurring issues: a service with incidents of the same type more than once in the period;
   each incident after the first counts as a recurrence.
 - Post-mortems: reviews due in the period (and already due); on time = published by the due
   time. Waived reviews owe nothing and are left out.
@@ -54,7 +54,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
-from incidents.models import Incident, Service, SeverityLevel
+from incidents.models import Incident, IncidentType, Service, SeverityLevel
 
 from . import sources
 from .expressions import SecondsBetween, due, jit_off, moment
@@ -71,7 +71,7 @@ CENT = Decimal("0.01")
 class ReportFilters:
     severity: SeverityLevel | None = None
     service: Service | None = None
-    category: str = ""
+    incident_type: IncidentType | None = None
 
     def apply(self, incidents: QuerySet, prefix: str = "") -> QuerySet:
         """Filter incidents, or rows related to incidents when `prefix` is e.g. "incident__"."""
@@ -79,8 +79,8 @@ class ReportFilters:
             incidents = incidents.filter(**{f"{prefix}severity": self.severity})
         if self.service is not None:
             incidents = incidents.filter(**{f"{prefix}services": self.service})
-        if self.category:
-            incidents = incidents.filter(**{f"{prefix}category": self.category})
+        if self.incident_type is not None:
+            incidents = incidents.filter(**{f"{prefix}incident_type": self.incident_type})
         return incidents
 
     def describe(self) -> str:
@@ -89,8 +89,8 @@ class ReportFilters:
             parts.append(f"severity {self.severity.code}")
         if self.service is not None:
             parts.append(f"service {self.service.name}")
-        if self.category:
-            parts.append(f"category {Incident.Category(self.category).label}")
+        if self.incident_type is not None:
+            parts.append(f"type {self.incident_type.name}")
         return ", ".join(parts) or "all incidents"
 
     def as_query(self) -> dict[str, str]:
@@ -99,8 +99,8 @@ class ReportFilters:
             query["severity"] = self.severity.code
         if self.service is not None:
             query["service"] = self.service.slug
-        if self.category:
-            query["category"] = self.category
+        if self.incident_type is not None:
+            query["type"] = self.incident_type.code
         return query
 
 
@@ -294,19 +294,18 @@ def report_summary(
 
 
 def recurring_issues(period: ReportPeriod, filters: ReportFilters) -> list[dict[str, Any]]:
-    """(service, category) pairs with more than one incident declared in the period."""
+    """(service, incident type) pairs with more than one incident declared in the period."""
     through = Incident.services.through
     ids = incidents_declared(period, filters).values("pk")
     rows = (
         through.objects.filter(incident__in=ids)
-        .values("service__name", "incident__category")
+        .values("service__name", "incident__incident_type__name")
         .annotate(count=Count("incident", distinct=True))
         .filter(count__gte=2)
-        .order_by("-count", "service__name", "incident__category")
+        .order_by("-count", "service__name", "incident__incident_type__name")
     )
     return [
-        {"service": row["service__name"], "category": row["incident__category"],
-         "category_label": Incident.Category(row["incident__category"]).label,
+        {"service": row["service__name"], "incident_type": row["incident__incident_type__name"],
          "count": row["count"]}
         for row in rows
     ]

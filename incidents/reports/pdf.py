@@ -185,8 +185,8 @@ def report_pdf(summary: Summary, trends: dict, period: ReportPeriod, filters: Re
             ])
         story += [Paragraph("By severity", styles["Heading2"]), _table(severity_rows)]
     if summary.recurring:
-        recurring_rows = [["Service", "Category", "Incidents"]]
-        recurring_rows += [[r["service"], r["category_label"], r["count"]] for r in summary.recurring]
+        recurring_rows = [["Service", "Type", "Incidents"]]
+        recurring_rows += [[r["service"], r["incident_type"], r["count"]] for r in summary.recurring]
         story += [Paragraph("Recurring issues", styles["Heading2"]), _table(recurring_rows)]
 
     story.append(Paragraph("Incidents", styles["Heading2"]))

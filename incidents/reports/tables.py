@@ -98,7 +98,7 @@ INCIDENT_COLUMNS = [
     Column("title", "Title"),
     Column("severity", "Severity", source="severity__code"),
     Column("state", "State", display=choice_label(Incident.State)),
-    Column("category", "Category", display=choice_label(Incident.Category)),
+    Column("incident_type", "Type", source="incident_type__name"),
     Column("service_names", "Services", annotation=service_names),
     Column("detected_at", "Detected", DATETIME),
     Column("declared_at", "Declared", DATETIME),

@@ -124,7 +124,7 @@ def _dashboard_context(request, form: ReportFilterForm) -> dict:
 
 
 def _preset_links(request) -> list[dict]:
-    keep = {key: request.GET[key] for key in ("severity", "service", "category")
+    keep = {key: request.GET[key] for key in ("severity", "service", "type")
             if request.GET.get(key)}
     return [{"name": name, "label": label, "url": "?" + urlencode({"preset": name, **keep}),
              "active": request.GET.get("preset") == name}

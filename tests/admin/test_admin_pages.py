@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from incidents.models import Incident, Service, SeverityLevel, TimelineEntry
+from incidents.models import Incident, IncidentType, Service, SeverityLevel, TimelineEntry
 
 from .conftest import admin_url, inline_management, messages_of
 
@@ -87,7 +87,7 @@ def test_adding_an_incident_in_the_admin_declares_it_through_the_service(
         "title": "Registration emails delayed", "description": "Queue backlog.",
         "severity": severities["P2"].pk, "services": [payments.pk],
         "detected_at_0": "2026-01-05", "detected_at_1": "09:00:00",
-        "currency": "EUR", "category": "technical",
+        "currency": "EUR", "incident_type": IncidentType.default_pk(),
     })
     assert response.status_code == 302, response.context and response.context["errors"]
     incident = Incident.objects.get(title="Registration emails delayed")
@@ -104,7 +104,7 @@ def test_an_incident_detected_in_the_future_is_refused_with_a_form_error(
     response = manager_client.post(admin_url("add"), {
         "title": "Time traveller", "severity": severities["P2"].pk,
         "detected_at_0": "2099-01-05", "detected_at_1": "09:00:00",
-        "currency": "EUR", "category": "technical",
+        "currency": "EUR", "incident_type": IncidentType.default_pk(),
     })
     assert response.status_code == 200
     assert "cannot be in the future" in str(response.context["adminform"].form.errors)
@@ -118,7 +118,7 @@ def test_editing_the_title_needs_a_reason_and_records_it_with_the_user(
     url = admin_url("change", incident.pk)
     data = {
         "title": "Checkout slow for card payments", "description": "", "workaround": "",
-        "currency": "EUR", "category": "technical", "root_cause_category": "",
+        "currency": "EUR", "incident_type": IncidentType.default_pk(), "root_cause_category": "",
         "expected_version": incident.version, "change_reason": "",
         **inline_management(incident),
     }
@@ -146,7 +146,7 @@ def test_a_stale_edit_is_refused_and_keeps_the_other_persons_change(
     stale_version = incident.version
     services.incident_update_impact(incident, by=manager, customers_affected=120)
     response = manager_client.post(admin_url("change", incident.pk), {
-        "title": "Overwritten?", "currency": "EUR", "category": "technical",
+        "title": "Overwritten?", "currency": "EUR", "incident_type": IncidentType.default_pk(),
         "expected_version": stale_version, "change_reason": "Typo",
         **inline_management(incident),
     })

@@ -23,7 +23,7 @@ def valid_data(severities, payments):
         "severity": severities["P1"].pk,
         "services": [payments.pk],
         "detected_at": "2026-03-10T14:05",
-        "category": "technical",
+        "incident_type": "technical",
         "customers_affected": "1200",
         "customers_affected_pct": "12.5",
         "revenue_impact_per_hour": "3400.00",

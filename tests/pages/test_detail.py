@@ -366,7 +366,7 @@ def test_a_stale_impact_edit_is_refused_with_the_conflict_and_keeps_the_users_in
             "impact-version": stale_version,
             "impact-customers_affected": "777",
             "impact-currency": "EUR",
-            "impact-category": "security",
+            "impact-incident_type": "security",
             "impact-workaround": "Use the mobile app meanwhile",
         })
     html = response.content.decode()
@@ -426,7 +426,7 @@ def test_the_impact_form_changes_the_affected_services(client_for, responder, de
     response = client_for(responder).post(
         reverse("incidents:update_impact", args=[incident.reference]),
         {"impact-version": incident.version, "impact-services": [payments.pk, api.pk],
-         "impact-currency": "EUR", "impact-category": "technical",
+         "impact-currency": "EUR", "impact-incident_type": "technical",
          "impact-reason": "The API is down too"},
     )
     assert response.status_code == 302

@@ -34,15 +34,16 @@ NOW = at("2026-12-01 12:00")
 
 
 @pytest.fixture
-def november(make_incident, checkout, search_service):
+def november(make_incident, checkout, search_service, incident_types):
     return {
         "A": make_incident("P0", detected="2026-11-02 09:30", declared="2026-11-02 10:00",
                            acknowledged="2026-11-02 10:30", resolved="2026-11-02 13:30",
                            revenue_impact_per_hour=1000, customers_affected=200,
-                           services=[checkout], category="technical"),
+                           services=[checkout], incident_type=incident_types["technical"]),
         "B": make_incident("P1", declared="2026-11-10 08:00", acknowledged="2026-11-10 14:00",
                            resolved="2026-11-11 10:00", revenue_impact_per_hour=100,
-                           customers_affected=50, services=[checkout], category="technical"),
+                           customers_affected=50, services=[checkout],
+                           incident_type=incident_types["technical"]),
         "C": make_incident("P1", declared="2026-11-20 09:00", services=[search_service]),
         "D": make_incident("P0", detected="2026-10-31 21:00", declared="2026-10-31 22:00",
                            acknowledged="2026-10-31 22:15", resolved="2026-11-01 02:00"),
@@ -95,9 +96,9 @@ def test_revenue_lost_is_hourly_impact_times_hours_until_resolved_or_now(summary
     assert summary.declared["customers_affected"] == 250
 
 
-def test_recurring_issues_are_the_same_service_and_category_again_in_the_period(summary):
+def test_recurring_issues_are_the_same_service_and_type_again_in_the_period(summary):
     assert summary.recurring == [
-        {"service": "Checkout", "category": "technical", "category_label": "Technical", "count": 2}
+        {"service": "Checkout", "incident_type": "Technical", "count": 2}
     ]
     assert summary.recurring_incidents == 1
 
@@ -115,17 +116,18 @@ def test_the_previous_period_is_the_same_length_just_before(summary):
     assert summary.previous["incidents"] == 1  # D
 
 
-def test_filters_narrow_every_figure(november, severities, checkout):
+def test_filters_narrow_every_figure(november, severities, checkout, incident_types):
     with time_machine.travel(NOW, tick=False):
         by_service = metrics.report_summary(NOVEMBER, metrics.ReportFilters(service=checkout))
         by_severity = metrics.report_summary(
             NOVEMBER, metrics.ReportFilters(severity=severities["P0"]))
-        by_category = metrics.report_summary(NOVEMBER, metrics.ReportFilters(category="security"))
+        by_type = metrics.report_summary(
+            NOVEMBER, metrics.ReportFilters(incident_type=incident_types["security"]))
     assert by_service.declared["incidents"] == 2
     assert by_service.revenue_lost == [("EUR", Decimal("6600.00"))]
     assert by_severity.declared["incidents"] == 1
     assert by_severity.resolved["resolved"] == 2  # A and D
-    assert by_category.declared["incidents"] == 0
+    assert by_type.declared["incidents"] == 0
 
 
 def test_a_period_without_incidents_has_counts_of_zero_and_no_averages(db):

@@ -34,7 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import services
-from incidents.models import Incident, Service, SeverityLevel
+from incidents.models import Incident, IncidentType, Service, SeverityLevel
 
 DEMO_PASSWORD = "firebreak-demo"
 
@@ -72,6 +72,9 @@ class Demo:
 
     def severity(self, code: str) -> SeverityLevel:
         return SeverityLevel.objects.get(code=code)
+
+    def incident_type(self, code: str) -> IncidentType:
+        return IncidentType.objects.get(code=code)
 
 
 # --- Foundation -----------------------------------------------------------------------------
@@ -149,7 +152,7 @@ def seed_incidents(demo: Demo) -> None:
         description="The 10:00 payout batch has not left the bank gateway; recipients are "
                     "not being paid. Gateway returns timeouts on every submission.",
         severity="P0", services_=["payments-distribution"], detected_minutes_ago=35,
-        category=Incident.Category.TECHNICAL, is_customer_facing=True,
+        incident_type=demo.incident_type("technical"), is_customer_facing=True,
     )
     if incident:
         incident = _triage(demo, incident)
@@ -190,7 +193,7 @@ def seed_incidents(demo: Demo) -> None:
     incident = _declare(
         demo, "api-latency", title="API search endpoints respond in over 2 seconds",
         severity="P2", services_=["api"], detected_minutes_ago=60,
-        category=Incident.Category.INFRASTRUCTURE,
+        incident_type=demo.incident_type("infrastructure"),
     )
     if incident:
         _triage(demo, incident)
@@ -199,14 +202,14 @@ def seed_incidents(demo: Demo) -> None:
     _declare(
         demo, "faq-outdated", title="Public website FAQ shows last year's payout dates",
         severity="P3", services_=["public-website"], detected_minutes_ago=20,
-        category=Incident.Category.PROCESS, by="responder-2",
+        incident_type=demo.incident_type("process"), by="responder-2",
     )
 
     # P1 resolved, waiting for its review before it can be closed.
     incident = _declare(
         demo, "sso-logins", title="Recipients using SSO could not log in",
         severity="P1", services_=["recipient-registration"], detected_minutes_ago=26 * 60,
-        is_customer_facing=True, is_security=True, category=Incident.Category.SECURITY,
+        is_customer_facing=True, is_security=True, incident_type=demo.incident_type("security"),
         root_cause_category=Incident.RootCause.AUTH, customers_affected=420,
     )
     if incident:
