@@ -62,7 +62,7 @@ def send_reminder(deadline: Deadline) -> None:
     subject = deadline.subject
     if subject is None:
         return  # what the reminder was about has been deleted: nothing left to remind of
-    if isinstance(subject, Incident) and not open_at(subject, deadline.due_at):
+    if isinstance(subject, Incident) and not open_at(subject, deadline.acts_at):
         return  # due after the incident ended: nothing to remind of any more
     recipients = get_user_model().objects.filter(
         pk__in=payload.get("recipient_ids", []), is_active=True

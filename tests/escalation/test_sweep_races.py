@@ -135,8 +135,8 @@ def test_a_resolve_while_the_sweep_holds_the_incidents_step_waits_and_never_dead
     fire_step = deadlines._handlers["escalation.step"]
     resolve_started = threading.Event()
 
-    def fire_step_then_wait_for_the_resolve(deadline):
-        fire_step(deadline)
+    def fire_step_then_wait_for_the_resolve(batch):
+        fire_step(batch)
         resolve_started.set()
         wait_for(another_backend_waits_for_a_lock, "the resolve to wait on the sweep's rows")
 
@@ -164,9 +164,9 @@ def test_a_resolve_racing_a_full_sweep_batch_many_times_never_deadlocks(
     remind = deadlines._handlers["reminder"]
     sweep_busy = threading.Event()
 
-    def remind_and_say_the_sweep_is_busy(deadline):
+    def remind_and_say_the_sweep_is_busy(batch):
         sweep_busy.set()
-        remind(deadline)
+        remind(batch)
 
     monkeypatch.setitem(deadlines._handlers, "reminder", remind_and_say_the_sweep_is_busy)
     for _ in range(FREE_RUNS):
