@@ -72,11 +72,12 @@ def build_email(notification: Notification) -> EmailMessage:
     )
 
 
-def send_email(notification: Notification) -> None:
+def send_email(notification: Notification, connection=None) -> None:
+    """Send over `connection` (one SMTP session shared by a delivery batch) or a new one."""
     message = build_email(notification)
     try:
-        connection = get_connection(fail_silently=False, timeout=send_timeout())
-        message.connection = connection
+        message.connection = connection or get_connection(fail_silently=False,
+                                                          timeout=send_timeout())
         sent = message.send()
     except DeliveryError:
         raise
@@ -260,10 +261,15 @@ def send_webhook(notification: Notification) -> int:
         raise DeliveryError(f"Webhook not reached: {reason}") from exc
 
 
-def send(notification: Notification) -> int | None:
+def email_connection():
+    """An SMTP session for a batch of e-mails (opened on first use, closed by the caller)."""
+    return get_connection(fail_silently=False, timeout=send_timeout())
+
+
+def send(notification: Notification, *, email_connection=None) -> int | None:
     """Deliver on the notification's channel. In-app notifications are delivered by existing."""
     if notification.channel == Notification.Channel.EMAIL:
-        send_email(notification)
+        send_email(notification, email_connection)
         return None
     if notification.channel == Notification.Channel.WEBHOOK:
         return send_webhook(notification)

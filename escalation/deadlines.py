@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import PENDING, Deadline, Heartbeat
@@ -33,8 +34,10 @@ from .models import PENDING, Deadline, Heartbeat
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Deadline], None]
-_handlers: dict[str, Handler] = {}
+BatchHandler = Callable[[list[Deadline]], None]
+_handlers: dict[str, BatchHandler] = {}
 MAX_BACKOFF = timedelta(hours=1)
+BATCH_SIZE = 200
 
 
 def register(kind: str) -> Callable[[Handler], Handler]:
@@ -42,9 +45,28 @@ def register(kind: str) -> Callable[[Handler], Handler]:
 
     The handler runs inside the sweep's transaction with the row locked; it may write rows,
     schedule follow-up deadlines and queue notifications (outbox), but must not send mail or
-    call the network itself."""
+    call the network itself. It acts as at `deadline.acts_at` (its due time) and checks that what the timer is
+    about is still in a state where it applies. Handlers registered this way run one timer at
+    a time; `register_batch` takes all due timers of the kind in a batch at once."""
 
     def decorator(handler: Handler) -> Handler:
+        def one_by_one(deadlines: list[Deadline]) -> None:
+            for deadline in deadlines:
+                handler(deadline)
+
+        _handlers[kind] = one_by_one
+        return handler
+
+    return decorator
+
+
+def register_batch(kind: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Decorator for a set-based handler: `def handle(deadlines: list[Deadline]): ...` gets all
+    due timers of `kind` in a sweep batch and acts on them with bulk reads and writes. It must
+    produce the same rows as acting on each alone: when it fails, the sweep calls it again with
+    one timer at a time."""
+
+    def decorator(handler: BatchHandler) -> BatchHandler:
         _handlers[kind] = handler
         return handler
 
@@ -66,6 +88,21 @@ def deadline_schedule(
         due_at=due_at,
         payload=payload or {},
     )
+
+
+def deadlines_schedule_many(timers: list[Deadline], *, replace: bool = True) -> list[Deadline]:
+    """`deadline_schedule` for many unsaved Deadline rows at once (a sweep batch). With
+    `replace`, pending timers with the same subject and key are cancelled first (skip it for
+    subjects created in this very transaction, which have none)."""
+    if not timers:
+        return []
+    if replace:
+        same_key = Q()
+        for timer in timers:
+            same_key |= Q(content_type_id=timer.content_type_id, object_id=timer.object_id,
+                          key=timer.key)
+        deadlines_cancel(Deadline.objects.filter(PENDING).filter(same_key))
+    return Deadline.objects.bulk_create(timers)
 
 
 def pending_deadlines(subject, *, key_prefix: str = ""):
@@ -103,15 +140,18 @@ def deadlines_lock(pending) -> None:
     list(pending.select_for_update().order_by("pk").values_list("pk", flat=True))
 
 
-def deadlines_sweep(*, now: datetime | None = None, batch_size: int = 50) -> int:
-    """Fire every pending deadline due by `now`. Returns how many handlers ran.
+def deadlines_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
+                    on_full_batch: Callable[[], None] | None = None) -> int:
+    """Fire every pending deadline due by `now`. Returns how many timers fired.
 
-    Each batch commits on its own: a handler costs tens of milliseconds (rows, history,
-    timeline, outbox), so small batches make the first notifications of a mass breach visible
-    to the delivery worker within seconds instead of after the whole backlog."""
+    Each batch is claimed with FOR UPDATE SKIP LOCKED and commits on its own, so several sweeps
+    (the beat's and helpers asked for by `on_full_batch`, called once when the first batch is
+    full) share a backlog, each on its own rows, and the first notifications of a mass breach
+    reach the delivery worker while the rest is still being swept."""
     started = time.monotonic()
     now = now or timezone.now()
     fired = 0
+    first = True
     while True:
         with transaction.atomic():
             due = list(
@@ -119,10 +159,12 @@ def deadlines_sweep(*, now: datetime | None = None, batch_size: int = 50) -> int
                 .filter(PENDING, due_at__lte=now)
                 .order_by("due_at")[:batch_size]
             )
-            for deadline in due:
-                fired += _fire(deadline, now)
+            fired += _fire_batch(due, now)
         if len(due) < batch_size:
             break
+        if first and on_full_batch is not None:
+            on_full_batch()
+        first = False
     Heartbeat.objects.update_or_create(
         name="deadlines_sweep",
         defaults={
@@ -134,29 +176,69 @@ def deadlines_sweep(*, now: datetime | None = None, batch_size: int = 50) -> int
     return fired
 
 
-def _fire(deadline: Deadline, now: datetime) -> int:
-    handler = _handlers.get(deadline.kind)
-    if handler is None:
-        logger.error("No handler for deadline kind %s (%s); cancelling it", deadline.kind, deadline)
-        deadline.cancelled_at = now
-        deadline.last_error = f"No handler registered for kind {deadline.kind!r}."
-        deadline.save(update_fields=["cancelled_at", "last_error"])
-        return 0
-    attempts = deadline.attempts + 1
+def _fire_batch(due: list[Deadline], now: datetime) -> int:
+    """Fire a claimed batch: the timers of each kind together, by their kind's handler, in one
+    savepoint. If that fails, each of them is tried alone, so one bad timer neither holds up
+    nor undoes the others; a timer failing alone is retried later with backoff."""
+    groups: dict[str, list[Deadline]] = {}
+    for deadline in due:  # kinds in order of their first due timer
+        groups.setdefault(deadline.kind, []).append(deadline)
+    fired = 0
+    for kind, group in groups.items():
+        handler = _handlers.get(kind)
+        if handler is None:
+            _cancel_unhandled(group, now)
+            continue
+        try:
+            with transaction.atomic():
+                _mark_fired(group)
+                handler(group)
+            fired += len(group)
+        except Exception as exc:  # noqa: BLE001 - isolate the failing timer(s) below
+            if len(group) == 1:
+                _record_failure(group[0], exc, now)
+                continue
+            logger.warning("A batch of %d %s timers failed; firing each alone", len(group), kind,
+                           exc_info=True)
+            for deadline in group:
+                fired += _fire_alone(handler, deadline, now)
+    return fired
+
+
+def _mark_fired(group: list[Deadline]) -> None:
+    # When they really ran; the handlers act as at `acts_at` (see escalation.subjects).
+    fired_at = timezone.now()
+    Deadline.objects.filter(pk__in=[d.pk for d in group]).update(
+        fired_at=fired_at, attempts=F("attempts") + 1)
+    for deadline in group:
+        deadline.fired_at = fired_at
+
+
+def _fire_alone(handler: BatchHandler, deadline: Deadline, now: datetime) -> int:
     try:
-        # A savepoint per deadline: one failing handler must not undo the others in the batch.
         with transaction.atomic():
-            # When it really ran; the handler acts as at `due_at` (see escalation.subjects).
-            deadline.fired_at = timezone.now()
-            deadline.attempts = attempts
-            deadline.save(update_fields=["fired_at", "attempts"])
-            handler(deadline)
+            _mark_fired([deadline])
+            handler([deadline])
         return 1
     except Exception as exc:  # noqa: BLE001 - any handler failure is retried with backoff
-        logger.exception("Deadline %s failed; retrying later", deadline)
-        deadline.fired_at = None
-        deadline.attempts = attempts
-        deadline.last_error = f"{type(exc).__name__}: {exc}"
-        deadline.due_at = now + min(timedelta(minutes=2 ** min(deadline.attempts, 6)), MAX_BACKOFF)
-        deadline.save(update_fields=["fired_at", "attempts", "last_error", "due_at"])
+        _record_failure(deadline, exc, now)
         return 0
+
+
+def _record_failure(deadline: Deadline, exc: Exception, now: datetime) -> None:
+    logger.error("Deadline %s failed; retrying later", deadline, exc_info=exc)
+    deadline.fired_at = None
+    deadline.attempts += 1  # the savepoint rolled back the count with the rest
+    # The retry waits (due_at moves), but still acts as at the original due time.
+    payload = {**deadline.payload, "acts_at": deadline.acts_at.isoformat()}
+    Deadline.objects.filter(pk=deadline.pk).update(
+        fired_at=None, attempts=deadline.attempts, last_error=f"{type(exc).__name__}: {exc}",
+        payload=payload,
+        due_at=now + min(timedelta(minutes=2 ** min(deadline.attempts, 6)), MAX_BACKOFF))
+
+
+def _cancel_unhandled(group: list[Deadline], now: datetime) -> None:
+    kind = group[0].kind
+    logger.error("No handler for deadline kind %s (%d timers); cancelling them", kind, len(group))
+    Deadline.objects.filter(pk__in=[d.pk for d in group]).update(
+        cancelled_at=now, last_error=f"No handler registered for kind {kind!r}.")

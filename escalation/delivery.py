@@ -1,9 +1,11 @@
 """Delivery of the notification outbox: claim, send, record, retry.
 
-A worker claims one due row at a time with SELECT ... FOR UPDATE SKIP LOCKED and, in that same
-short transaction, counts the attempt, records a `DeliveryAttempt` and leases the row (moves
-`next_attempt_at` past the longest a send may take). It sends with no transaction open (a slow
-endpoint must not hold locks, and on SQLite the write lock), then records the outcome. So:
+A worker claims a batch of due rows with SELECT ... FOR UPDATE SKIP LOCKED LIMIT k on the
+notification table alone (its partial index of pending rows) and, in that same short
+transaction, counts the attempts, records a `DeliveryAttempt` each and leases the rows (moves
+`next_attempt_at` past the longest a send may take). It loads what the channels need by key,
+sends with no transaction open (a slow endpoint must not hold locks, and on SQLite the write
+lock), e-mails over one SMTP session, then records the outcomes in one transaction. So:
 
 - two workers never claim the same row (the lock while claiming, the lease after);
 - a worker killed mid-send loses nothing: the row is due again when its lease ends, and it is
@@ -22,6 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from . import channels
@@ -33,6 +36,7 @@ logger = logging.getLogger(__name__)
 DELIVERY_HEARTBEAT = "notifications_delivery"
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+BATCH_SIZE = 50  # rows claimed per transaction: about a second of e-mails
 ATTEMPT_IN_PROGRESS = (
     "Sending; no outcome recorded yet (if this stays, the sender stopped mid-send)."
 )
@@ -64,20 +68,20 @@ class DeliveryRun:
         return {"sent": self.sent, "retrying": self.retrying, "failed": self.failed}
 
 
-def deliver_due(*, time_budget: float = 50.0, limit: int | None = None) -> DeliveryRun:
-    """Deliver due outbox rows one by one until none is left, `limit` were handled or
-    `time_budget` seconds have passed (the caller is a task with a time limit)."""
+def deliver_due(*, time_budget: float = 50.0, limit: int | None = None,
+                batch_size: int = BATCH_SIZE) -> DeliveryRun:
+    """Deliver due outbox rows, a claimed batch at a time, until none is left, `limit` were
+    handled or `time_budget` seconds have passed (the caller is a task with a time limit)."""
     started = time.monotonic()
     run = DeliveryRun()
     handled = 0
     while time.monotonic() - started < time_budget and (limit is None or handled < limit):
-        claimed = _claim_next(run)
+        size = batch_size if limit is None else min(batch_size, limit - handled)
+        claimed = _claim_batch(run, size)
         if claimed is None:
             break
-        handled += 1
-        notification, attempt = claimed
-        if attempt is not None:
-            _send_and_record(notification, attempt, run)
+        handled += claimed.size
+        _send_batch(claimed.to_send, run)
     Heartbeat.objects.update_or_create(
         name=DELIVERY_HEARTBEAT,
         defaults={
@@ -89,7 +93,16 @@ def deliver_due(*, time_budget: float = 50.0, limit: int | None = None) -> Deliv
     return run
 
 
-def _due_rows(run: DeliveryRun):
+@dataclass
+class Claimed:
+    size: int
+    to_send: list[tuple[Notification, DeliveryAttempt]]
+
+
+def _due_ids(run: DeliveryRun, size: int) -> list[int]:
+    """Lock up to `size` due rows: the notification table alone, through its partial index of
+    pending rows by next attempt, skipping rows other workers hold. No join, no sort of the
+    backlog: the cost per claimed row stays flat however many are pending."""
     qs = Notification.objects.filter(
         status=Notification.Status.PENDING, next_attempt_at__lte=timezone.now()
     )
@@ -97,87 +110,148 @@ def _due_rows(run: DeliveryRun):
         qs = qs.exclude(webhook_id__in=run.skipped_webhooks)
     if run.skipped_channels:
         qs = qs.exclude(channel__in=run.skipped_channels)
-    return qs.order_by("next_attempt_at", "pk")
+    return list(qs.order_by("next_attempt_at").select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:size])
 
 
-def _claim_next(run: DeliveryRun) -> tuple[Notification, DeliveryAttempt | None] | None:
-    """Lock, count and lease the next due row. Returns None when nothing is due; the attempt is
-    None when the row needed no sending (in-app, or out of attempts)."""
+def _claim_batch(run: DeliveryRun, size: int) -> Claimed | None:
+    """Lock, count and lease a batch of due rows in one short transaction, recording an attempt
+    for each row to send. Returns None when nothing is due. In-app rows (delivered by existing)
+    and rows out of attempts are settled here and need no sending."""
     now = timezone.now()
     with transaction.atomic():
-        notification = (
-            _due_rows(run)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("recipient", "webhook", "incident__severity", "content_type")
-            .first()
-        )
-        if notification is None:
+        ids = _due_ids(run, size)
+        if not ids:
             return None
-        if notification.channel == Notification.Channel.INAPP:
+        rows = list(Notification.objects.filter(pk__in=ids))
+        inapp = [n.pk for n in rows if n.channel == Notification.Channel.INAPP]
+        if inapp:
             # In-app notifications are delivered by existing (notify() creates them sent).
-            Notification.objects.filter(pk=notification.pk).update(
-                status=Notification.Status.SENT, sent_at=now
-            )
-            run.sent += 1
-            return notification, None
-        if notification.attempts >= max_attempts():
-            # Only reached when the last allowed attempt never reported back (sender killed).
-            _give_up(notification, now,
-                     notification.last_error or "The last attempt never finished.")
-            run.failed += 1
-            return notification, None
-        notification.attempts += 1
-        notification.next_attempt_at = now + lease()
-        notification.save(update_fields=["attempts", "next_attempt_at"])
-        attempt = DeliveryAttempt.objects.create(
-            notification=notification, attempted_at=now, error=ATTEMPT_IN_PROGRESS
-        )
-    return notification, attempt
+            Notification.objects.filter(pk__in=inapp).update(
+                status=Notification.Status.SENT, sent_at=now)
+            run.sent += len(inapp)
+        to_send = []
+        for notification in rows:
+            if notification.channel == Notification.Channel.INAPP:
+                continue
+            if notification.attempts >= max_attempts():
+                # Only reached when the last allowed attempt never reported back (sender killed).
+                _give_up(notification, now,
+                         notification.last_error or "The last attempt never finished.")
+                run.failed += 1
+                continue
+            notification.attempts += 1
+            to_send.append(notification)
+        if to_send:
+            # Each row's own attempt count (+1) and a lease past the longest a send may take.
+            Notification.objects.filter(pk__in=[n.pk for n in to_send]).update(
+                attempts=F("attempts") + 1, next_attempt_at=now + lease())
+            attempts = DeliveryAttempt.objects.bulk_create([
+                DeliveryAttempt(notification=n, attempted_at=now, error=ATTEMPT_IN_PROGRESS)
+                for n in to_send])
+            _load_related(to_send)
+    return Claimed(size=len(rows), to_send=list(zip(to_send, attempts, strict=True))
+                   if to_send else [])
 
 
-def _send_and_record(notification: Notification, attempt: DeliveryAttempt, run: DeliveryRun):
+def _load_related(notifications: list[Notification]) -> None:
+    """What the channels read (recipient, endpoint, incident and severity, content type), by
+    key, a query per table for the whole batch."""
+    prefetch_related_objects(notifications, "recipient", "webhook", "incident__severity",
+                             "content_type")
+
+
+def _send_batch(batch: list[tuple[Notification, DeliveryAttempt]], run: DeliveryRun) -> None:
+    """Send with no transaction open (a slow endpoint must not hold locks), e-mails over one
+    SMTP session, then record all outcomes in one transaction."""
+    outcomes = []
+    connection = None
     try:
-        status_code = channels.send(notification)
-    except DeliveryError as exc:
-        _record_failure(notification, attempt, run, str(exc), exc.status_code, exc.permanent)
-    except Exception as exc:  # noqa: BLE001 - a bug in one payload must not stop the run
-        logger.exception("Unexpected error delivering notification %s", notification.pk)
-        _record_failure(notification, attempt, run, f"{type(exc).__name__}: {exc}", None, False)
-    else:
-        now = timezone.now()
-        with transaction.atomic():
-            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-                succeeded=True, status_code=status_code, error=""
-            )
-            # Guarded by the attempt count: if an admin reset the row meanwhile, it stays reset.
-            Notification.objects.filter(pk=notification.pk, attempts=notification.attempts).update(
-                status=Notification.Status.SENT, sent_at=now, last_error=""
-            )
-        run.sent += 1
+        for notification, attempt in batch:
+            if notification.webhook_id in run.skipped_webhooks or (
+                    notification.channel in run.skipped_channels):
+                # Its endpoint failed earlier in this batch: try again soon, not now.
+                outcomes.append((notification, attempt, "Skipped: its endpoint was failing.",
+                                 None, False, True))
+                continue
+            if notification.channel == Notification.Channel.EMAIL and connection is None:
+                connection = channels.email_connection()
+            try:
+                status_code = channels.send(notification, email_connection=connection)
+            except DeliveryError as exc:
+                outcomes.append((notification, attempt, str(exc), exc.status_code,
+                                 exc.permanent, False))
+                _note_trouble(notification, exc.permanent, run)
+                if notification.channel == Notification.Channel.EMAIL:
+                    connection = _drop(connection)
+            except Exception as exc:  # noqa: BLE001 - a bug in one payload must not stop the run
+                logger.exception("Unexpected error delivering notification %s", notification.pk)
+                outcomes.append((notification, attempt, f"{type(exc).__name__}: {exc}", None,
+                                 False, False))
+            else:
+                outcomes.append((notification, attempt, None, status_code, False, False))
+    finally:
+        _drop(connection)
+    _record_outcomes(outcomes, run)
 
 
-def _record_failure(notification, attempt, run, error, status_code, permanent):
-    now = timezone.now()
-    logger.warning("Notification %s attempt %s failed: %s", notification.pk,
-                   notification.attempts, error)
-    with transaction.atomic():
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-            succeeded=False, status_code=status_code, error=error
-        )
-        if permanent or notification.attempts >= max_attempts():
-            _give_up(notification, now, error)
-            run.failed += 1
-        else:
-            Notification.objects.filter(pk=notification.pk, attempts=notification.attempts).update(
-                last_error=error, next_attempt_at=now + retry_delay(notification.attempts)
-            )
-            run.retrying += 1
+def _drop(connection) -> None:
+    if connection is not None:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - a broken session is dropped either way
+            logger.debug("Closing the SMTP session failed", exc_info=True)
+    return None
+
+
+def _note_trouble(notification: Notification, permanent: bool, run: DeliveryRun) -> None:
     if not permanent:
         # The endpoint (or the mail server) is in trouble: leave its other rows for later.
         if notification.webhook_id:
             run.skipped_webhooks.add(notification.webhook_id)
         elif notification.channel == Notification.Channel.EMAIL:
             run.skipped_channels.add(Notification.Channel.EMAIL)
+
+
+def _record_outcomes(outcomes, run: DeliveryRun) -> None:
+    now = timezone.now()
+    sent: dict[int, list[int]] = {}  # attempts -> notification ids
+    with transaction.atomic():
+        for notification, attempt, error, status_code, permanent, skipped in outcomes:
+            if error is None:
+                sent.setdefault(notification.attempts, []).append(notification.pk)
+                continue
+            if skipped:
+                # Not really attempted: hand the attempt back and make the row due again.
+                DeliveryAttempt.objects.filter(pk=attempt.pk).delete()
+                Notification.objects.filter(pk=notification.pk,
+                                            attempts=notification.attempts).update(
+                    attempts=F("attempts") - 1, next_attempt_at=now)
+                continue
+            logger.warning("Notification %s attempt %s failed: %s", notification.pk,
+                           notification.attempts, error)
+            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+                succeeded=False, status_code=status_code, error=error)
+            if permanent or notification.attempts >= max_attempts():
+                _give_up(notification, now, error)
+                run.failed += 1
+            else:
+                Notification.objects.filter(pk=notification.pk,
+                                            attempts=notification.attempts).update(
+                    last_error=error, next_attempt_at=now + retry_delay(notification.attempts))
+                run.retrying += 1
+        succeeded = [attempt.pk for n, attempt, error, *_ in outcomes if error is None]
+        if succeeded:
+            status_codes = {attempt.pk: code for n, attempt, error, code, *_ in outcomes
+                            if error is None}
+            for code in set(status_codes.values()):
+                DeliveryAttempt.objects.filter(
+                    pk__in=[pk for pk, c in status_codes.items() if c == code]).update(
+                    succeeded=True, status_code=code, error="")
+        for attempts, ids in sent.items():
+            # Guarded by the attempt count: if an admin reset a row meanwhile, it stays reset.
+            run.sent += Notification.objects.filter(pk__in=ids, attempts=attempts).update(
+                status=Notification.Status.SENT, sent_at=now, last_error="")
 
 
 def _give_up(notification: Notification, now, error: str) -> None:

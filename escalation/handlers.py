@@ -1,43 +1,64 @@
 """Deadline handlers of the escalation app. Each runs inside the sweep's transaction with its
-Deadline row locked (see escalation.deadlines), so it acts exactly once; it only writes rows and
-queues outbox notifications. Each acts as at the timer's due time (`deadline.due_at`), however
-late the sweep runs, and checks the state of its subject at that time."""
+Deadline rows locked (see escalation.deadlines), so it acts exactly once; it only writes rows and
+queues outbox notifications. Each acts as at the timer's due time (`deadline.acts_at`), however
+late the sweep runs, and checks the state of its subject at that time.
+
+The frequent kinds are set-based: all due timers of the kind in a sweep batch are handled with
+a few bulk reads and writes (see the `*_many` services), and one `LevelDirectory` answers who a
+level calls at each moment."""
 
 from __future__ import annotations
 
-from .deadlines import register
+from incidents.models import Incident
+
+from .deadlines import register, register_batch
 from .models import Deadline, EscalationEvent, EscalationStep, ImpactRule, SlaClock
-from . import services
+from . import selectors, services
 
 
-def _clock(deadline: Deadline) -> SlaClock | None:
-    return (SlaClock.objects.select_for_update(of=("self",))
+def _directory(deadlines: list[Deadline]) -> selectors.LevelDirectory:
+    return selectors.LevelDirectory(since=min(d.acts_at for d in deadlines))
+
+
+def _payload_ids(deadlines: list[Deadline], key: str) -> set:
+    return {d.payload.get(key) for d in deadlines if d.payload.get(key) is not None}
+
+
+def _clocks(deadlines: list[Deadline]) -> dict[int, SlaClock]:
+    """The timers' clocks, locked (never their incidents: see escalation.deadlines)."""
+    return {clock.pk: clock for clock in
+            SlaClock.objects.select_for_update(of=("self",))
             .select_related("incident", "incident__severity", "incident__incident_manager",
                             "incident__reporter")
-            .filter(pk=deadline.payload.get("clock")).first())
+            .filter(pk__in=_payload_ids(deadlines, "clock")).order_by("pk")}
 
 
-@register("sla.response")
-@register("sla.resolution")
-def sla_breach(deadline: Deadline) -> None:
-    clock = _clock(deadline)
-    if clock is not None:
-        services.sla_clock_breach(clock, at=deadline.due_at)
+@register_batch("sla.response")
+@register_batch("sla.resolution")
+def sla_breaches(deadlines: list[Deadline]) -> None:
+    clocks = _clocks(deadlines)
+    services.sla_clocks_breach(
+        [(clocks[d.payload["clock"]], d.acts_at) for d in deadlines
+         if d.payload.get("clock") in clocks], _directory(deadlines))
 
 
-@register("sla.at_risk")
-def sla_at_risk(deadline: Deadline) -> None:
-    clock = _clock(deadline)
-    if clock is not None:
-        services.sla_clock_warn_at_risk(clock, now=deadline.fired_at)
+@register_batch("sla.at_risk")
+def sla_at_risk(deadlines: list[Deadline]) -> None:
+    clocks = _clocks(deadlines)
+    services.sla_clocks_warn_at_risk(
+        [clocks[d.payload["clock"]] for d in deadlines if d.payload.get("clock") in clocks])
 
 
-@register("escalation.step")
-def escalation_step(deadline: Deadline) -> None:
-    step = EscalationStep.objects.select_related("level").filter(
-        pk=deadline.payload.get("step")).first()
-    if step is not None and deadline.incident is not None:
-        services.escalation_step_fire(step, deadline.incident, at=deadline.due_at)
+@register_batch("escalation.step")
+def escalation_steps(deadlines: list[Deadline]) -> None:
+    steps = EscalationStep.objects.select_related("level").in_bulk(
+        _payload_ids(deadlines, "step"))
+    incidents = Incident.objects.select_related("severity", "incident_manager").in_bulk(
+        {d.incident_id for d in deadlines})
+    services.escalation_steps_fire(
+        [(steps[d.payload["step"]], incidents[d.incident_id], d.acts_at) for d in deadlines
+         if d.payload.get("step") in steps and d.incident_id in incidents],
+        _directory(deadlines))
 
 
 @register("escalation.rule")
@@ -45,13 +66,16 @@ def escalation_rule(deadline: Deadline) -> None:
     rule = ImpactRule.objects.select_related("level").filter(
         pk=deadline.payload.get("rule")).first()
     if rule is not None and deadline.incident is not None:
-        services.escalation_rule_fire(rule, deadline.incident, at=deadline.due_at)
+        services.escalation_rule_fire(rule, deadline.incident, at=deadline.acts_at)
 
 
-@register("escalation.reminder")
-def escalation_reminder(deadline: Deadline) -> None:
-    event = (EscalationEvent.objects.select_for_update(of=("self",))
-             .select_related("incident", "incident__severity", "level")
-             .filter(pk=deadline.payload.get("event")).first())
-    if event is not None:
-        services.escalation_remind(event, at=deadline.due_at)
+@register_batch("escalation.reminder")
+def escalation_reminders(deadlines: list[Deadline]) -> None:
+    events = {event.pk: event for event in
+              EscalationEvent.objects.select_for_update(of=("self",))
+              .select_related("incident", "incident__severity", "incident__incident_manager",
+                              "level")
+              .filter(pk__in=_payload_ids(deadlines, "event")).order_by("pk")}
+    services.escalations_remind(
+        [(events[d.payload["event"]], d.acts_at) for d in deadlines
+         if d.payload.get("event") in events], _directory(deadlines))

@@ -8,7 +8,7 @@ rotas (configuration is data that managers edit in the admin)."""
 from __future__ import annotations
 
 import uuid
-from datetime import time
+from datetime import datetime, time
 from datetime import timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -72,6 +72,13 @@ class Deadline(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.fired_at is None and self.cancelled_at is None
+
+    @property
+    def acts_at(self):
+        """The moment the timer stands for: its due time, kept in the payload when a failed
+        attempt moved `due_at` later for the retry (handlers act as at this moment)."""
+        first = self.payload.get("acts_at")
+        return datetime.fromisoformat(first) if first else self.due_at
 
 
 class Heartbeat(models.Model):

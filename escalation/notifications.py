@@ -7,6 +7,8 @@ workers (escalation/delivery.py), nudged on commit; in-app rows are delivered by
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -35,6 +37,21 @@ def channels_for(user) -> list[str]:
     return channels
 
 
+@dataclass
+class Message:
+    """One piece of news for `notify_many`; the fields are those of `notify`."""
+
+    subject: Any
+    reason: str
+    recipients: Iterable
+    title: str
+    body: str = ""
+    url: str = ""
+    incident: Any = None
+    webhooks: bool = False
+    occurrence: str = ""
+
+
 def notify(
     *,
     subject,
@@ -53,43 +70,23 @@ def notify(
     "sla.response.breached" or "escalation.step.3". `occurrence` tells apart repeats of the same
     reason about the same subject that must each be sent (e.g. a reminder's deadline id). Returns
     the rows created now (rows that already existed for the same key are skipped)."""
-    content_type = ContentType.objects.get_for_model(subject)
-    base = f"{content_type.pk}:{subject.pk}:{reason}"
-    if occurrence:
-        base = f"{base}@{occurrence}"
+    return notify_many([Message(subject=subject, reason=reason, recipients=recipients,
+                                title=title, body=body, url=url, incident=incident,
+                                webhooks=webhooks, occurrence=occurrence)])
+
+
+def notify_many(messages: Iterable[Message]) -> list[Notification]:
+    """`notify` for many pieces of news at once (a sweep batch): the same rows, written with one
+    look-up of existing keys, one insert and one read-back for all of them."""
     now = timezone.now()
+    endpoints = None
     rows = []
-    people = list({u.pk: u for u in recipients if u is not None and u.is_active}.values())
-    restricted = incident is not None and incident.is_restricted
-    allowed = {person.pk for person in people_who_may_see(incident, people)} if restricted else None
-    for user in people:
-        for channel in channels_for(user):
-            row = Notification(dedup_key=f"{base}:user{user.pk}:{channel}", channel=channel,
-                               recipient=user)
-            if channel == Notification.Channel.INAPP:
-                row.status, row.sent_at = Notification.Status.SENT, now
-            row.redacted = restricted and user.pk not in allowed
-            rows.append(row)
-    if webhooks:
-        endpoints = WebhookEndpoint.objects.filter(is_active=True)
-        if incident is not None:
-            endpoints = endpoints.filter(min_severity_rank__gte=incident.severity.rank)
-        for endpoint in endpoints:
-            row = Notification(dedup_key=f"{base}:hook{endpoint.pk}:webhook",
-                               channel=Notification.Channel.WEBHOOK, webhook=endpoint)
-            row.redacted = restricted  # a channel is read by people we cannot check
-            rows.append(row)
-    for row in rows:
-        row.content_type = content_type
-        row.object_id = subject.pk
-        row.reason = reason
-        if row.redacted:
-            row.title, row.body, row.url = redacted_title(incident), "", ""
-        else:
-            row.title, row.body, row.url = title[:255], body, url
-        row.incident = incident
-        row.created_at = now
-        row.next_attempt_at = now
+    for message in messages:
+        if message.webhooks and endpoints is None:
+            endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+        rows.extend(_rows_for(message, endpoints or [], now))
+    if not rows:
+        return []
     # Set-based, so a breach that tells twenty people costs three queries, not forty savepoints.
     # ignore_conflicts covers a concurrent writer of the same key; the rows we really inserted
     # are the ones carrying the idempotency ids generated here.
@@ -97,7 +94,7 @@ def notify(
         Notification.objects.filter(dedup_key__in=[r.dedup_key for r in rows])
         .values_list("dedup_key", flat=True)
     )
-    fresh = [row for row in rows if row.dedup_key not in existing]
+    fresh = list({row.dedup_key: row for row in rows if row.dedup_key not in existing}.values())
     created = []
     if fresh:
         Notification.objects.bulk_create(fresh, ignore_conflicts=True)
@@ -109,6 +106,46 @@ def notify(
 
         queue_delivery()
     return created
+
+
+def _rows_for(message: Message, endpoints: list, now) -> list[Notification]:
+    subject, incident = message.subject, message.incident
+    content_type = ContentType.objects.get_for_model(subject)
+    base = f"{content_type.pk}:{subject.pk}:{message.reason}"
+    if message.occurrence:
+        base = f"{base}@{message.occurrence}"
+    rows = []
+    people = list({u.pk: u for u in message.recipients if u is not None and u.is_active}.values())
+    restricted = incident is not None and incident.is_restricted
+    allowed = {person.pk for person in people_who_may_see(incident, people)} if restricted else None
+    for user in people:
+        for channel in channels_for(user):
+            row = Notification(dedup_key=f"{base}:user{user.pk}:{channel}", channel=channel,
+                               recipient=user)
+            if channel == Notification.Channel.INAPP:
+                row.status, row.sent_at = Notification.Status.SENT, now
+            row.redacted = restricted and user.pk not in allowed
+            rows.append(row)
+    if message.webhooks:
+        for endpoint in endpoints:
+            if incident is not None and endpoint.min_severity_rank < incident.severity.rank:
+                continue
+            row = Notification(dedup_key=f"{base}:hook{endpoint.pk}:webhook",
+                               channel=Notification.Channel.WEBHOOK, webhook=endpoint)
+            row.redacted = restricted  # a channel is read by people we cannot check
+            rows.append(row)
+    for row in rows:
+        row.content_type = content_type
+        row.object_id = subject.pk
+        row.reason = message.reason
+        if row.redacted:
+            row.title, row.body, row.url = redacted_title(incident), "", ""
+        else:
+            row.title, row.body, row.url = message.title[:255], message.body, message.url
+        row.incident = incident
+        row.created_at = now
+        row.next_attempt_at = now
+    return rows
 
 
 # --- In-app inbox ----------------------------------------------------------------------------

@@ -274,3 +274,72 @@ def escalation_status(incident, user=None) -> dict:
 
 def escalation_levels() -> QuerySet[EscalationLevel]:
     return EscalationLevel.objects.all()
+
+
+class LevelDirectory:
+    """Who each level calls and how fast it should answer, loaded once for many escalations
+    and breaches at different moments (a sweep batch): `level_people` and
+    `level_response_time` without a query per timer."""
+
+    def __init__(self, since: datetime | None = None):
+        self._since = since  # no moment asked about is earlier: older overrides are skipped
+        self._static: dict[int, list] = {}
+        self._rotas: dict[int, Rota] = {}
+        self._response_times: dict | None = None
+        self._levels: list[EscalationLevel] | None = None
+
+    def first_level(self) -> EscalationLevel | None:
+        if self._levels is None:
+            self._levels = list(EscalationLevel.objects.order_by("number"))
+        return self._levels[0] if self._levels else None
+
+    def level_people(self, level: EscalationLevel, at: datetime) -> list:
+        """As `level_people(level, at)`."""
+        if level.pk not in self._static:
+            User = get_user_model()
+            self._static[level.pk] = list(User.objects.filter(
+                Q(escalation_levels=level) | Q(groups__escalation_levels=level), is_active=True
+            ).distinct())
+        users = list(self._static[level.pk])
+        if level.rota_id:
+            on_call = on_call_shift(self._rota(level.rota_id), at).user
+            if on_call is not None and on_call.is_active and on_call.pk not in {u.pk for u in users}:
+                users.append(on_call)
+        return users
+
+    def _rota(self, rota_id: int) -> Rota:
+        if rota_id not in self._rotas:
+            overrides = RotaOverride.objects.select_related("user").order_by("starts_at")
+            if self._since is not None:
+                overrides = overrides.filter(ends_at__gt=self._since)
+            self._rotas[rota_id] = Rota.objects.prefetch_related(
+                Prefetch("members", queryset=_members_queryset()),
+                Prefetch("overrides", queryset=overrides),
+            ).get(pk=rota_id)
+        return self._rotas[rota_id]
+
+    def level_response_time(self, level: EscalationLevel, severity) -> timedelta:
+        """As `level_response_time(level, severity)`."""
+        if self._response_times is None:
+            self._response_times = {
+                (row.level_id, row.severity_id): row.response_time
+                for row in LevelResponseTime.objects.all()}
+        return self._response_times.get((level.pk, severity.pk), severity.response_target)
+
+    def levels_at(self, moments: list[tuple[object, datetime]]
+                  ) -> dict[tuple[int, datetime], EscalationLevel]:
+        """For each (incident, moment): the highest level the incident had reached by then
+        (as `current_level`, but as of the moment), keyed by (incident id, moment), in one
+        query. Asking as of the moment makes the answer the same whatever order a sweep batch
+        handles its timers in."""
+        events: dict[int, list[EscalationEvent]] = {}
+        for event in (EscalationEvent.objects
+                      .filter(incident__in={incident.pk for incident, _ in moments})
+                      .select_related("level")):
+            events.setdefault(event.incident_id, []).append(event)
+        top = {}
+        for incident, at in moments:
+            reached = [e.level for e in events.get(incident.pk, []) if e.at <= at]
+            if reached:
+                top[(incident.pk, at)] = max(reached, key=lambda level: level.number)
+        return top

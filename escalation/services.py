@@ -9,18 +9,21 @@ never deadlock; see escalation.deadlines."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from incidents.errors import ActionRefused
 from incidents.models import Incident, IncidentParticipant, TimelineEntry
 from incidents.people import display_name
-from incidents.services import participants_add, timeline_record
+from incidents.services import participants_add_many, timeline_record, timeline_record_many
 from incidents.transactions import retry_on_conflict
 
 from . import selectors, sla
@@ -29,6 +32,7 @@ from .deadlines import (
     deadline_schedule,
     deadlines_cancel,
     deadlines_lock,
+    deadlines_schedule_many,
     pending_deadlines,
 )
 from .models import (
@@ -41,7 +45,7 @@ from .models import (
     SlaClock,
     StepClock,
 )
-from .notifications import notify
+from .notifications import Message, notify, notify_many
 from .subjects import open_at
 
 REMINDER_KEY = "escalation.reminder"
@@ -211,54 +215,79 @@ def _running_at(clock: SlaClock, moment: datetime) -> bool:
 
 
 def sla_clock_breach(clock: SlaClock, *, at: datetime) -> bool:
-    """Record a breach at `at` (its due time), put it on the timeline, tell the people on the
-    incident and the level engaged (L1 before any escalation), and start the policy's
-    breach-anchored steps, counted from `at`. Returns False when there is nothing to do."""
-    if clock.breached_at is not None or clock.due_at > at or not _running_at(clock, at):
-        return False
-    incident = clock.incident
-    if not open_at(incident, at):
-        return False
-    clock.breached_at = at
-    clock.breach_by = at - clock.due_at
-    _save(clock, reason="Breached")
-    severity = incident.severity
-    label = clock.get_kind_display()
-    timeline_record(
-        incident, kind=TimelineEntry.Kind.SLA, occurred_at=at, is_key_event=True,
-        text=f"{label} SLA breached: it was due {when(clock.due_at)} "
-             f"({severity.code} target {clock.target}).",
-        data={"clock": clock.kind, "due_at": clock.due_at.isoformat(), "breached": True},
-    )
-    level = selectors.current_level(incident) or EscalationLevel.objects.order_by("number").first()
-    paged = selectors.level_people(level, at) if level else []
-    participants_add(incident, paged, reason=IncidentParticipant.Reason.PAGED)
-    recipients = _people_to_tell(incident) + paged
-    notify(
-        subject=clock, reason=f"sla.{clock.kind}.breached", recipients=recipients,
-        title=f"[{severity.code}] {incident.reference}: {label.lower()} SLA breached",
-        body=f"{incident.reference} {incident.title}\n{label} was due {when(clock.due_at)}.",
-        url=incident_url(incident), incident=incident, webhooks=True,
-    )
-    anchor = (EscalationStep.Anchor.RESPONSE_BREACH if clock.kind == SlaClock.Kind.RESPONSE
-              else EscalationStep.Anchor.RESOLUTION_BREACH)
-    _schedule_steps(incident, anchor=anchor, origin=at, now=timezone.now(), catch_up=False)
-    return True
+    """Record a breach at `at` (its due time); see `sla_clocks_breach`. Returns False when
+    there is nothing to do."""
+    return sla_clocks_breach([(clock, at)]) == 1
 
 
-def sla_clock_warn_at_risk(clock: SlaClock, *, now: datetime) -> bool:
-    """A prompt while there is still time: pointless once the clock is met or breached."""
-    if not clock.is_running or clock.breached_at is not None or not clock.incident.is_open:
-        return False
-    incident = clock.incident
-    label = clock.get_kind_display()
-    notify(
-        subject=clock, reason=f"sla.{clock.kind}.at_risk", recipients=_people_to_tell(incident),
-        title=f"[{incident.severity.code}] {incident.reference}: {label.lower()} SLA at risk",
-        body=f"{incident.reference} {incident.title}\n{label} is due {when(clock.due_at)}.",
-        url=incident_url(incident), incident=incident,
-    )
-    return True
+def sla_clocks_breach(breaches: list[tuple[SlaClock, datetime]],
+                      directory: selectors.LevelDirectory | None = None) -> int:
+    """Record each clock's breach at its moment (its due time), put it on the timeline, tell the
+    people on the incident and the level engaged (L1 before any escalation), and start the
+    policy's breach-anchored steps counted from then. Clocks come locked, with their incident
+    (and its severity, manager and reporter) loaded. Set-based: a sweep batch of breaches costs
+    a handful of queries, not a handful per breach. Returns how many were recorded."""
+    due = [(clock, at) for clock, at in breaches
+           if clock.breached_at is None and clock.due_at <= at and _running_at(clock, at)
+           and open_at(clock.incident, at)]
+    if not due:
+        return 0
+    directory = directory or selectors.LevelDirectory(since=min(at for _, at in due))
+    incidents = [clock.incident for clock, _ in due]
+    prefetch_related_objects(incidents, "responders")
+    levels = directory.levels_at([(clock.incident, at) for clock, at in due])
+    for clock, at in due:
+        clock.breached_at = at
+        clock.breach_by = at - clock.due_at
+        clock._change_reason = "Breached"
+    bulk_update_with_history([clock for clock, _ in due], SlaClock,
+                             ["breached_at", "breach_by"], default_change_reason="Breached")
+    entries, paged, messages, anchored = [], [], [], []
+    for clock, at in due:
+        incident, severity, label = clock.incident, clock.incident.severity, clock.get_kind_display()
+        entries.append(TimelineEntry(
+            incident=incident, kind=TimelineEntry.Kind.SLA, occurred_at=at, is_key_event=True,
+            text=f"{label} SLA breached: it was due {when(clock.due_at)} "
+                 f"({severity.code} target {clock.target}).",
+            data={"clock": clock.kind, "due_at": clock.due_at.isoformat(), "breached": True}))
+        level = levels.get((incident.pk, at)) or directory.first_level()
+        people = directory.level_people(level, at) if level else []
+        paged.append((incident, people, IncidentParticipant.Reason.PAGED))
+        messages.append(Message(
+            subject=clock, reason=f"sla.{clock.kind}.breached",
+            recipients=_people_to_tell(incident) + people,
+            title=f"[{severity.code}] {incident.reference}: {label.lower()} SLA breached",
+            body=f"{incident.reference} {incident.title}\n{label} was due {when(clock.due_at)}.",
+            url=incident_url(incident), incident=incident, webhooks=True))
+        anchored.append((incident, EscalationStep.Anchor.RESPONSE_BREACH
+                         if clock.kind == SlaClock.Kind.RESPONSE
+                         else EscalationStep.Anchor.RESOLUTION_BREACH, at))
+    timeline_record_many(entries)
+    participants_add_many(paged)
+    notify_many(messages)
+    _schedule_anchored_steps(anchored)
+    return len(due)
+
+
+def sla_clocks_warn_at_risk(warnings: list[SlaClock]) -> int:
+    """A prompt while there is still time: pointless once a clock is met or breached."""
+    due = [clock for clock in warnings
+           if clock.is_running and clock.breached_at is None and clock.incident.is_open]
+    prefetch_related_objects([clock.incident for clock in due], "responders")
+    notify_many([
+        Message(subject=clock, reason=f"sla.{clock.kind}.at_risk",
+                recipients=_people_to_tell(clock.incident),
+                title=f"[{clock.incident.severity.code}] {clock.incident.reference}: "
+                      f"{clock.get_kind_display().lower()} SLA at risk",
+                body=f"{clock.incident.reference} {clock.incident.title}\n"
+                     f"{clock.get_kind_display()} is due {when(clock.due_at)}.",
+                url=incident_url(clock.incident), incident=clock.incident)
+        for clock in due])
+    return len(due)
+
+
+def sla_clock_warn_at_risk(clock: SlaClock, *, now: datetime | None = None) -> bool:
+    return sla_clocks_warn_at_risk([clock]) == 1
 
 
 # --- Escalation policies and impact rules ---------------------------------------------------
@@ -301,6 +330,38 @@ def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: d
         deadline_schedule(subject=incident, key=_step_key(step), kind="escalation.step",
                           due_at=due_at, incident=incident, payload={"step": step.pk})
     return len(timed)
+
+
+def _schedule_anchored_steps(anchored: list[tuple[Incident, str, datetime]]) -> None:
+    """`_schedule_steps` (without catch-up) for many (incident, anchor, origin) at once: the
+    policies' steps read once per severity and anchor, the fired ones in one query."""
+    if not anchored:
+        return
+    severities = {incident.severity_id for incident, _, _ in anchored}
+    steps: dict[tuple[int, str], list[EscalationStep]] = {}
+    for step in (EscalationStep.objects.select_related("policy")
+                 .filter(policy__severity__in=severities, policy__is_active=True)):
+        steps.setdefault((step.policy.severity_id, step.anchor), []).append(step)
+    if not any(steps.get((incident.severity_id, anchor)) for incident, anchor, _ in anchored):
+        return
+    fired = set(EscalationEvent.objects.filter(
+        incident__in=[incident.pk for incident, _, _ in anchored], step__isnull=False)
+        .values_list("incident_id", "step_id"))
+    calendars: dict[str, sla.WorkingCalendar | None] = {}
+    content_type = _content_type(Incident)
+    timers = []
+    for incident, anchor, origin in anchored:
+        for step in steps.get((incident.severity_id, anchor), []):
+            if (incident.pk, step.pk) in fired:
+                continue
+            clock = _step_clock(step, incident.severity)
+            if clock not in calendars:
+                calendars[clock] = selectors.working_calendar_for(clock)
+            timers.append(Deadline(
+                kind="escalation.step", key=_step_key(step), incident=incident,
+                content_type=content_type, object_id=incident.pk, payload={"step": step.pk},
+                due_at=sla.add_time(origin, step.delay, clock=clock, calendar=calendars[clock])))
+    deadlines_schedule_many(timers)
 
 
 def escalation_policy_schedule(incident: Incident, *, now: datetime | None = None,
@@ -367,52 +428,109 @@ def impact_rules_apply(incident: Incident, *, by=None, now: datetime | None = No
     return events
 
 
+@dataclass
+class Escalation:
+    """One escalation to record (see `escalations_record`)."""
+
+    incident: Incident
+    level: EscalationLevel
+    source: str
+    reason_category: str
+    at: datetime
+    note: str = ""
+    by: Any = None
+    step: EscalationStep | None = None
+    rule: ImpactRule | None = None
+
+
 def escalation_record(incident: Incident, *, level: EscalationLevel, source: str,
                       reason_category: str, note: str = "", by=None,
                       step: EscalationStep | None = None, rule: ImpactRule | None = None,
                       now: datetime | None = None) -> EscalationEvent:
-    """One escalation: the event (with history), a key timeline entry, the level's people and the
-    incident manager told (webhooks too), and a reminder if nobody acknowledges in time.
-    `now` is when it happened: a timer's due time when a step or rule fires, so the reminder
-    comes one response time after that, however late the sweep ran."""
-    now = now or timezone.now()
-    event = EscalationEvent(incident=incident, level=level, source=source, step=step, rule=rule,
-                            reason_category=reason_category, note=note, by=by, at=now)
-    _save(event, by=by, reason=f"Escalated to L{level.number}")
-    category = event.get_reason_category_display()
-    who = f"{display_name(by)} escalated" if by else "Escalated automatically"
-    text = f"{who} to L{level.number} {level.name} ({category.lower()})"
-    text += f": {note}" if note else "."
-    timeline_record(incident, kind=TimelineEntry.Kind.ESCALATION, by=by, occurred_at=now,
-                    text=text, is_key_event=True,
-                    data={"event": event.pk, "level": level.number, "source": source,
-                          "reason": reason_category})
-    people = selectors.level_people(level, now)
-    # Escalated to: they may see the incident even when it is restricted.
-    participants_add(incident, people, reason=IncidentParticipant.Reason.ESCALATED)
-    severity = incident.severity
-    notify(
-        subject=event, reason="escalation", recipients=people + [incident.incident_manager],
-        title=f"[{severity.code}] {incident.reference} escalated to L{level.number} {level.name}",
-        body=f"{incident.reference} {incident.title}\n{category}: {note or '—'}\n"
-             f"Please acknowledge the escalation on the incident page.",
-        url=incident_url(incident), incident=incident, webhooks=True,
-    )
-    deadline_schedule(subject=event, key=REMINDER_KEY, kind="escalation.reminder",
-                      due_at=now + selectors.level_response_time(level, severity),
-                      incident=incident, payload={"event": event.pk})
-    return event
+    """One escalation; see `escalations_record`. `now` is when it happened: a timer's due time
+    when a step or rule fires, so the reminder comes one response time after that, however late
+    the sweep ran."""
+    return escalations_record([Escalation(
+        incident=incident, level=level, source=source, reason_category=reason_category,
+        note=note, by=by, step=step, rule=rule, at=now or timezone.now())])[0]
+
+
+def escalations_record(escalations: list[Escalation],
+                       directory: selectors.LevelDirectory | None = None
+                       ) -> list[EscalationEvent]:
+    """For each escalation: the event (with history), a key timeline entry, the level's people
+    and the incident manager told (webhooks too), the people made participants, and a reminder
+    if nobody acknowledges within the level's response time. Set-based, for sweep batches."""
+    if not escalations:
+        return []
+    directory = directory or selectors.LevelDirectory(since=min(e.at for e in escalations))
+    events = []
+    for e in escalations:
+        event = EscalationEvent(incident=e.incident, level=e.level, source=e.source, step=e.step,
+                                rule=e.rule, reason_category=e.reason_category, note=e.note,
+                                by=e.by, at=e.at)
+        event._history_user = e.by
+        event._change_reason = f"Escalated to L{e.level.number}"
+        events.append(event)
+    events = bulk_create_with_history(events, EscalationEvent)
+    entries, paged, messages, reminders = [], [], [], []
+    event_type = _content_type(EscalationEvent)
+    for e, event in zip(escalations, events, strict=True):
+        incident, level, severity = e.incident, e.level, e.incident.severity
+        category = event.get_reason_category_display()
+        who = f"{display_name(e.by)} escalated" if e.by else "Escalated automatically"
+        text = f"{who} to L{level.number} {level.name} ({category.lower()})"
+        text += f": {e.note}" if e.note else "."
+        entries.append(TimelineEntry(
+            incident=incident, kind=TimelineEntry.Kind.ESCALATION, author=e.by,
+            occurred_at=e.at, text=text, is_key_event=True,
+            data={"event": event.pk, "level": level.number, "source": e.source,
+                  "reason": e.reason_category}))
+        people = directory.level_people(level, e.at)
+        # Escalated to: they may see the incident even when it is restricted.
+        paged.append((incident, people, IncidentParticipant.Reason.ESCALATED))
+        messages.append(Message(
+            subject=event, reason="escalation", recipients=people + [incident.incident_manager],
+            title=f"[{severity.code}] {incident.reference} escalated to L{level.number} "
+                  f"{level.name}",
+            body=f"{incident.reference} {incident.title}\n{category}: {e.note or '—'}\n"
+                 f"Please acknowledge the escalation on the incident page.",
+            url=incident_url(incident), incident=incident, webhooks=True))
+        reminders.append(Deadline(
+            kind="escalation.reminder", key=REMINDER_KEY, incident=incident,
+            content_type=event_type, object_id=event.pk, payload={"event": event.pk},
+            due_at=e.at + directory.level_response_time(level, severity)))
+    timeline_record_many(entries)
+    participants_add_many(paged)
+    notify_many(messages)
+    deadlines_schedule_many(reminders, replace=False)  # new events have no timer yet
+    return events
 
 
 def escalation_step_fire(step: EscalationStep, incident: Incident, *, at: datetime) -> bool:
     """The step falls due at `at`: escalate as of then if the incident was open then."""
-    if not open_at(incident, at) or incident.escalations.filter(step=step).exists():
-        return False
-    reason = (EscalationEvent.ReasonCategory.TIME if step.anchor == EscalationStep.Anchor.START
-              else EscalationEvent.ReasonCategory.SLA_BREACH)
-    escalation_record(incident, level=step.level, source=EscalationEvent.Source.STEP, step=step,
-                      reason_category=reason, note=step.action, now=at)
-    return True
+    return escalation_steps_fire([(step, incident, at)]) == 1
+
+
+def escalation_steps_fire(due: list[tuple[EscalationStep, Incident, datetime]],
+                          directory: selectors.LevelDirectory | None = None) -> int:
+    """Each step falls due at its moment: escalate as of then where the incident was open
+    then and the step has not fired for it yet."""
+    fired = set(EscalationEvent.objects.filter(
+        incident__in={incident.pk for _, incident, _ in due},
+        step__in={step.pk for step, _, _ in due}).values_list("incident_id", "step_id"))
+    escalations = []
+    for step, incident, at in due:
+        if not open_at(incident, at) or (incident.pk, step.pk) in fired:
+            continue
+        fired.add((incident.pk, step.pk))
+        reason = (EscalationEvent.ReasonCategory.TIME
+                  if step.anchor == EscalationStep.Anchor.START
+                  else EscalationEvent.ReasonCategory.SLA_BREACH)
+        escalations.append(Escalation(
+            incident=incident, level=step.level, source=EscalationEvent.Source.STEP, step=step,
+            reason_category=reason, note=step.action, at=at))
+    return len(escalations_record(escalations, directory))
 
 
 def escalation_rule_fire(rule: ImpactRule, incident: Incident, *, at: datetime) -> bool:
@@ -426,29 +544,46 @@ def escalation_rule_fire(rule: ImpactRule, incident: Incident, *, at: datetime) 
 
 
 def escalation_remind(event: EscalationEvent, *, at: datetime) -> bool:
-    """Nobody acknowledged within the level's response time (due at `at`): tell the level and
-    the incident manager once more. An acknowledgement, even a late one, makes it moot."""
-    incident = event.incident
-    if (event.acknowledged_at is not None or event.reminded_at is not None
-            or not open_at(incident, at)):
-        return False
-    event.reminded_at = at
-    _save(event, reason="Reminder sent")
-    level = event.level
-    people = selectors.level_people(level, at)  # the rota may have handed over since
-    participants_add(incident, people, reason=IncidentParticipant.Reason.ESCALATED)
-    notify(
-        subject=event, reason="escalation.reminder",
-        recipients=people + [incident.incident_manager],
-        title=f"[{incident.severity.code}] {incident.reference}: escalation to L{level.number} "
-              "not yet acknowledged",
-        body=f"{incident.reference} {incident.title}\nEscalated {when(event.at)}.",
-        url=incident_url(incident), incident=incident, webhooks=True,
-    )
-    timeline_record(incident, kind=TimelineEntry.Kind.ESCALATION, occurred_at=at,
-                    text=f"Escalation to L{level.number} {level.name} not acknowledged in time; "
-                         "reminder sent.", data={"event": event.pk, "reminder": True})
-    return True
+    """See `escalations_remind`."""
+    return escalations_remind([(event, at)]) == 1
+
+
+def escalations_remind(due: list[tuple[EscalationEvent, datetime]],
+                       directory: selectors.LevelDirectory | None = None) -> int:
+    """Nobody acknowledged within the level's response time (each due at its moment): tell the
+    level and the incident manager once more. An acknowledgement, even a late one, makes it
+    moot. Events come locked, with incident (severity, manager) and level loaded."""
+    due = [(event, at) for event, at in due
+           if event.acknowledged_at is None and event.reminded_at is None
+           and open_at(event.incident, at)]
+    if not due:
+        return 0
+    directory = directory or selectors.LevelDirectory(since=min(at for _, at in due))
+    for event, at in due:
+        event.reminded_at = at
+        event._change_reason = "Reminder sent"
+    bulk_update_with_history([event for event, _ in due], EscalationEvent, ["reminded_at"],
+                             default_change_reason="Reminder sent")
+    entries, paged, messages = [], [], []
+    for event, at in due:
+        incident, level = event.incident, event.level
+        people = directory.level_people(level, at)  # the rota may have handed over since
+        paged.append((incident, people, IncidentParticipant.Reason.ESCALATED))
+        messages.append(Message(
+            subject=event, reason="escalation.reminder",
+            recipients=people + [incident.incident_manager],
+            title=f"[{incident.severity.code}] {incident.reference}: escalation to "
+                  f"L{level.number} not yet acknowledged",
+            body=f"{incident.reference} {incident.title}\nEscalated {when(event.at)}.",
+            url=incident_url(incident), incident=incident, webhooks=True))
+        entries.append(TimelineEntry(
+            incident=incident, kind=TimelineEntry.Kind.ESCALATION, occurred_at=at,
+            text=f"Escalation to L{level.number} {level.name} not acknowledged in time; "
+                 "reminder sent.", data={"event": event.pk, "reminder": True}))
+    participants_add_many(paged)
+    notify_many(messages)
+    timeline_record_many(entries)
+    return len(due)
 
 
 # --- Actions by people ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
+from simple_history.utils import bulk_create_with_history
 
 from . import guards, signals
 from .errors import ActionRefused, Conflict
@@ -113,6 +114,15 @@ def timeline_record(
     entry._history_user = by
     entry.save()
     return entry
+
+
+def timeline_record_many(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Many automatic entries at once (a timer sweep's batch): one insert for the entries and
+    one for their history rows, each attributed to its author. Returns them with their ids."""
+    for entry in entries:
+        entry.occurred_at = entry.occurred_at or timezone.now()
+        entry._history_user = entry.author
+    return bulk_create_with_history(entries, TimelineEntry)
 
 
 def _next_reference(year: int) -> str:
@@ -530,10 +540,17 @@ def incident_update_impact(
 def participants_add(incident: Incident, users: Iterable, *, reason: str) -> None:
     """Make people participants (they may see the incident while it is restricted). Asking
     again is harmless; the first reason recorded stays."""
+    participants_add_many([(incident, users, reason)])
+
+
+def participants_add_many(additions: Iterable[tuple[Incident, Iterable, str]]) -> None:
+    """`participants_add` for many incidents at once: (incident, users, reason) each."""
     now = timezone.now()
     rows = [IncidentParticipant(incident=incident, user=user, reason=reason, added_at=now)
+            for incident, users, reason in additions
             for user in {u.pk: u for u in users if u is not None}.values()]
-    IncidentParticipant.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        IncidentParticipant.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 @transaction.atomic

@@ -221,7 +221,7 @@ def test_a_sender_killed_mid_send_loses_nothing_and_resends_with_the_same_id(rec
         notify(subject=alice, reason="test.killed", recipients=[], title="Hi", webhooks=True)
         # What a killed worker leaves behind: the row claimed and leased, no outcome recorded.
         run = delivery.DeliveryRun()
-        row, attempt = delivery._claim_next(run)
+        [(row, attempt)] = delivery._claim_batch(run, 1).to_send
         assert delivery.deliver_due().sent == 0  # leased: nobody else sends it meanwhile
 
         clock.shift(delivery.lease())
