@@ -7,11 +7,12 @@ workers (escalation/delivery.py), nudged on commit; in-app rows are delivered by
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from incidents.selectors import people_who_may_see, with_viewer_may_see
@@ -79,6 +80,9 @@ def notify_many(messages: Iterable[Message]) -> list[Notification]:
     """`notify` for many pieces of news at once (a sweep batch): the same rows, written with one
     look-up of existing keys, one insert and one read-back for all of them."""
     now = timezone.now()
+    messages = [replace(m, recipients=[u for u in m.recipients if u is not None])
+                for m in messages]
+    _load_preferences([user for m in messages for user in m.recipients])
     endpoints = None
     rows = []
     for message in messages:
@@ -106,6 +110,16 @@ def notify_many(messages: Iterable[Message]) -> list[Notification]:
 
         queue_delivery()
     return created
+
+
+def _load_preferences(users: list) -> None:
+    """Everyone's notification preference in one query (`channels_for` reads it), instead of
+    one per person per message."""
+    unloaded = list({id(u): u for u in users
+                     if not NotificationPreference.user.field.remote_field.is_cached(u)
+                     }.values())
+    if unloaded:
+        prefetch_related_objects(unloaded, "notification_preference")
 
 
 def _rows_for(message: Message, endpoints: list, now) -> list[Notification]:

@@ -10,12 +10,12 @@ never deadlock; see escalation.deadlines."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import F, Q, prefetch_related_objects
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -240,8 +240,16 @@ def sla_clocks_breach(breaches: list[tuple[SlaClock, datetime]],
         clock.breached_at = at
         clock.breach_by = at - clock.due_at
         clock._change_reason = "Breached"
-    bulk_update_with_history([clock for clock, _ in due], SlaClock,
-                             ["breached_at", "breach_by"], default_change_reason="Breached")
+    # Most breach exactly at the clock's due time: one plain UPDATE for those (a bulk_update's
+    # CASE per row costs more to build than the rest of the breach).
+    on_time = [clock.pk for clock, at in due if at == clock.due_at]
+    SlaClock.objects.filter(pk__in=on_time).update(breached_at=F("due_at"),
+                                                   breach_by=timedelta(0))
+    late = [clock for clock, at in due if at != clock.due_at]
+    if late:
+        SlaClock.objects.bulk_update(late, ["breached_at", "breach_by"])
+    SlaClock.history.bulk_history_create([clock for clock, _ in due], update=True,
+                                         default_change_reason="Breached")
     entries, paged, messages, anchored = [], [], [], []
     for clock, at in due:
         incident, severity, label = clock.incident, clock.incident.severity, clock.get_kind_display()
