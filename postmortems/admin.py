@@ -9,7 +9,14 @@ from incidents.admin_history import NoRevertHistoryAdmin
 from incidents.errors import ActionRefused
 
 from . import services
-from .models import ActionItem, PostMortem, PostMortemTimelineItem
+from .models import (
+    ActionItem,
+    FollowUpTask,
+    PostMortem,
+    PostMortemTimelineItem,
+    ReviewAgendaItem,
+    ReviewReminder,
+)
 
 
 class TimelineItemInline(admin.TabularInline):
@@ -115,3 +122,45 @@ class PostMortemTimelineItemAdmin(NoRevertHistoryAdmin):
     list_select_related = ("postmortem__incident",)
     search_fields = ("text", "postmortem__incident__reference")
     readonly_fields = ("postmortem", "source_entry")
+
+
+# --- The review procedure (data managers edit) ----------------------------------------------
+
+
+@admin.register(ReviewAgendaItem)
+class ReviewAgendaItemAdmin(NoRevertHistoryAdmin):
+    """The post-mortem meeting's agenda (seed 004: 20 / 30 / 20 / 20 minutes)."""
+
+    list_display = ("label", "minutes", "order", "is_active", "slug")
+    list_editable = ("minutes", "order", "is_active")
+    prepopulated_fields = {"slug": ("label",)}
+    search_fields = ("label", "slug")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Reviews store the slugs they ticked: renaming one would untick them.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "slug"] if obj is not None else readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else self.prepopulated_fields
+
+
+@admin.register(FollowUpTask)
+class FollowUpTaskAdmin(ReviewAgendaItemAdmin):
+    """The follow-up tasks every review considers (seed 001), each a kind of action item."""
+
+    list_display = ("label", "kind", "order", "is_active", "slug")
+    list_editable = ("kind", "order", "is_active")
+    list_filter = ("kind", "is_active")
+
+
+@admin.register(ReviewReminder)
+class ReviewReminderAdmin(NoRevertHistoryAdmin):
+    """When reviews and action items remind and escalate, and whom."""
+
+    list_display = ("slug", "subject", "offset", "direction", "window_share", "recipients",
+                    "is_active")
+    list_filter = ("subject", "direction", "is_active")
+    fields = ("slug", "subject", ("offset", "direction"), "window_share", "recipients",
+              "is_active")
+    search_fields = ("slug",)

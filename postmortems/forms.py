@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from incidents.people import display_name
 
-from .models import FOLLOW_UP_TASKS, MEETING_AGENDA, ActionItem, PostMortem, PostMortemTimelineItem
+from .models import ActionItem, FollowUpTask, PostMortem, PostMortemTimelineItem
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -110,23 +110,24 @@ class LessonsForm(SectionForm):
 
 class FollowUpsForm(SectionForm):
     follow_ups_done = forms.MultipleChoiceField(
-        label="Done", required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(key, label) for key, label, _ in FOLLOW_UP_TASKS],
-    )
+        label="Done", required=False, widget=forms.CheckboxSelectMultiple)
 
     class Meta:
         model = PostMortem
         fields = ["follow_ups_done"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The managers' list (FollowUpTask), plus retired tasks this review already ticked.
+        self.fields["follow_ups_done"].choices = [
+            (task["key"], task["label"]) for task in self.instance.follow_up_list]
 
 
 class MeetingForm(SectionForm):
     attendees = UsersChoiceField(queryset=_active_users(), required=False,
                                  widget=forms.CheckboxSelectMultiple)
     agenda_done = forms.MultipleChoiceField(
-        label="Agenda covered", required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(key, f"{label} ({minutes} min)" if minutes else label)
-                 for key, label, minutes in MEETING_AGENDA],
-    )
+        label="Agenda covered", required=False, widget=forms.CheckboxSelectMultiple)
 
     class Meta:
         model = PostMortem
@@ -136,6 +137,9 @@ class MeetingForm(SectionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["attendees"].queryset = _active_users()
+        self.fields["agenda_done"].choices = [
+            (point["key"], f"{point['label']} ({point['minutes']} min)" if point["minutes"]
+             else point["label"]) for point in self.instance.agenda]
 
 
 class BusinessImpactForm(SectionForm):
@@ -255,13 +259,15 @@ class ActionItemForm(forms.ModelForm):
 
 
 class FollowUpActionForm(forms.Form):
-    follow_up = forms.ChoiceField(choices=[(key, label) for key, label, _ in FOLLOW_UP_TASKS])
+    follow_up = forms.ChoiceField()
     owner = UserChoiceField(queryset=_active_users())
     due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _active_users()
+        self.fields["follow_up"].choices = list(
+            FollowUpTask.objects.filter(is_active=True).values_list("slug", "label"))
         # Rendered inline on the review page, field by field: Bootstrap's small controls.
         for name, css in (("follow_up", "form-select form-select-sm"),
                           ("owner", "form-select form-select-sm"),

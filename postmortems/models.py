@@ -4,14 +4,19 @@ Models hold state and invariants only; every write goes through `postmortems.ser
 The review's sections follow the procedures in shared/seeds: seed 001 "Post-Incident Review"
 (summary, timeline, root cause, resolution, prevention, lessons learned, follow-up tasks),
 seed 004 "Post-Mortem Meeting Structure" (meeting and agenda) and seed 000 "Business Impact
-Validation Template" (before/after state and ROI)."""
+Validation Template" (before/after state and ROI). The agenda, the follow-up tasks and the
+reminder offsets are data (ReviewAgendaItem, FollowUpTask, ReviewReminder)."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
@@ -19,24 +24,7 @@ from simple_history.models import HistoricalRecords
 
 from incidents.models import Incident, Service, TimelineEntry
 
-# Seed 001 "Follow-up Tasks" plus seed 002's "create a playbook during the post-incident review".
-FOLLOW_UP_TASKS = [
-    ("update_monitoring", "Update monitoring", "monitoring"),
-    ("add_tests", "Add tests", "test"),
-    ("update_documentation", "Update documentation", "documentation"),
-    ("share_learnings", "Share learnings", "process"),
-    ("playbook", "Create or update a playbook", "documentation"),
-]
-
-# Seed 004 "Post-Mortem Meeting Structure: Meeting Execution (60-90 minutes)".
-MEETING_AGENDA = [
-    ("timeline", "Review incident timeline and key decisions", 20),
-    ("went_well", "Discuss what went well and what could be improved", 30),
-    ("root_causes", "Identify root causes beyond immediate technical issues", 20),
-    ("actions", "Plan specific improvement actions with owners and timelines", 20),
-    ("follow_up_review", "Schedule follow-up review to assess improvement implementation", 0),
-]
-
+MAX_REMINDER_OFFSET = timedelta(days=365)
 REVENUE_PERIODS = {"hour": 1, "day": 24, "week": 24 * 7, "month": 24 * 30}
 
 
@@ -205,13 +193,17 @@ class PostMortem(ConcurrentTransitionMixin, models.Model):
 
     @property
     def follow_up_list(self) -> list[dict]:
-        return [{"key": key, "label": label, "kind": kind, "done": key in self.follow_ups_done}
-                for key, label, kind in FOLLOW_UP_TASKS]
+        """The active follow-up tasks, plus retired ones this review already ticked."""
+        tasks = FollowUpTask.objects.filter(Q(is_active=True) | Q(slug__in=self.follow_ups_done))
+        return [{"key": t.slug, "label": t.label, "kind": t.kind,
+                 "done": t.slug in self.follow_ups_done} for t in tasks]
 
     @property
     def agenda(self) -> list[dict]:
-        return [{"key": key, "label": label, "minutes": minutes, "done": key in self.agenda_done}
-                for key, label, minutes in MEETING_AGENDA]
+        """The active agenda, plus retired points this review already covered."""
+        points = ReviewAgendaItem.objects.filter(Q(is_active=True) | Q(slug__in=self.agenda_done))
+        return [{"key": p.slug, "label": p.label, "minutes": p.minutes,
+                 "done": p.slug in self.agenda_done} for p in points]
 
     def submit_refusals(self) -> list[str]:
         """What the draft still lacks before it can go to review, in words."""
@@ -384,3 +376,109 @@ class ActionItem(ConcurrentTransitionMixin, models.Model):
     def reopen(self):
         self.completed_at = None
         self.wont_do_reason = ""
+
+
+# --- The review procedure as data ----------------------------------------------------------
+# Managers edit these in the admin; the default rows reproduce seed 004's meeting agenda,
+# seed 001's follow-up tasks (plus seed 002's playbook) and the reminders Firebreak always sent.
+
+
+class ReviewAgendaItem(models.Model):
+    """One point of the post-mortem meeting's agenda, with its time box."""
+
+    slug = models.SlugField(max_length=40, unique=True,
+                            help_text="Stable name used in exports, imports and ticked reviews.")
+    label = models.CharField(max_length=200)
+    minutes = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(480)],
+        help_text="Time box in minutes (0: no time box).")
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "review agenda item"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.minutes} min)" if self.minutes else self.label
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class FollowUpTask(models.Model):
+    """A follow-up every review considers; one click turns it into an action item of its kind."""
+
+    slug = models.SlugField(max_length=40, unique=True,
+                            help_text="Stable name used in exports, imports and ticked reviews.")
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=ActionItem.Kind.choices,
+                            default=ActionItem.Kind.PREVENTION,
+                            help_text="The kind of the action item it becomes.")
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class ReviewReminder(models.Model):
+    """When reviews and action items chase people: an offset before (or after) the due time
+    and who is told. The due moment itself always tells the owner (and, for a review, the
+    incident manager and managers)."""
+
+    class Subject(models.TextChoices):
+        POSTMORTEM = "postmortem", "Post-mortem"
+        ACTION_ITEM = "action_item", "Action item"
+
+    class Direction(models.TextChoices):
+        BEFORE = "before", "before it is due"
+        AFTER = "after", "after it was due"
+
+    class Recipients(models.TextChoices):
+        OWNER = "owner", "The owner"
+        OWNER_AND_INCIDENT_MANAGER = "owner_and_incident_manager", \
+            "The owner and the incident manager"
+        INCIDENT_MANAGER_OR_MANAGERS = "incident_manager_or_managers", \
+            "The incident manager (managers when there is none)"
+        MANAGERS = "managers", "Managers"
+
+    slug = models.SlugField(max_length=40, unique=True)
+    subject = models.CharField(max_length=20, choices=Subject.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices,
+                                 default=Direction.BEFORE)
+    offset = models.DurationField(help_text="How long before (or after) the due time.")
+    window_share = models.DecimalField(
+        max_digits=3, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+        help_text="Reviews only: remind at least this share of the review window before it is "
+                  "due (0.25: a quarter), when that is earlier than the offset.")
+    recipients = models.CharField(max_length=40, choices=Recipients.choices,
+                                  default=Recipients.OWNER)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["subject", "direction", "offset"]
+
+    def __str__(self) -> str:
+        return f"{self.get_subject_display()}: {self.offset} {self.get_direction_display()}"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    def clean(self):
+        if self.offset is not None and (self.offset.total_seconds() <= 0
+                                        or self.offset > MAX_REMINDER_OFFSET):
+            raise ValidationError({"offset": "Choose an offset between 1 minute and 365 days."})
+        if self.window_share is not None and self.subject != self.Subject.POSTMORTEM:
+            raise ValidationError({"window_share": "Only review reminders use a share of the "
+                                                   "review window."})

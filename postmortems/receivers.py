@@ -16,7 +16,7 @@ from incidents.models import Incident, TimelineEntry
 from incidents.services import timeline_record
 
 from . import services
-from .models import ActionItem, PostMortem
+from .models import ActionItem, PostMortem, ReviewReminder
 
 # --- Closing guard --------------------------------------------------------------------------
 
@@ -70,23 +70,68 @@ def on_incident_role_changed(sender, incident, by, role, old, new, **kwargs):
 # --- Timers ---------------------------------------------------------------------------------
 
 
+def _people(rule_recipients: str, *, owner, incident) -> list:
+    """The people a ReviewReminder's `recipients` choice names."""
+    Recipients = ReviewReminder.Recipients
+    if rule_recipients == Recipients.OWNER:
+        return [owner]
+    if rule_recipients == Recipients.OWNER_AND_INCIDENT_MANAGER:
+        return [owner, incident.incident_manager]
+    if rule_recipients == Recipients.INCIDENT_MANAGER_OR_MANAGERS:
+        if incident.incident_manager_id:
+            return [incident.incident_manager]
+        return list(services.managers())
+    return list(services.managers())
+
+
+def _rule_reason(deadline) -> str:
+    rule = deadline.payload.get("rule")
+    return f".{rule}" if rule else ""
+
+
 def _postmortem_recipients(postmortem: PostMortem) -> list:
     return [user for user in (postmortem.owner, postmortem.incident.incident_manager) if user]
 
 
+def _open_postmortem(deadline) -> PostMortem | None:
+    postmortem = PostMortem.objects.select_related(
+        "incident__incident_manager", "owner").get(pk=deadline.object_id)
+    return None if postmortem.is_settled or postmortem.due_at is None else postmortem
+
+
 @register("postmortem.reminder")
 def remind_postmortem_due(deadline) -> None:
-    postmortem = PostMortem.objects.select_related("incident", "owner").get(pk=deadline.object_id)
-    if postmortem.is_settled or postmortem.due_at is None:
+    postmortem = _open_postmortem(deadline)
+    if postmortem is None:
         return
     incident = postmortem.incident
+    recipients = _people(deadline.payload.get("recipients", "owner_and_incident_manager"),
+                         owner=postmortem.owner, incident=incident)
     notify(
-        subject=postmortem, reason=f"postmortem.reminder.{deadline.payload.get('due_at', '')}",
-        recipients=_postmortem_recipients(postmortem), incident=incident,
-        url=postmortem.get_absolute_url(),
+        subject=postmortem,
+        reason=f"postmortem.reminder.{deadline.payload.get('due_at', '')}{_rule_reason(deadline)}",
+        recipients=recipients, incident=incident, url=postmortem.get_absolute_url(),
         title=f"Post-mortem for {incident.reference} is due "
               f"{services.format_local(postmortem.due_at)}",
         body=f"The review of {incident} is {postmortem.get_state_display().lower()}.",
+    )
+
+
+@register("postmortem.escalation")
+def escalate_postmortem_still_overdue(deadline) -> None:
+    postmortem = _open_postmortem(deadline)
+    if postmortem is None:
+        return
+    incident = postmortem.incident
+    recipients = _people(deadline.payload.get("recipients", "managers"),
+                         owner=postmortem.owner, incident=incident)
+    notify(
+        subject=postmortem,
+        reason=f"postmortem.escalated.{deadline.payload.get('due_at', '')}{_rule_reason(deadline)}",
+        recipients=recipients, incident=incident, url=postmortem.get_absolute_url(),
+        title=f"Post-mortem for {incident.reference} is still not published",
+        body=f"It was due {services.format_local(postmortem.due_at)} and is "
+             f"{postmortem.get_state_display().lower()}.",
     )
 
 
@@ -121,9 +166,12 @@ def remind_action_item_due(deadline) -> None:
     item = _unfinished_item(deadline)
     if item is None:
         return
-    notify(subject=item, reason=f"action_item.reminder.{item.due_date.isoformat()}",
-           recipients=[item.owner], incident=item.postmortem.incident,
-           url=item.get_absolute_url(),
+    incident = item.postmortem.incident
+    notify(subject=item,
+           reason=f"action_item.reminder.{item.due_date.isoformat()}{_rule_reason(deadline)}",
+           recipients=_people(deadline.payload.get("recipients", "owner"), owner=item.owner,
+                              incident=incident),
+           incident=incident, url=item.get_absolute_url(),
            title=f"Action item due {item.due_date:%a %d %b %Y}: {item.title}")
 
 
@@ -136,9 +184,17 @@ def tell_owner_action_item_overdue(deadline) -> None:
     notify(subject=item, reason=f"action_item.overdue.{item.due_date.isoformat()}",
            recipients=[item.owner], incident=incident, url=item.get_absolute_url(),
            title=f"Action item overdue (was due {item.due_date:%a %d %b %Y}): {item.title}")
-    deadline_schedule(subject=item, key="action_item.escalation", kind="action_item.escalation",
-                      due_at=timezone.now() + services.ACTION_ITEM_ESCALATE_AFTER,
-                      incident=incident, payload=deadline.payload)
+    if not deadline.payload.get("escalations_scheduled"):
+        # Timers scheduled before escalations were data: schedule them now, from the rules.
+        for rule in ReviewReminder.objects.filter(
+                subject=ReviewReminder.Subject.ACTION_ITEM,
+                direction=ReviewReminder.Direction.AFTER, is_active=True):
+            deadline_schedule(
+                subject=item, key=f"action_item.escalation.{rule.slug}",
+                kind="action_item.escalation",
+                due_at=max(services.reminder_moment(rule, deadline.due_at), timezone.now()),
+                incident=incident, payload={**deadline.payload, "rule": rule.slug,
+                                            "recipients": rule.recipients})
 
 
 @register("action_item.escalation")
@@ -147,9 +203,10 @@ def escalate_action_item_overdue(deadline) -> None:
     if item is None:
         return
     incident = item.postmortem.incident
-    recipients = [incident.incident_manager] if incident.incident_manager_id else list(
-        services.managers())
-    notify(subject=item, reason=f"action_item.escalated.{item.due_date.isoformat()}",
+    recipients = _people(deadline.payload.get("recipients", "incident_manager_or_managers"),
+                         owner=item.owner, incident=incident)
+    notify(subject=item,
+           reason=f"action_item.escalated.{item.due_date.isoformat()}{_rule_reason(deadline)}",
            recipients=recipients, incident=incident, url=item.get_absolute_url(),
            title=f"Overdue action item from {incident.reference}: {item.title}",
            body=f"{services.display_name(item.owner)} owns it; it was due "

@@ -20,13 +20,22 @@ from incidents.models import Incident, TimelineEntry
 from incidents.people import display_name
 from incidents.services import require_perm, timeline_record
 
-from .models import FOLLOW_UP_TASKS, MEETING_AGENDA, ActionItem, PostMortem, PostMortemTimelineItem
+from .models import (
+    ActionItem,
+    FollowUpTask,
+    PostMortem,
+    PostMortemTimelineItem,
+    ReviewAgendaItem,
+    ReviewReminder,
+)
 
-# Seed 001 asks for the review within a day of a P0; a reminder a few hours ahead leaves time
-# to finish it. Reviews with longer windows get a proportionally earlier reminder (a quarter).
-POSTMORTEM_REMINDER_BEFORE = timedelta(hours=4)
-ACTION_ITEM_REMINDER_BEFORE = timedelta(days=2)
-ACTION_ITEM_ESCALATE_AFTER = timedelta(days=2)
+# Who the reminders and escalations tell is data (ReviewReminder); the kinds of timer they use:
+REMINDER_KINDS = {
+    (ReviewReminder.Subject.POSTMORTEM, ReviewReminder.Direction.BEFORE): "postmortem.reminder",
+    (ReviewReminder.Subject.POSTMORTEM, ReviewReminder.Direction.AFTER): "postmortem.escalation",
+    (ReviewReminder.Subject.ACTION_ITEM, ReviewReminder.Direction.BEFORE): "action_item.reminder",
+    (ReviewReminder.Subject.ACTION_ITEM, ReviewReminder.Direction.AFTER): "action_item.escalation",
+}
 
 SECTION_FIELDS = {
     "summary": ("title", "summary", "started_at", "ended_at", "users_affected",
@@ -99,10 +108,30 @@ def _due_at_for(incident: Incident) -> datetime | None:
     return (incident.resolved_at or timezone.now()) + window
 
 
-def _reminder_at(postmortem: PostMortem) -> datetime | None:
-    window = postmortem.incident.severity.postmortem_due_within
-    lead = max(POSTMORTEM_REMINDER_BEFORE, window / 4) if window else POSTMORTEM_REMINDER_BEFORE
-    return postmortem.due_at - lead
+def reminder_moment(rule: ReviewReminder, due: datetime,
+                    window: timedelta | None = None) -> datetime:
+    """When `rule` fires for something due at `due` (a review's window may move a "before"
+    reminder earlier: at least `window_share` of it)."""
+    if rule.direction == ReviewReminder.Direction.AFTER:
+        return due + rule.offset
+    lead = rule.offset
+    if rule.window_share is not None and window:
+        lead = max(lead, window * float(rule.window_share))
+    return due - lead
+
+
+def _schedule_reminders(subject, *, kind_of: str, due: datetime, incident,
+                        payload: dict, window: timedelta | None = None) -> None:
+    """One timer per active rule for this kind of subject, in the future only."""
+    now = timezone.now()
+    for rule in ReviewReminder.objects.filter(subject=kind_of, is_active=True):
+        moment = reminder_moment(rule, due, window)
+        if moment <= now:
+            continue
+        kind = REMINDER_KINDS[(rule.subject, rule.direction)]
+        deadline_schedule(subject=subject, key=f"{kind}.{rule.slug}", kind=kind, due_at=moment,
+                          incident=incident,
+                          payload={**payload, "rule": rule.slug, "recipients": rule.recipients})
 
 
 def postmortem_schedule_timers(postmortem: PostMortem) -> None:
@@ -111,11 +140,10 @@ def postmortem_schedule_timers(postmortem: PostMortem) -> None:
     if postmortem.due_at is None or postmortem.is_settled:
         return
     incident = postmortem.incident
-    reminder_at = _reminder_at(postmortem)
     payload = {"due_at": postmortem.due_at.isoformat()}
-    if reminder_at > timezone.now():
-        deadline_schedule(subject=postmortem, key="postmortem.reminder", kind="postmortem.reminder",
-                          due_at=reminder_at, incident=incident, payload=payload)
+    _schedule_reminders(postmortem, kind_of=ReviewReminder.Subject.POSTMORTEM,
+                        due=postmortem.due_at, incident=incident, payload=payload,
+                        window=incident.severity.postmortem_due_within)
     deadline_schedule(subject=postmortem, key="postmortem.due", kind="postmortem.due",
                       due_at=postmortem.due_at, incident=incident, payload=payload)
 
@@ -217,8 +245,13 @@ def postmortem_update(
     postmortem = _lock(postmortem, expected_version)
     if section != "planning":
         _ensure_editable(postmortem)
-    _validate_keys(values, "follow_ups_done", {key for key, _, _ in FOLLOW_UP_TASKS})
-    _validate_keys(values, "agenda_done", {key for key, _, _ in MEETING_AGENDA})
+    # Retired tasks and agenda points a review already ticked stay valid for it.
+    _validate_keys(values, "follow_ups_done", set(
+        FollowUpTask.objects.filter(is_active=True).values_list("slug", flat=True))
+        | set(postmortem.follow_ups_done))
+    _validate_keys(values, "agenda_done", set(
+        ReviewAgendaItem.objects.filter(is_active=True).values_list("slug", flat=True))
+        | set(postmortem.agenda_done))
     if "five_whys" in values:
         values["five_whys"] = [why.strip() for why in values["five_whys"] if why and why.strip()]
     m2m = {field: values.pop(field) for field in list(values) if field in M2M_FIELDS}
@@ -414,19 +447,18 @@ def postmortem_waive(incident: Incident, *, by, reason: str) -> PostMortem:
 
 
 def action_item_schedule_timers(item: ActionItem) -> None:
-    """Remind the owner before the due date, tell them when it passes (the overdue handler
-    then schedules the escalation to the incident manager)."""
+    """Remind before the due date and escalate after it, as the ReviewReminder rows say, and
+    tell the owner when it passes."""
     deadline_cancel(subject=item, key_prefix="action_item.")
     if not item.is_unfinished:
         return
     incident = item.postmortem.incident
     payload = {"due_date": item.due_date.isoformat()}
-    reminder_at = item.due_moment - ACTION_ITEM_REMINDER_BEFORE
-    if reminder_at > timezone.now():
-        deadline_schedule(subject=item, key="action_item.reminder", kind="action_item.reminder",
-                          due_at=reminder_at, incident=incident, payload=payload)
+    _schedule_reminders(item, kind_of=ReviewReminder.Subject.ACTION_ITEM, due=item.due_moment,
+                        incident=incident, payload=payload)
     deadline_schedule(subject=item, key="action_item.overdue", kind="action_item.overdue",
-                      due_at=item.due_moment, incident=incident, payload=payload)
+                      due_at=item.due_moment, incident=incident,
+                      payload={**payload, "escalations_scheduled": True})
 
 
 def _may_edit_item(user, item: ActionItem) -> bool:
@@ -484,14 +516,14 @@ def action_item_create(
 def action_item_create_from_follow_up(
     postmortem: PostMortem, *, by, follow_up: str, owner, due_date: date,
 ) -> ActionItem:
-    """Turn one of the review's follow-up tasks (seed 001) into a tracked action item."""
-    task = next((t for t in FOLLOW_UP_TASKS if t[0] == follow_up), None)
+    """Turn one of the review's follow-up tasks (FollowUpTask) into a tracked action item."""
+    task = FollowUpTask.objects.filter(slug=follow_up, is_active=True).first()
     if task is None:
         raise ActionRefused(f"Unknown follow-up task “{follow_up}”.")
     if postmortem.action_items.filter(follow_up=follow_up).exists():
-        raise ActionRefused(f"“{task[1]}” already has an action item.")
-    return action_item_create(postmortem, by=by, title=task[1], owner=owner, due_date=due_date,
-                              kind=task[2], follow_up=follow_up)
+        raise ActionRefused(f"“{task.label}” already has an action item.")
+    return action_item_create(postmortem, by=by, title=task.label, owner=owner,
+                              due_date=due_date, kind=task.kind, follow_up=follow_up)
 
 
 def _lock_item(item: ActionItem) -> ActionItem:

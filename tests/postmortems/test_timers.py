@@ -135,8 +135,8 @@ def test_an_overdue_action_item_tells_the_owner_then_escalates_to_the_incident_m
     assert [n.recipient for n in inbox(ActionItem, "action_item.overdue")] == [responder]
     assert not inbox(ActionItem, "action_item.escalated").exists()
 
-    sweep_at(DUE_MOMENT + services.ACTION_ITEM_ESCALATE_AFTER)
-    sweep_at(DUE_MOMENT + services.ACTION_ITEM_ESCALATE_AFTER + timedelta(days=1))
+    sweep_at(DUE_MOMENT + timedelta(days=2))
+    sweep_at(DUE_MOMENT + timedelta(days=2) + timedelta(days=1))
     escalated = inbox(ActionItem, "action_item.escalated")
     assert [n.recipient for n in escalated] == [incident_manager]
 
