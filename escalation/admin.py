@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from incidents.admin import ReadOnlyHistoryAdmin
-from incidents.admin_history import ViewOnlyAdminMixin
+from incidents.admin_history import ViewOnlyAdminMixin, VisibleIncidentsAdminMixin
 from incidents.durations import format_duration
 
 from . import admin_notifications  # noqa: F401
@@ -159,7 +159,7 @@ class SlaStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(SlaClock)
-class SlaClockAdmin(ReadOnlyRecordAdmin):
+class SlaClockAdmin(VisibleIncidentsAdminMixin, ReadOnlyRecordAdmin):
     list_display = ["incident", "kind", "clock", "due_at", "met_at", "breached_at", "breach_by"]
     list_filter = [SlaStatusFilter, "kind", "clock", "incident__severity"]
     list_select_related = ["incident"]
@@ -168,7 +168,7 @@ class SlaClockAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(EscalationEvent)
-class EscalationEventAdmin(ReadOnlyRecordAdmin):
+class EscalationEventAdmin(VisibleIncidentsAdminMixin, ReadOnlyRecordAdmin):
     list_display = ["incident", "level", "source", "reason_category", "at", "by",
                     "acknowledged_at", "acknowledged_by"]
     list_filter = ["level", "source", "reason_category",

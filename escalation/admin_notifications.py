@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from incidents.admin_history import NoRevertHistoryAdmin
+from incidents.admin_history import NoRevertHistoryAdmin, VisibleIncidentsAdminMixin
 
 from . import delivery
 from .health import delivery_health
@@ -66,7 +66,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "channel", "destination", "title", "reason", "status",
                     "attempts", "next_attempt_at", "sent_at"]
     list_filter = ["status", "channel", "webhook", "created_at"]

@@ -84,13 +84,17 @@ def sla_clocks_for(incident, now: datetime | None = None) -> list[ClockStatus]:
     return [clock_status(clock, now) for clock in clocks]
 
 
-def sla_clocks_needing_attention(now: datetime | None = None, limit: int = 50) -> list[ClockStatus]:
-    """Running clocks of open incidents that are at risk or breached, most overdue first,
-    for the dashboard. One query."""
+def sla_clocks_needing_attention(user, now: datetime | None = None,
+                                 limit: int = 50) -> list[ClockStatus]:
+    """Running clocks of open incidents `user` may see that are at risk or breached, most
+    overdue first, for the dashboard. One query."""
+    from incidents.selectors import restrict_to_visible
+
     now = now or timezone.now()
     clocks = (
-        SlaClock.objects.filter(met_at__isnull=True, stopped_at__isnull=True, at_risk_at__lte=now,
-                                incident__state__in=_open_states())
+        restrict_to_visible(SlaClock.objects.all(), user)
+        .filter(met_at__isnull=True, stopped_at__isnull=True, at_risk_at__lte=now,
+                incident__state__in=_open_states())
         .select_related("incident", "incident__severity", "incident__incident_manager")
         .order_by("due_at")[:limit]
     )

@@ -21,6 +21,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
+from django.utils.html import format_html
 
 from . import selectors, services
 from .admin_forms import (
@@ -35,6 +36,7 @@ from .admin_forms import (
     SeverityChangeForm,
     SeverityLevelForm,
     TimelineEntryForm,
+    VisibilityChangeForm,
     needs_input,
     person_name,
     posted_data,
@@ -51,7 +53,11 @@ from .models import (
     SeverityLevel,
     TimelineEntry,
 )
-from .admin_history import NoRevertHistoryAdmin, ViewOnlyAdminMixin
+from .admin_history import (
+    NoRevertHistoryAdmin,
+    ViewOnlyAdminMixin,
+    VisibleIncidentsAdminMixin,
+)
 from .procedure import admin as procedure_admin  # noqa: F401
 from .warroom import admin as warroom_admin  # noqa: F401
 
@@ -218,7 +224,8 @@ class TimelineEntryInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReadOnlyHistoryAdmin):
+class IncidentAdmin(VisibleIncidentsAdminMixin, ReadOnlyHistoryAdmin):
+    incident_path = ""
     change_form_template = "admin/incidents/incident/change_form.html"
     action_form_template = "admin/incidents/incident/action_form.html"
     bulk_cancel_template = "admin/incidents/incident/cancel_selected.html"
@@ -227,8 +234,8 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
                     "service_names", "declared_at_display", "age")
     list_display_links = ("reference", "title")
     list_select_related = ("severity", "incident_manager")
-    list_filter = ("state", "severity", "services", "incident_type", "is_customer_facing",
-                   "is_security", "is_data_integrity", "is_compliance",
+    list_filter = ("state", "severity", "is_restricted", "services", "incident_type",
+                   "is_customer_facing", "is_security", "is_data_integrity", "is_compliance",
                    ("incident_manager", admin.RelatedOnlyFieldListFilter))
     search_fields = ("reference", "title", "description")
     search_help_text = "Search by reference, title or description."
@@ -255,8 +262,9 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
         ("State and roles", {
             "description": "Changed only with the actions above, so each change is checked "
                            "and recorded.",
-            "fields": ("reference", "state_display", "severity", "reporter", "incident_manager",
-                       "communications_lead", "scribe", "responder_names", "duplicate_of"),
+            "fields": ("reference", "state_display", "severity", "is_restricted", "reporter",
+                       "incident_manager", "communications_lead", "scribe", "responder_names",
+                       "duplicate_of_display"),
         }),
         ("Impact", {"fields": ("service_names", *IMPACT_LAYOUT)}),
         ("Times", {"fields": ("detected_at_display", "declared_at_display",
@@ -286,6 +294,16 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
             person_name(user) for user in obj.responders.all()
         ) or "–"
 
+    @admin.display(description="Duplicate of")
+    def duplicate_of_display(self, obj):
+        original = obj.duplicate_of
+        if original is None:
+            return "–"
+        if original.is_restricted and not getattr(obj, "viewer_may_see_original", False):
+            return "a restricted incident"
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:incidents_incident_change", args=[original.pk]), original)
+
     @admin.display(description="Age / duration")
     def age(self, obj):
         end = obj.closed_at or obj.resolved_at
@@ -297,6 +315,14 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("services")
+
+    def get_object(self, request, object_id, from_field=None):
+        incident = super().get_object(request, object_id, from_field)
+        if incident is not None and incident.duplicate_of is not None:
+            # Read-only fields get only the object: tell duplicate_of_display what it may name.
+            incident.viewer_may_see_original = selectors.can_see(request.user,
+                                                                 incident.duplicate_of)
+        return incident
 
     def has_add_permission(self, request):
         return request.user.has_perm("incidents.declare_incident")
@@ -370,6 +396,8 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
                  name="incidents_incident_severity"),
             path("<path:object_id>/roles/", view(self.roles_view),
                  name="incidents_incident_roles"),
+            path("<path:object_id>/visibility/", view(self.visibility_view),
+                 name="incidents_incident_visibility"),
             *super().get_urls(),
         ]
 
@@ -398,6 +426,9 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
                              and user.has_perm("incidents.change_incident_severity") else None),
             "roles_url": (reverse("admin:incidents_incident_roles", args=[incident.pk])
                           if user.has_perm("incidents.assign_incident_roles") else None),
+            "visibility_url": (reverse("admin:incidents_incident_visibility", args=[incident.pk])
+                               if user.has_perm("incidents.change_incident_visibility")
+                               else None),
         }
 
     def _incident_or_404(self, request, object_id) -> Incident:
@@ -477,6 +508,11 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
             request, object_id, RoleAssignForm, "incidents.assign_incident_roles",
             "Assign a role", "role updated")
 
+    def visibility_view(self, request, object_id):
+        return self._versioned_action(
+            request, object_id, VisibilityChangeForm, "incidents.change_incident_visibility",
+            "Change who can see it", "visibility changed")
+
     # --- Bulk actions: the service per incident; one refusal does not undo the others ---
 
     def _apply_each(self, request, queryset, apply, verb: str) -> None:
@@ -531,7 +567,7 @@ class IncidentAdmin(ReadOnlyHistoryAdmin):
 
 
 @admin.register(TimelineEntry)
-class TimelineEntryAdmin(ReadOnlyHistoryAdmin):
+class TimelineEntryAdmin(VisibleIncidentsAdminMixin, ReadOnlyHistoryAdmin):
     """Entries are written by the services; here a manager corrects a note's time or text
     or flags key events, through timeline_entry_update."""
 

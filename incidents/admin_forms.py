@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from .durations import refuse_business_days_on_24x7
@@ -221,6 +222,27 @@ class RoleAssignForm(VersionedActionForm):
         return services.incident_assign_role(
             self.incident, by=by, role=self.cleaned_data["role"],
             user=self.cleaned_data["person"], reason=self.cleaned_data["reason"].strip(),
+            expected_version=self.cleaned_data["expected_version"],
+        )
+
+
+class VisibilityChangeForm(VersionedActionForm):
+    restricted = forms.BooleanField(
+        required=False, help_text="Only participants, the groups below and holders of “view all "
+                                  "restricted incidents” see a restricted incident.")
+    groups = forms.ModelMultipleChoiceField(Group.objects.order_by("name"), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+    field_order = ["restricted", "groups", "reason"]
+
+    def __init__(self, *args, incident, **kwargs):
+        super().__init__(*args, incident=incident, **kwargs)
+        self.fields["restricted"].initial = incident.is_restricted
+        self.fields["groups"].initial = list(incident.visible_to_groups.all())
+
+    def apply(self, *, by):
+        return services.incident_set_visibility(
+            self.incident, by=by, restricted=self.cleaned_data["restricted"],
+            groups=self.cleaned_data["groups"], reason=self.cleaned_data["reason"].strip(),
             expected_version=self.cleaned_data["expected_version"],
         )
 

@@ -57,3 +57,38 @@ class ViewOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class VisibleIncidentsAdminMixin:
+    """For admins of incidents (`incident_path = ""`) or of rows about one (e.g. "incident",
+    "postmortem__incident"): the changelist, search, filters, autocomplete, change page, actions
+    and history show only what the user may see (incidents.selectors.visible_incidents). The
+    history views are checked too: simple-history otherwise falls back to the history rows."""
+
+    incident_path = "incident"
+
+    def get_queryset(self, request):
+        from .selectors import restrict_to_visible, visible_incidents
+
+        queryset = super().get_queryset(request)
+        if not self.incident_path:
+            return visible_incidents(request.user, queryset)
+        return restrict_to_visible(queryset, request.user, via=self.incident_path)
+
+    def _require_visible(self, request, object_id) -> None:
+        from django.http import Http404
+
+        try:
+            visible = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValueError, TypeError):  # a malformed id is as unknown as a hidden one
+            visible = False
+        if not visible:
+            raise Http404("No such object.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)

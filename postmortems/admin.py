@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from incidents.admin_history import NoRevertHistoryAdmin
+from incidents.admin_history import NoRevertHistoryAdmin, VisibleIncidentsAdminMixin
 from incidents.errors import ActionRefused
 
 from . import services
@@ -36,7 +36,7 @@ class ActionItemInline(admin.TabularInline):
 
 
 @admin.register(PostMortem)
-class PostMortemAdmin(NoRevertHistoryAdmin):
+class PostMortemAdmin(VisibleIncidentsAdminMixin, NoRevertHistoryAdmin):
     list_display = ("incident", "title", "state", "is_required", "owner", "due_at", "waived",
                     "published_at")
     list_filter = ("state", "is_required", "waived", "incident__severity")
@@ -80,7 +80,8 @@ class PostMortemAdmin(NoRevertHistoryAdmin):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(NoRevertHistoryAdmin):
+class ActionItemAdmin(VisibleIncidentsAdminMixin, NoRevertHistoryAdmin):
+    incident_path = "postmortem__incident"
     list_display = ("title", "postmortem", "owner", "due_date", "priority", "kind", "state")
     list_filter = ("state", "kind", "priority", "due_date")
     search_fields = ("title", "description", "postmortem__incident__reference",
@@ -116,7 +117,8 @@ class ActionItemAdmin(NoRevertHistoryAdmin):
 
 
 @admin.register(PostMortemTimelineItem)
-class PostMortemTimelineItemAdmin(NoRevertHistoryAdmin):
+class PostMortemTimelineItemAdmin(VisibleIncidentsAdminMixin, NoRevertHistoryAdmin):
+    incident_path = "postmortem__incident"
     list_display = ("postmortem", "occurred_at", "text", "included")
     list_filter = ("included",)
     list_select_related = ("postmortem__incident",)

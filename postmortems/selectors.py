@@ -6,14 +6,16 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident
+from incidents.selectors import restrict_to_visible, visible_incidents
 
 from . import roi
 from .models import ActionItem, PostMortem
 
 
-def postmortem_list(*, state: str = "", overdue: bool = False, owner=None,
+def postmortem_list(*, user, state: str = "", overdue: bool = False, owner=None,
                     search: str = "") -> QuerySet[PostMortem]:
-    qs = PostMortem.objects.select_related("incident", "incident__severity", "owner").annotate(
+    qs = restrict_to_visible(PostMortem.objects.all(), user).select_related(
+        "incident", "incident__severity", "owner").annotate(
         open_action_items=Count("action_items",
                                 filter=Q(action_items__state__in=ActionItem.UNFINISHED_STATES)),
     )
@@ -29,9 +31,10 @@ def postmortem_list(*, state: str = "", overdue: bool = False, owner=None,
     return qs.order_by("-created_at")
 
 
-def postmortem_detail(reference: str) -> PostMortem:
+def postmortem_detail(reference: str, user) -> PostMortem:
+    """Raises PostMortem.DoesNotExist also when `user` may not see its incident."""
     return (
-        PostMortem.objects.select_related(
+        restrict_to_visible(PostMortem.objects.all(), user).select_related(
             "incident", "incident__severity", "incident__incident_manager", "owner",
             "waived_by", "published_by",
         )
@@ -41,22 +44,28 @@ def postmortem_detail(reference: str) -> PostMortem:
     )
 
 
-def related_incidents(incident: Incident, *, limit: int = 10) -> list[Incident]:
-    """Earlier incidents on the same service(s) and of the same type: is this recurring?"""
+def related_incidents(incident: Incident, user, *, limit: int = 10) -> list[Incident]:
+    """Earlier incidents on the same service(s) and of the same type that `user` may see:
+    is this recurring?"""
     service_ids = [service.pk for service in incident.services.all()]
     if not service_ids:
         return []
     return list(
-        Incident.objects.filter(services__in=service_ids, incident_type=incident.incident_type_id,
+        visible_incidents(user).filter(services__in=service_ids,
+                                       incident_type=incident.incident_type_id,
                                 declared_at__lt=incident.declared_at)
         .exclude(pk=incident.pk).select_related("severity").distinct()
         .order_by("-declared_at")[:limit]
     )
 
 
-def action_item_list(*, owner=None, state: str = "unfinished", overdue: bool = False,
+def visible_action_items(user) -> QuerySet[ActionItem]:
+    return restrict_to_visible(ActionItem.objects.all(), user, via="postmortem__incident")
+
+
+def action_item_list(*, user, owner=None, state: str = "unfinished", overdue: bool = False,
                      kind: str = "", postmortem=None) -> QuerySet[ActionItem]:
-    qs = ActionItem.objects.select_related("owner", "postmortem__incident__severity")
+    qs = visible_action_items(user).select_related("owner", "postmortem__incident__severity")
     if state == "unfinished":
         qs = qs.unfinished()
     elif state:

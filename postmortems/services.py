@@ -16,9 +16,9 @@ from django_fsm import ConcurrentTransition, can_proceed
 from escalation.deadlines import deadline_cancel, deadline_schedule
 from escalation.notifications import notify
 from incidents.errors import ActionRefused, Conflict
-from incidents.models import Incident, TimelineEntry
+from incidents.models import Incident, IncidentParticipant, TimelineEntry
 from incidents.people import display_name
-from incidents.services import require_perm, timeline_record
+from incidents.services import participants_add, require_perm, timeline_record
 
 from .models import (
     ActionItem,
@@ -180,6 +180,7 @@ def postmortem_create(*, incident: Incident, by, owner=None) -> PostMortem:
         before_customer_access_pct=accessibility,
     )
     _save(postmortem, by=by, reason="Scheduled")
+    participants_add(incident, [postmortem.owner], reason=IncidentParticipant.Reason.ADDED)
     postmortem.services_affected.set(incident.services.all())
     _import_timeline(postmortem)
     postmortem_schedule_timers(postmortem)
@@ -264,6 +265,8 @@ def postmortem_update(
         getattr(postmortem, field).set(value)
     if section == "planning":
         postmortem_schedule_timers(postmortem)
+        participants_add(postmortem.incident, [postmortem.owner],
+                         reason=IncidentParticipant.Reason.ADDED)
     return postmortem
 
 
@@ -504,6 +507,8 @@ def action_item_create(
                       ticket_url=ticket_url.strip(), follow_up=follow_up, created_by=by)
     _validate_item(item)
     _save(item, by=by, reason="Created")
+    # Whoever owns a follow-up may read the incident it comes from, restricted or not.
+    participants_add(postmortem.incident, [owner], reason=IncidentParticipant.Reason.ADDED)
     action_item_schedule_timers(item)
     if owner != by:
         notify(subject=item, reason="action_item.assigned", recipients=[owner],
@@ -555,6 +560,9 @@ def action_item_update(item: ActionItem, *, by, **fields: Any) -> ActionItem:
     _save(item, by=by, reason="Edited")
     if item.due_date != old_due or item.owner != old_owner:
         action_item_schedule_timers(item)
+    if item.owner != old_owner:
+        participants_add(item.postmortem.incident, [item.owner],
+                         reason=IncidentParticipant.Reason.ADDED)
     if item.owner != old_owner and item.owner != by:
         notify(subject=item, reason=f"action_item.assigned.{item.owner.pk}",
                recipients=[item.owner], incident=item.postmortem.incident,

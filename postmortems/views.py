@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from incidents.errors import ActionRefused
-from incidents.models import Incident
+from incidents.selectors import visible_incidents
 
 from . import exports, selectors, services
 from .forms import (
@@ -32,9 +32,9 @@ from .models import ActionItem, PostMortem
 PAGE_SIZE = 25
 
 
-def _postmortem_or_404(reference: str) -> PostMortem:
+def _postmortem_or_404(reference: str, user) -> PostMortem:
     try:
-        return selectors.postmortem_detail(reference)
+        return selectors.postmortem_detail(reference, user)
     except PostMortem.DoesNotExist as exc:
         raise Http404(f"No post-mortem for {reference}.") from exc
 
@@ -61,7 +61,7 @@ def postmortem_list(request):
     form = PostMortemFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.postmortem_list(
-        state=filters.get("state", ""), overdue=filters.get("overdue", False),
+        user=request.user, state=filters.get("state", ""), overdue=filters.get("overdue", False),
         owner=request.user if filters.get("mine") else None, search=filters.get("q", ""),
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -73,7 +73,7 @@ def postmortem_list(request):
 @login_required
 @permission_required("postmortems.view_postmortem", raise_exception=True)
 def postmortem_detail(request, reference):
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     user = request.user
     transitions = [
         {"name": name, "label": services._transition_label(name)}
@@ -85,7 +85,7 @@ def postmortem_detail(request, reference):
         "postmortem": postmortem,
         "incident": postmortem.incident,
         "roi": selectors.postmortem_roi(postmortem),
-        "related": selectors.related_incidents(postmortem.incident)
+        "related": selectors.related_incidents(postmortem.incident, request.user)
         if postmortem.is_editable else [],
         "transitions": transitions,
         "sections": SECTION_FORMS,
@@ -102,7 +102,8 @@ def postmortem_detail(request, reference):
 @login_required
 @permission_required("postmortems.add_postmortem", raise_exception=True)
 def postmortem_create(request, reference):
-    incident = get_object_or_404(Incident.objects.select_related("severity"), reference=reference)
+    incident = get_object_or_404(visible_incidents(request.user).select_related("severity"),
+                                 reference=reference)
     if PostMortem.objects.filter(incident=incident).exists():
         return redirect("postmortems:detail", reference=reference)
     if request.method == "POST":
@@ -126,7 +127,7 @@ def postmortem_section_edit(request, reference, section):
     if not request.user.has_perm(perm):
         messages.error(request, "You do not have permission to edit this section.")
         return redirect("postmortems:detail", reference=reference)
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     title, form_class = SECTION_FORMS[section]
     form = form_class(request.POST or None, instance=postmortem)
     if request.method == "POST" and form.is_valid():
@@ -143,7 +144,7 @@ def postmortem_section_edit(request, reference, section):
     return render(request, "postmortems/section_form.html", {
         "postmortem": postmortem, "incident": postmortem.incident, "form": form,
         "section": section, "section_title": title,
-        "related": selectors.related_incidents(postmortem.incident)
+        "related": selectors.related_incidents(postmortem.incident, request.user)
         if section in ("analysis", "summary") else [],
     })
 
@@ -151,7 +152,7 @@ def postmortem_section_edit(request, reference, section):
 @login_required
 @permission_required("postmortems.change_postmortem", raise_exception=True)
 def postmortem_timeline(request, reference):
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     queryset = postmortem.timeline.all()
     formset = TimelineFormSet(request.POST or None, queryset=queryset, prefix="items")
     add_form = TimelineAddForm(request.POST or None, prefix="add")
@@ -184,7 +185,7 @@ def postmortem_timeline(request, reference):
 @require_POST
 @permission_required("postmortems.change_postmortem", raise_exception=True)
 def postmortem_timeline_import(request, reference):
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     try:
         count = services.postmortem_timeline_import(postmortem, by=request.user)
     except ActionRefused as exc:
@@ -198,7 +199,7 @@ def postmortem_timeline_import(request, reference):
 @require_POST
 @permission_required("postmortems.view_postmortem", raise_exception=True)
 def postmortem_transition(request, reference, name):
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     comments = ""
     if name == "return_to_drafting":
         form = CommentsForm(request.POST)
@@ -219,7 +220,8 @@ def postmortem_transition(request, reference, name):
 @login_required
 @permission_required("postmortems.waive_postmortem", raise_exception=True)
 def postmortem_waive(request, reference):
-    incident = get_object_or_404(Incident.objects.select_related("severity"), reference=reference)
+    incident = get_object_or_404(visible_incidents(request.user).select_related("severity"),
+                                 reference=reference)
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -236,7 +238,7 @@ def postmortem_waive(request, reference):
 
 
 def _exportable(request, reference) -> PostMortem | None:
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     if postmortem.state != PostMortem.State.PUBLISHED:
         messages.error(request, "Only a published review can be exported.")
         return None
@@ -272,7 +274,7 @@ def export_pdf(request, reference):
 @login_required
 @permission_required("postmortems.add_actionitem", raise_exception=True)
 def action_item_create(request, reference):
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     form = ActionItemForm(request.POST or None, initial={"owner": postmortem.owner_id})
     if request.method == "POST" and form.is_valid():
         try:
@@ -291,7 +293,7 @@ def action_item_create(request, reference):
 @require_POST
 @permission_required("postmortems.add_actionitem", raise_exception=True)
 def action_item_from_follow_up(request, reference):
-    postmortem = _postmortem_or_404(reference)
+    postmortem = _postmortem_or_404(reference, request.user)
     form = FollowUpActionForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -312,8 +314,8 @@ def action_item_from_follow_up(request, reference):
 @login_required
 @permission_required("postmortems.view_actionitem", raise_exception=True)
 def action_item_edit(request, pk):
-    item = get_object_or_404(ActionItem.objects.select_related("postmortem__incident", "owner"),
-                             pk=pk)
+    item = get_object_or_404(selectors.visible_action_items(request.user)
+                             .select_related("postmortem__incident", "owner"), pk=pk)
     form = ActionItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:
@@ -335,7 +337,8 @@ def action_item_edit(request, pk):
 @require_POST
 @permission_required("postmortems.view_actionitem", raise_exception=True)
 def action_item_transition(request, pk, name):
-    item = get_object_or_404(ActionItem.objects.select_related("postmortem__incident"), pk=pk)
+    item = get_object_or_404(selectors.visible_action_items(request.user)
+                             .select_related("postmortem__incident"), pk=pk)
     try:
         services.action_item_transition(item, name, by=request.user,
                                         reason=request.POST.get("reason", ""))
@@ -350,7 +353,8 @@ def _action_item_page(request, *, mine: bool):
     form = ActionItemFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {"state": "unfinished"}
     owner = request.user if mine else filters.get("owner")
-    qs = selectors.action_item_list(owner=owner, state=filters.get("state", "unfinished"),
+    qs = selectors.action_item_list(user=request.user, owner=owner,
+                                    state=filters.get("state", "unfinished"),
                                     overdue=filters.get("overdue", False),
                                     kind=filters.get("kind", ""))
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -40,6 +40,7 @@ def oncall_overview():
     return selectors.oncall_overview()
 
 
-@register.simple_tag
-def sla_attention(limit=10):
-    return selectors.sla_clocks_needing_attention(limit=limit)
+@register.simple_tag(takes_context=True)
+def sla_attention(context, limit=10):
+    user = getattr(context.get("request"), "user", None) or context.get("user")
+    return selectors.sla_clocks_needing_attention(user, limit=limit)

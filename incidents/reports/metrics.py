@@ -55,6 +55,7 @@ from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentType, Service, SeverityLevel
+from incidents.selectors import with_viewer_may_see
 
 from . import sources
 from .expressions import SecondsBetween, due, jit_off, moment
@@ -72,6 +73,9 @@ class ReportFilters:
     severity: SeverityLevel | None = None
     service: Service | None = None
     incident_type: IncidentType | None = None
+    # Who reads the report. Figures count every incident; rows name (reference, title) only
+    # those the viewer may see (incidents.selectors.visible_incidents). None: the public.
+    viewer: Any = field(default=None, compare=False)
 
     def apply(self, incidents: QuerySet, prefix: str = "") -> QuerySet:
         """Filter incidents, or rows related to incidents when `prefix` is e.g. "incident__"."""
@@ -376,7 +380,9 @@ def action_item_figures(period: ReportPeriod, filters: ReportFilters, now: datet
 def costliest_incidents(period: ReportPeriod, filters: ReportFilters | None = None,
                         now: datetime | None = None, limit: int = 10) -> list[Incident]:
     """The report's incidents with the most revenue lost (then most customers affected)."""
-    qs = with_figures(incidents_declared(period, filters or ReportFilters()), now)
+    filters = filters or ReportFilters()
+    qs = with_figures(incidents_declared(period, filters), now)
+    qs = with_viewer_may_see(qs, filters.viewer)
     qs = qs.filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
     return list(
         qs.select_related("severity")

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from incidents.models import Incident
+from incidents.selectors import visible_incidents
 
 from . import metrics, sources
 from .tables import HOURS, MONEY, typed
@@ -145,10 +146,10 @@ def _next_steps(postmortem) -> tuple[list[NextStep], Decimal | None]:
     return steps, cost
 
 
-def incident_summary(reference: str, now: datetime | None = None) -> IncidentSummary:
-    """Raises Incident.DoesNotExist for an unknown reference."""
+def incident_summary(reference: str, user, now: datetime | None = None) -> IncidentSummary:
+    """Raises Incident.DoesNotExist for an unknown reference or one `user` may not see."""
     now = now or timezone.now()
-    qs = metrics.with_figures(Incident.objects.filter(reference=reference), now)
+    qs = metrics.with_figures(visible_incidents(user).filter(reference=reference), now)
     incident = qs.select_related("severity").prefetch_related("services").get()
     is_ongoing = incident.resolved_at is None
     status = "RESOLVED" if not is_ongoing else incident.state.upper()

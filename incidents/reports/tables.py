@@ -17,6 +17,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from incidents.models import Incident
+from incidents.selectors import with_viewer_may_see
 
 from . import metrics, sources
 from .expressions import service_names, without_jit
@@ -225,6 +226,19 @@ class Table:
         return [header for header, _ in self.columns]
 
 
+RESTRICTED_REFERENCE = "Restricted"
+RESTRICTED_TITLE = "(a restricted incident: counted, not named)"
+
+
+def _named_rows(values_iter, reference_at: int, title_at: int) -> Iterator[list[Any]]:
+    """Rows whose last value says whether the viewer may see their incident; without it, the
+    reference and title are replaced (the row still counts)."""
+    for *values, may_see in values_iter:
+        if not may_see:
+            values[reference_at], values[title_at] = RESTRICTED_REFERENCE, RESTRICTED_TITLE
+        yield values
+
+
 def incident_table(period: ReportPeriod, filters: ReportFilters, now: datetime | None = None,
                    limit: int | None = None) -> Table:
     """One row per incident declared in the period, oldest first, streamed in chunks."""
@@ -234,16 +248,19 @@ def incident_table(period: ReportPeriod, filters: ReportFilters, now: datetime |
     extra = {column.name: column.annotation() for column in columns if column.annotation}
     if extra:
         qs = qs.annotate(**extra)
-    qs = qs.order_by("declared_at", "pk").values_list(*[column.path for column in columns])
+    qs = with_viewer_may_see(qs, filters.viewer).order_by("declared_at", "pk").values_list(
+        *[column.path for column in columns], "viewer_may_see")
     if limit is not None:
         qs = qs[:limit]
 
     by_type = _row_converters()
     converters = [row_converter(column, by_type) for column in columns]
+    names = [column.name for column in columns]
 
     def rows():
         with without_jit():
-            for values in qs.iterator(chunk_size=CHUNK_SIZE):
+            for values in _named_rows(qs.iterator(chunk_size=CHUNK_SIZE),
+                                      names.index("reference"), names.index("title")):
                 yield [convert(raw) if convert else raw
                        for convert, raw in zip(converters, values, strict=True)]
 
@@ -275,19 +292,21 @@ def breach_table(period: ReportPeriod, filters: ReportFilters, now: datetime | N
     """One row per missed SLA target of the report's incidents (response and resolution)."""
     now = now or timezone.now()
     qs = (
-        metrics.with_figures(metrics.incidents_declared(period, filters), now)
+        with_viewer_may_see(metrics.with_figures(metrics.incidents_declared(period, filters), now),
+                            filters.viewer)
         .filter(Q(response_sla=metrics.BREACHED) | Q(resolution_sla=metrics.BREACHED))
         .order_by("declared_at", "pk")
         .values_list("reference", "title", "severity__code", "state",
                      "severity__response_target", "severity__resolution_target",
                      "response_sla", "response_due_at", "response_achieved_at",
-                     "resolution_sla", "resolution_due_at", "resolution_achieved_at")
+                     "resolution_sla", "resolution_due_at", "resolution_achieved_at",
+                     "viewer_may_see")
     )
     states = dict(Incident.State.choices)
 
     def rows():
         with without_jit():
-            for values in qs.iterator(chunk_size=CHUNK_SIZE):
+            for values in _named_rows(qs.iterator(chunk_size=CHUNK_SIZE), 0, 1):
                 yield from _breach_rows(values, now, states)
 
     return Table("breaches", "SLA breaches", BREACH_COLUMNS, rows())
@@ -304,19 +323,19 @@ def action_item_table(period: ReportPeriod, filters: ReportFilters) -> Table | N
     model = sources.action_item_model()
     if model is None:
         return None
-    qs = filters.apply(
+    qs = with_viewer_may_see(filters.apply(
         model.objects.filter(due_date__gte=period.start, due_date__lte=period.end),
         prefix="postmortem__incident__",
-    ).order_by("due_date", "pk").values_list(
+    ), filters.viewer, via="postmortem__incident").order_by("due_date", "pk").values_list(
         "postmortem__incident__reference", "title", "owner__username", "owner__first_name",
-        "owner__last_name", "priority", "due_date", "state", "completed_at",
+        "owner__last_name", "priority", "due_date", "state", "completed_at", "viewer_may_see",
     )
     closed_states = {model.State.DONE, model.State.WONT_DO}
     states, priorities = dict(model.State.choices), dict(model.Priority.choices)
 
     def rows():
         for (reference, title, username, first, last, priority, due_date, state,
-             completed_at) in qs.iterator(chunk_size=CHUNK_SIZE):
+             completed_at) in _named_rows(qs.iterator(chunk_size=CHUNK_SIZE), 0, 1):
             closed_on_time = None
             if state in closed_states and completed_at is not None:
                 closed_on_time = timezone.localdate(completed_at) <= due_date

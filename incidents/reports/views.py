@@ -3,6 +3,7 @@ hand the result to a template or a writer; the figures themselves live in metric
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -38,7 +39,13 @@ def _parsed(request):
     form = ReportFilterForm(request.GET)
     if not form.is_valid():
         return None, _bad_request(form.error_text(), form)
+    _for_viewer(form, request.user)
     return form, None
+
+
+def _for_viewer(form: ReportFilterForm, user) -> None:
+    """Rows of the report name only incidents `user` may see; figures count them all."""
+    form.filters = replace(form.filters, viewer=user)
 
 
 def _filename(kind: str, form: ReportFilterForm, extension: str) -> str:
@@ -67,6 +74,7 @@ def dashboard(request):
     form = ReportFilterForm(request.GET)
     context = {"form": form, "presets": _preset_links(request), "time_zone": settings.TIME_ZONE}
     if form.is_valid():
+        _for_viewer(form, request.user)
         with without_jit():
             context.update(_dashboard_context(request, form))
     return render(request, "reports/dashboard.html", context)
@@ -183,9 +191,9 @@ def export_pdf(request):
     return response
 
 
-def _incident_summary(reference: str) -> stakeholder.IncidentSummary:
+def _incident_summary(reference: str, user) -> stakeholder.IncidentSummary:
     try:
-        return stakeholder.incident_summary(reference)
+        return stakeholder.incident_summary(reference, user)
     except Incident.DoesNotExist:
         raise Http404(f"No incident {reference}.") from None
 
@@ -194,7 +202,7 @@ def _incident_summary(reference: str) -> stakeholder.IncidentSummary:
 @login_required
 @permission_required(EXPORT_REPORTS, raise_exception=True)
 def incident_summary_pdf(request, reference: str):
-    summary = _incident_summary(reference)
+    summary = _incident_summary(reference, request.user)
     response = HttpResponse(pdf.incident_summary_pdf(summary), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="{reference}-business-impact-summary.pdf"'
@@ -206,5 +214,5 @@ def incident_summary_pdf(request, reference: str):
 @login_required
 @permission_required(EXPORT_REPORTS, raise_exception=True)
 def incident_summary_txt(request, reference: str):
-    summary = _incident_summary(reference)
+    summary = _incident_summary(reference, request.user)
     return HttpResponse(summary.as_text(), content_type="text/plain; charset=utf-8")

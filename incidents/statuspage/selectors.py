@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from incidents.models import Incident, Service, StatusUpdate
+from incidents.selectors import visible_incidents
 
 RECENT = timedelta(days=7)
 OPERATIONAL, DEGRADED, OUTAGE = "operational", "degraded", "outage"
@@ -61,10 +62,15 @@ def _public_incidents(queryset) -> list[PublicIncident]:
     return result
 
 
+# The status page is for the public: restricted incidents never appear on it, not even as a
+# service's degraded status.
+PUBLIC = None
+
+
 def status_page(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     open_incidents = list(
-        Incident.objects.open().select_related("severity")
+        visible_incidents(PUBLIC).open().select_related("severity")
         .prefetch_related(Prefetch("services", queryset=Service.objects.filter(is_public=True),
                                    to_attr="public"))
         .only("id", "state", "severity__rank")
@@ -79,9 +85,9 @@ def status_page(*, now: datetime | None = None) -> dict:
         rank = worst_rank.get(service.pk)
         status = OPERATIONAL if rank is None else OUTAGE if rank == 0 else DEGRADED
         services.append(ServiceStatus(service.name, service.description, status))
-    current = _public_incidents(Incident.objects.open().order_by("-declared_at"))
+    current = _public_incidents(visible_incidents(PUBLIC).open().order_by("-declared_at"))
     recent = _public_incidents(
-        Incident.objects.filter(resolved_at__gte=now - RECENT)
+        visible_incidents(PUBLIC).filter(resolved_at__gte=now - RECENT)
         .exclude(state__in=Incident.OPEN_STATES).order_by("-resolved_at")
     )
     overall = (OUTAGE if any(s.status == OUTAGE for s in services)

@@ -9,7 +9,11 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html, format_html_join
 
-from incidents.admin_history import NoRevertHistoryAdmin, ViewOnlyAdminMixin
+from incidents.admin_history import (
+    NoRevertHistoryAdmin,
+    ViewOnlyAdminMixin,
+    VisibleIncidentsAdminMixin,
+)
 from incidents.errors import ActionRefused
 from incidents.models import (
     AudienceSubscription,
@@ -91,7 +95,7 @@ class ChecklistTemplateAdmin(NoRevertHistoryAdmin):
 
 
 @admin.register(IncidentChecklistItem)
-class IncidentChecklistItemAdmin(ReadOnlyAdmin):
+class IncidentChecklistItemAdmin(VisibleIncidentsAdminMixin, ReadOnlyAdmin):
     list_display = ["incident", "text", "phase_name", "is_required", "blocks", "due_at",
                     "done_at", "done_by"]
     list_filter = ["is_required", "blocks", "kind", ("done_at", admin.EmptyFieldListFilter)]
@@ -156,7 +160,7 @@ class AudienceSubscriptionAdmin(NoRevertHistoryAdmin):
 
 
 @admin.register(StatusUpdate)
-class StatusUpdateAdmin(admin.ModelAdmin):
+class StatusUpdateAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
     """Sent updates are a record of what was said to whom."""
 
     list_display = ["incident", "audience", "stage", "subject", "sent_by", "sent_at", "is_public"]

@@ -193,7 +193,7 @@ def test_the_dashboard_lists_clocks_at_risk_or_breached_in_one_query(
         for _ in range(3):
             declare(severity="P1")
     with django_assert_max_num_queries(1):
-        attention = selectors.sla_clocks_needing_attention(now=START + 3 * HOUR)
+        attention = selectors.sla_clocks_needing_attention(None, now=START + 3 * HOUR)
         rows = [(s.clock.incident.reference, s.status, s.clock.incident.severity.code)
                 for s in attention]
     assert len(rows) == 3

@@ -117,6 +117,7 @@ def test_overdue_counts_for_the_dashboard_count_only_unfinished_items_past_due(
 def test_action_item_filters_narrow_the_list(make_item, incident_manager, responder):
     make_item(title="Monitor", kind=ActionItem.Kind.MONITORING)
     make_item(title="Doc", kind=ActionItem.Kind.DOCUMENTATION, owner=incident_manager)
-    assert [i.title for i in selectors.action_item_list(kind="monitoring")] == ["Monitor"]
-    assert [i.title for i in selectors.action_item_list(owner=incident_manager)] == ["Doc"]
-    assert list(selectors.action_item_list(overdue=True)) == []
+    items = {"user": incident_manager}
+    assert [i.title for i in selectors.action_item_list(**items, kind="monitoring")] == ["Monitor"]
+    assert [i.title for i in selectors.action_item_list(**items, owner=incident_manager)] == ["Doc"]
+    assert list(selectors.action_item_list(user=incident_manager, overdue=True)) == []

@@ -122,3 +122,28 @@ def test_a_responder_gets_no_visibility_form_and_may_not_post_it(declare, respon
     assert response.status_code == 403
     incident.refresh_from_db()
     assert not incident.is_restricted
+
+
+def test_the_list_page_costs_the_same_queries_however_many_restricted_incidents_exist(
+        declare, security_lead, outsider, client_for, django_assert_max_num_queries):
+    def queries_for_list(client) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("incidents:list")).status_code == 200
+        return len(captured.captured_queries)
+
+    client = client_for(outsider)
+    for number in range(3):
+        declare(title=f"Open {number}")
+        services.incident_set_visibility(declare(title=f"Secret {number}"), by=security_lead,
+                                         restricted=True, reason="need to know")
+    few = queries_for_list(client)
+    for number in range(3, 25):
+        declare(title=f"Open {number}")
+        services.incident_set_visibility(declare(title=f"Secret {number}"), by=security_lead,
+                                         restricted=True, reason="need to know")
+    with django_assert_max_num_queries(few):
+        body = text(client.get(reverse("incidents:list")))
+    assert "Secret" not in body and "Open 24" in body
