@@ -2,7 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from incidents.admin_history import view_on_site
+
 urlpatterns = [
+    # Before the admin's own: its "view on site" redirect must honour incident visibility.
+    path("admin/r/<path:content_type_id>/<path:object_id>/",
+         admin.site.admin_view(view_on_site)),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

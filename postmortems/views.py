@@ -124,10 +124,10 @@ def postmortem_section_edit(request, reference, section):
         raise Http404("No such section.")
     perm = ("postmortems.review_postmortem" if section == "planning"
             else "postmortems.change_postmortem")
+    postmortem = _postmortem_or_404(reference, request.user)  # hidden or unknown: 404 first
     if not request.user.has_perm(perm):
         messages.error(request, "You do not have permission to edit this section.")
         return redirect("postmortems:detail", reference=reference)
-    postmortem = _postmortem_or_404(reference, request.user)
     title, form_class = SECTION_FORMS[section]
     form = form_class(request.POST or None, instance=postmortem)
     if request.method == "POST" and form.is_valid():
