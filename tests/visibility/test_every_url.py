@@ -130,6 +130,10 @@ class World:
             return list(SECTION_FORMS)
         if kwarg == "app_label":
             return sorted({m._meta.app_label for m in self.rows})
+        if kwarg == "slug" and name == "admin:incidents_procedure_preset":
+            from incidents.procedure.presets import presets
+
+            return [preset.slug for preset in presets()][:2]
         if kwarg == "content_type_id":
             return [ContentType.objects.get_for_model(Incident).pk]
         raise LookupError(f"{name}: no values for the URL parameter “{kwarg}”; add them to "
