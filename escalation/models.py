@@ -348,6 +348,12 @@ class SlaClock(models.Model):
     def is_running(self) -> bool:
         return self.met_at is None and self.stopped_at is None
 
+    @property
+    def is_immediate(self) -> bool:
+        """An "immediate" response (a target of 0): paged at declaration and measured by the
+        time to acknowledge; with no time to miss, it never breaches."""
+        return not self.target
+
 
 class Rota(models.Model):
     """An on-call rotation: members take turns of `shift_length`, handing off at `handoff_time`
@@ -364,7 +370,12 @@ class Rota(models.Model):
         default=timezone.localdate,
         help_text="The first member's first shift starts at the hand-off time on this date.",
     )
-    history = HistoricalRecords()
+    fills_roles = models.ManyToManyField(
+        "incidents.IncidentRole", blank=True, related_name="rotas",
+        help_text="When an incident requires one of these roles and nobody holds it, whoever is "
+                  "on call here is paged.",
+    )
+    history = HistoricalRecords(m2m_fields=[fills_roles])
 
     class Meta:
         ordering = ["name"]

@@ -12,7 +12,7 @@ from incidents.models import Incident, IncidentParticipant
 from incidents.services import participants_add
 
 from . import handlers  # noqa: F401  (registers deadline handlers)
-from . import selectors, services
+from . import roles, selectors, services
 from .notifications import notify
 
 DAILY_LOG_CHECKER_ROTA = "Daily log checker"
@@ -24,6 +24,7 @@ def start_clocks_and_escalation(sender, incident: Incident, by=None, **kwargs):
     services.sla_clocks_start(incident, now=now)
     services.escalation_policy_schedule(incident, now=now)
     services.impact_rules_apply(incident, by=by, now=now)
+    roles.required_roles_page(incident, now=now, by=by)
     if incident.incident_manager_id is None:
         _ask_daily_log_checker(incident, now)
 

@@ -28,8 +28,11 @@ FALLBACK_CALENDAR = sla.WorkingCalendar(time_zone=ZoneInfo("Europe/Amsterdam"),
                                         name="Mon-Fri 09:00-17:00 Europe/Amsterdam")
 
 
-def at_risk_share() -> float:
-    """Share of an SLA's time after which it is "at risk" (FIREBREAK_SLA_AT_RISK_SHARE, 0.75)."""
+def at_risk_share(severity=None) -> float:
+    """Share of an SLA's time after which it is "at risk": the severity's own setting, else
+    the portal default (FIREBREAK_SLA_AT_RISK_SHARE, 0.75)."""
+    if severity is not None and severity.at_risk_percent:
+        return severity.at_risk_percent / 100
     share = float(getattr(settings, "FIREBREAK_SLA_AT_RISK_SHARE", 0.75))
     return min(max(share, 0.0), 1.0)
 
@@ -62,6 +65,12 @@ class ClockStatus:
 
 def clock_status(clock: SlaClock, now: datetime | None = None) -> ClockStatus:
     now = now or timezone.now()
+    if clock.is_immediate:
+        if clock.met_at is not None:
+            return ClockStatus(clock, "acknowledged", "Acknowledged", "success", None, None)
+        if clock.stopped_at is not None:
+            return ClockStatus(clock, "stopped", "Stopped", "secondary", None, None)
+        return ClockStatus(clock, "immediate", "Respond now", "danger", None, None)
     if clock.met_at is not None:
         if clock.breached_at is not None or clock.met_at > clock.due_at:
             return ClockStatus(clock, "met_late", "Met late", "warning", None,
@@ -95,6 +104,7 @@ def sla_clocks_needing_attention(user, now: datetime | None = None,
         restrict_to_visible(SlaClock.objects.all(), user)
         .filter(met_at__isnull=True, stopped_at__isnull=True, at_risk_at__lte=now,
                 incident__state__in=_open_states())
+        .exclude(target=timedelta(0))  # immediate: nothing to be at risk of
         .select_related("incident", "incident__severity", "incident__incident_manager")
         .order_by("due_at")[:limit]
     )
@@ -107,6 +117,7 @@ def incidents_with_breached_sla(now: datetime | None = None) -> QuerySet:
     now = now or timezone.now()
     return Incident.objects.filter(
         Q(sla_clocks__breached_at__isnull=False) | Q(sla_clocks__due_at__lte=now),
+        sla_clocks__target__gt=timedelta(0),  # immediate clocks never breach
         sla_clocks__met_at__isnull=True, sla_clocks__stopped_at__isnull=True,
         state__in=_open_states(),
     ).distinct()
@@ -227,8 +238,9 @@ def level_people(level: EscalationLevel, at: datetime | None = None) -> list:
     return users
 
 
-def level_response_time(level: EscalationLevel, severity) -> timedelta:
-    """How fast `level` should respond at `severity`; the severity's response target otherwise."""
+def level_response_time(level: EscalationLevel, severity) -> timedelta | None:
+    """How fast `level` should respond at `severity`; the severity's response target otherwise
+    (None: a severity without a response SLA sets no time)."""
     row = LevelResponseTime.objects.filter(level=level, severity=severity).first()
     return row.response_time if row else severity.response_target
 
@@ -322,7 +334,7 @@ class LevelDirectory:
             ).get(pk=rota_id)
         return self._rotas[rota_id]
 
-    def level_response_time(self, level: EscalationLevel, severity) -> timedelta:
+    def level_response_time(self, level: EscalationLevel, severity) -> timedelta | None:
         """As `level_response_time(level, severity)`."""
         if self._response_times is None:
             self._response_times = {

@@ -87,7 +87,7 @@ def _apply_target(clock: SlaClock, severity, calendar) -> None:
     clock.due_at = sla.add_time(clock.started_at, clock.target, clock=clock.clock,
                                 calendar=calendar)
     clock.at_risk_at = sla.point_after_share(clock.started_at, clock.due_at,
-                                             selectors.at_risk_share(), clock=clock.clock,
+                                             selectors.at_risk_share(severity), clock=clock.clock,
                                              calendar=calendar)
 
 
@@ -95,6 +95,8 @@ def _schedule_clock(clock: SlaClock, now: datetime, *, not_before: datetime | No
                     ) -> None:
     """The clock's breach timer (and its at-risk warning while that is still ahead). A clock
     that runs again past its due time (a reopen) breaches when it resumes, `not_before`."""
+    if clock.is_immediate:
+        return  # paged at once; nothing to wait for and no time to miss
     incident = clock.incident
     due_at = max(clock.due_at, not_before) if not_before else clock.due_at
     deadline_schedule(subject=incident, key=_clock_key(clock.kind), kind=_clock_key(clock.kind),
@@ -114,13 +116,44 @@ def sla_clocks_start(incident: Incident, *, now: datetime | None = None) -> list
     severity = incident.severity
     calendar = selectors.working_calendar_for(severity.clock)
     clocks = []
-    for kind in (SlaClock.Kind.RESPONSE, SlaClock.Kind.RESOLUTION):
-        clock = SlaClock(incident=incident, kind=kind, started_at=incident.declared_at)
-        _apply_target(clock, severity, calendar)
-        _save(clock, reason="Clock started")
-        _schedule_clock(clock, now)
-        clocks.append(clock)
+    for kind, target in _targets(severity).items():
+        if target is None:
+            continue  # no SLA at this level: no clock
+        clocks.append(_clock_start(incident, kind, severity, calendar, now))
     return clocks
+
+
+def _clock_start(incident: Incident, kind: str, severity, calendar, now: datetime,
+                 by=None) -> SlaClock:
+    clock = SlaClock(incident=incident, kind=kind, started_at=incident.declared_at)
+    _apply_target(clock, severity, calendar)
+    _save(clock, by=by, reason="Clock started")
+    _schedule_clock(clock, now)
+    if clock.is_immediate:
+        _page_immediate_response(clock, now=now)
+    return clock
+
+
+def _page_immediate_response(clock: SlaClock, *, now: datetime) -> None:
+    """An immediate response pages at once whoever a response breach would reach (the people
+    on the incident and the current escalation level, L1 with its on-call rota at first)."""
+    incident = clock.incident
+    severity = incident.severity
+    level = selectors.current_level(incident) or EscalationLevel.objects.order_by("number").first()
+    recipients = _people_to_tell(incident) + (selectors.level_people(level, now) if level else [])
+    timeline_record(
+        incident, kind=TimelineEntry.Kind.SLA, occurred_at=now,
+        text=f"{severity.code} needs an immediate response: "
+             + (f"paged L{level.number} {level.name}." if level else "paged the people on it."),
+        data={"clock": clock.kind, "immediate": True},
+    )
+    notify(
+        subject=clock, reason="sla.response.immediate", recipients=recipients,
+        title=f"[{severity.code}] {incident.reference}: respond now",
+        body=f"{incident.reference} {incident.title}\n{severity.code} needs an immediate "
+             "response: acknowledge it on the incident page.",
+        url=incident_url(incident), incident=incident, webhooks=True,
+    )
 
 
 def sla_clocks_recompute(incident: Incident, *, by, reason: str = "",
@@ -132,17 +165,42 @@ def sla_clocks_recompute(incident: Incident, *, by, reason: str = "",
     severity = incident.severity
     deadline_cancel(subject=incident, key_prefix="sla.")
     calendar = selectors.working_calendar_for(severity.clock)
-    changed = []
-    for clock in (SlaClock.objects.select_for_update(of=("self",)).filter(incident=incident)
-                  .order_by("kind")):
+    targets = _targets(severity)
+    changed, dropped = [], []
+    existing = {clock.kind: clock for clock in
+                SlaClock.objects.select_for_update(of=("self",)).filter(incident=incident)}
+    for kind, clock in sorted(existing.items()):
         if not clock.is_running or clock.breached_at is not None:
             continue
+        if targets[kind] is None:  # the new level has no SLA of this kind
+            clock.stopped_at = now
+            _save(clock, by=by, reason=f"No {kind} SLA at {severity.code}")
+            dropped.append(clock)
+            continue
+        was_immediate = clock.is_immediate
         _apply_target(clock, severity, calendar)
         _save(clock, by=by, reason=f"Severity changed to {severity.code}")
         _schedule_clock(clock, now)
+        if clock.is_immediate and not was_immediate:
+            _page_immediate_response(clock, now=now)
         changed.append(clock)
+    # A level with an SLA the old one lacked: its clock counts from the declaration too.
+    if incident.is_open:
+        for kind, target in targets.items():
+            if target is not None and kind not in existing and not (
+                    kind == SlaClock.Kind.RESPONSE and incident.acknowledged_at):
+                changed.append(_clock_start(incident, kind, severity, calendar, now, by=by))
+    if dropped:
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.SLA, by=by,
+            text=f"{severity.code} has no " + " or ".join(c.kind for c in dropped)
+                 + " SLA: the clock stopped.",
+            data={"severity": severity.code, "stopped": [c.kind for c in dropped]},
+        )
     if changed:
-        parts = [f"{c.get_kind_display().lower()} due {when(c.due_at)}" for c in changed]
+        parts = [f"{c.get_kind_display().lower()} "
+                 + ("immediate" if c.is_immediate else f"due {when(c.due_at)}")
+                 for c in changed]
         clock_name = "24x7" if severity.clock == sla.ALWAYS else "business hours"
         timeline_record(
             incident, kind=TimelineEntry.Kind.SLA, by=by,
@@ -167,7 +225,7 @@ def sla_clock_met(incident: Incident, *, kind: str, at: datetime) -> SlaClock | 
         clock.incident = incident  # the caller's locked copy, with its new state
         sla_clock_breach(clock, at=clock.due_at)
     clock.met_at = at
-    if clock.breached_at is not None or at > clock.due_at:
+    if not clock.is_immediate and (clock.breached_at is not None or at > clock.due_at):
         clock.breach_by = at - clock.due_at
     _save(clock, reason="Met")
     return clock
@@ -229,6 +287,7 @@ def sla_clocks_breach(breaches: list[tuple[SlaClock, datetime]],
     a handful of queries, not a handful per breach. Returns how many were recorded."""
     due = [(clock, at) for clock, at in breaches
            if clock.breached_at is None and clock.due_at <= at and _running_at(clock, at)
+           and not clock.is_immediate  # paged at declaration; there is no time to miss
            and open_at(clock.incident, at)]
     if not due:
         return 0
@@ -504,10 +563,13 @@ def escalations_record(escalations: list[Escalation],
             body=f"{incident.reference} {incident.title}\n{category}: {e.note or '—'}\n"
                  f"Please acknowledge the escalation on the incident page.",
             url=incident_url(incident), incident=incident, webhooks=True))
+        response_time = directory.level_response_time(level, severity)
+        if response_time is None:  # no response time at this level and severity: no reminder
+            continue
         reminders.append(Deadline(
             kind="escalation.reminder", key=REMINDER_KEY, incident=incident,
             content_type=event_type, object_id=event.pk, payload={"event": event.pk},
-            due_at=e.at + directory.level_response_time(level, severity)))
+            due_at=e.at + response_time))
     timeline_record_many(entries)
     participants_add_many(paged)
     notify_many(messages)

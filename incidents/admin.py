@@ -47,8 +47,10 @@ from .durations import format_duration
 from .errors import ActionRefused
 from .models import (
     Incident,
+    IncidentRole,
     IncidentType,
     ReferenceCounter,
+    RoleRequirement,
     Service,
     SeverityLevel,
     TimelineEntry,
@@ -93,13 +95,12 @@ def _datetime_column(field: str, label: str):
     return show
 
 
-def _duration_column(field: str, label: str, *, on_severity_clock: bool = False):
-    """A list column showing a duration as managers type it ("4h", "1 business day")."""
+def _duration_column(field: str, label: str):
+    """A list column showing a duration as managers type it ("4h", "2d")."""
 
     @admin.display(description=label, ordering=field)
     def show(self, obj):
-        business = on_severity_clock and obj.clock == SeverityLevel.Clock.BUSINESS_HOURS
-        return format_duration(getattr(obj, field), business_days=business) or "–"
+        return format_duration(getattr(obj, field)) or "–"
 
     show.__name__ = f"{field}_display"
     return show
@@ -161,11 +162,25 @@ class SeverityLevelAdmin(ReasonedHistoryAdmin):
     list_filter = ("clock", "postmortem_required")
     search_fields = ("code", "name", "description")
     ordering = ("rank",)
+    fieldsets = [
+        (None, {"fields": ["code", "name", "rank", "description", "examples"]}),
+        ("SLA", {"fields": ["response_target", "resolution_target", "clock", "at_risk_percent"],
+                 "description": "Leave a target empty for no SLA; a response target of 0 "
+                                "(\u201cimmediate\u201d) pages at once and never breaches."}),
+        ("Firefighting and status page", {"fields": ["firefighting", "public_status"]}),
+        ("Updates and review", {"fields": ["update_cadence", "postmortem_required",
+                                           "postmortem_due_within"]}),
+        ("Reason", {"fields": ["change_reason"]}),
+    ]
 
-    response_target_display = _duration_column("response_target", "Response target",
-                                               on_severity_clock=True)
-    resolution_target_display = _duration_column("resolution_target", "Resolution target",
-                                                 on_severity_clock=True)
+    @admin.display(description="Response target", ordering="response_target")
+    def response_target_display(self, level):
+        return level.response_target_text
+
+    @admin.display(description="Resolution target", ordering="resolution_target")
+    def resolution_target_display(self, level):
+        return level.resolution_target_text
+
     update_cadence_display = _duration_column("update_cadence", "Update cadence")
     postmortem_due_within_display = _duration_column("postmortem_due_within",
                                                      "Post-mortem due within")
@@ -181,10 +196,64 @@ class IncidentTypeAdmin(ReasonedHistoryAdmin):
     ordering = ("order", "name")
 
 
+class RoleRequirementInline(admin.TabularInline):
+    """Which severity x type needs this role; narrow columns so it fits a 1366-px screen."""
+
+    model = RoleRequirement
+    fields = ("severity", "incident_type", "fill_from_service")
+    extra = 0
+
+
+@admin.register(IncidentRole)
+class IncidentRoleAdmin(ReasonedHistoryAdmin):
+    list_display = ("name", "code", "builtin", "group", "required_for")
+    list_display_links = ("name", "code")
+    search_fields = ("name", "code", "description")
+    prepopulated_fields = {"code": ("name",)}
+    inlines = [RoleRequirementInline]
+    fields = ("name", "code", "description", "order", "group", "change_reason")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group").prefetch_related(
+            "requirements__severity", "requirements__incident_type")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Built-in roles are fields of the incident: their code is how the code finds them.
+        return ("code",) if obj is not None and obj.is_builtin else ()
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.is_builtin else self.prepopulated_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.is_builtin)
+
+    @admin.display(boolean=True, description="Built in")
+    def builtin(self, role):
+        return role.is_builtin
+
+    @admin.display(description="Required for")
+    def required_for(self, role):
+        return "; ".join(
+            f"{r.severity.code if r.severity_id else 'any severity'} × "
+            f"{r.incident_type if r.incident_type_id else 'any type'}"
+            for r in role.requirements.all()) or "–"
+
+
+@admin.register(RoleRequirement)
+class RoleRequirementAdmin(ReasonedHistoryAdmin):
+    """The same rows as the role's inline, listed by severity and type."""
+
+    list_display = ("role", "severity", "incident_type", "fill_from_service")
+    list_filter = ("severity", "incident_type", "role")
+    list_select_related = ("role", "severity", "incident_type")
+
+
 @admin.register(Service)
 class ServiceAdmin(ReasonedHistoryAdmin):
-    list_display = ("name", "slug", "is_critical_path", "is_public")
-    list_filter = ("is_critical_path", "is_public")
+    list_display = ("name", "slug", "owner", "technical_lead", "team", "is_critical_path",
+                    "is_public")
+    list_select_related = ("owner", "technical_lead", "team")
+    list_filter = ("is_critical_path", "is_public", "team")
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
 

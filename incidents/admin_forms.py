@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from .durations import refuse_business_days_on_24x7
+from .roles import role_choices
 from .people import display_name
 from . import services
 from .selectors import visible_incidents
@@ -80,6 +81,8 @@ class SeverityLevelForm(ChangeReasonForm):
         for name in self.CLOCKED:
             if name in self.fields:
                 self.fields[name].business_days = business
+        if "response_target" in self.fields:
+            self.fields["response_target"].zero_label = "immediate"
 
     def clean(self):
         cleaned = super().clean()
@@ -217,6 +220,10 @@ class RoleAssignForm(VersionedActionForm):
     role = forms.ChoiceField(choices=list(services.ROLE_FIELDS.items()))
     person = PersonChoiceField(required=False, help_text="Leave empty to clear the role.")
     field_order = ["role", "person", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = role_choices()
 
     def apply(self, *, by):
         return services.incident_assign_role(

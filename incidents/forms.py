@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import Incident, IncidentType, Service, SeverityLevel
+from .roles import role_choices
 from .selectors import visible_incidents
 from .services import IMPACT_FIELDS, ROLE_FIELDS
 
@@ -342,6 +343,7 @@ class RoleAssignForm(VersionedForm):
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, incident=incident, **kwargs)
         self.fields["user"].queryset = incident_workers()
+        self.fields["role"].choices = role_choices()
 
 
 class VisibilityForm(VersionedForm):

@@ -49,6 +49,17 @@ GROUPS = {
 
 # Granted by later migrations (the models did not exist when GROUPS was first applied).
 PROCEDURE_VIEW = ["incidents.view_incidenttype"]
+ROLES_VIEW = ["incidents.view_incidentrole", "incidents.view_rolerequirement",
+              "incidents.view_incidentroleassignment"]
+ROLES_MANAGE = ["incidents.add_incidentrole", "incidents.change_incidentrole",
+                "incidents.add_rolerequirement", "incidents.change_rolerequirement",
+                "incidents.delete_rolerequirement"]
+ROLE_GROUPS = {
+    "Responder": ROLES_VIEW,
+    "Incident manager": ROLES_VIEW,
+    "Manager": ROLES_VIEW + ROLES_MANAGE,
+    "Product manager": ROLES_VIEW,
+}
 PROCEDURE_GROUPS = {
     "Responder": PROCEDURE_VIEW,
     "Incident manager": PROCEDURE_VIEW,

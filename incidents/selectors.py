@@ -138,14 +138,18 @@ def incident_detail(reference: str, user) -> Incident:
 
 
 def firefighting_incidents(user) -> list[Incident]:
-    """Open incidents at the most severe level: while any exists, the team is firefighting.
-    Everyone learns that the team is firefighting; `viewer_may_see` tells which of them the
-    user may see named."""
-    top = SeverityLevel.objects.order_by("rank").values_list("pk", flat=True)[:1]
+    """Open incidents of a firefighting severity: while any exists, the team is firefighting.
+    Each severity says whether it counts from declaration or only once triage confirmed it
+    (seed 002: "when a critical incident is reported and confirmed as severe"). Everyone
+    learns that the team is firefighting; `viewer_may_see` tells which of them the user may
+    see named."""
+    mode = SeverityLevel.Firefighting
+    counts = Q(severity__firefighting=mode.FROM_DECLARATION) | Q(
+        severity__firefighting=mode.FROM_CONFIRMATION, state__in=Incident.ACTIVE_STATES)
     return list(
         # "state" too: ConcurrentTransitionMixin reads it on load, so deferring it costs a
         # query per incident on every page.
-        with_viewer_may_see(Incident.objects.open().filter(severity__in=top), user)
+        with_viewer_may_see(Incident.objects.open().filter(counts), user)
         .only("reference", "title", "state").order_by("declared_at")
     )
 

@@ -15,11 +15,12 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition
 from simple_history.utils import bulk_create_with_history
 
-from . import guards, signals
+from . import guards, roles, signals
 from .errors import ActionRefused, Conflict
 from .models import (
     Incident,
     IncidentParticipant,
+    IncidentRole,
     ReferenceCounter,
     Service,
     SeverityLevel,
@@ -156,6 +157,7 @@ def incident_declare(
     detected_at = detected_at or now
     if detected_at > now:
         raise ActionRefused("The detection time cannot be in the future.")
+    services = list(services)
     incident = Incident(
         # The organisation's year, not UTC's: 00:30 on 1 January in Amsterdam is the new year.
         reference=_next_reference(timezone.localdate(now).year),
@@ -168,6 +170,12 @@ def incident_declare(
         is_restricted=restricted,
         **impact,
     )
+    # Required roles the affected services fill (seed 000: owner + technical lead), set before
+    # the first save so the declaration's history row already names them.
+    fills = roles.fills_from_services(incident, services)
+    for role, person, _service in fills:
+        if role.is_builtin and getattr(incident, role.incident_field) is None:
+            setattr(incident, role.incident_field, person)
     incident._history_user = by
     incident._change_reason = "Declared"
     incident.save()
@@ -180,6 +188,7 @@ def incident_declare(
         text=f"{display_name(by)} declared {incident.reference} as {severity}.",
         is_key_event=True,
     )
+    _record_service_fills(incident, fills, by=by)
     if detected_at < now:
         timeline_record(
             incident,
@@ -191,6 +200,22 @@ def incident_declare(
         )
     signals.incident_declared.send(sender=Incident, incident=incident, by=by)
     return incident
+
+
+def _record_service_fills(incident: Incident, fills, *, by) -> None:
+    for role, person, service in fills:
+        if not role.is_builtin:
+            roles.assignment_set(incident, role, person)
+        elif getattr(incident, role.incident_field) != person:
+            continue  # named explicitly at declaration
+        incident.responders.add(person)
+        participants_add(incident, [person], reason=IncidentParticipant.Reason.ROLE)
+        source = "owner" if service.owner_id == person.pk else "technical lead"
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.ROLE, by=by,
+            text=f"{display_name(person)} is {role.name.lower()}: {source} of {service.name}.",
+            data={"role": role.code, "new": person.pk, "service": service.slug},
+        )
 
 
 # --- Transitions --------------------------------------------------------------------------
@@ -436,16 +461,26 @@ def incident_assign_role(
     incident: Incident, *, by, role: str, user, reason: str = "",
     expected_version: int | None = None,
 ) -> Incident:
-    """Set the incident manager, communications lead or scribe (user=None clears the role)."""
+    """Set the incident manager, communications lead or scribe, or a role a manager defined
+    (by its code, e.g. "security-auditor"); user=None clears the role."""
+    custom = None
     if role not in ROLE_FIELDS:
-        raise ActionRefused(f"Unknown role “{role}”.")
+        custom = IncidentRole.objects.filter(code=role, incident_field="").first()
+        if custom is None:
+            raise ActionRefused(f"Unknown role “{role}”.")
     require_perm(by, "incidents.assign_incident_roles", "assign incident roles")
     incident = _lock(incident, expected_version)
-    old = getattr(incident, role)
-    if old == user:
-        return incident
-    setattr(incident, role, user)
-    label = ROLE_FIELDS[role]
+    if custom is None:
+        old = getattr(incident, role)
+        if old == user:
+            return incident
+        setattr(incident, role, user)
+        label = ROLE_FIELDS[role]
+    else:
+        old, _new = roles.assignment_set(incident, custom, user)
+        if old == user:
+            return incident
+        label = custom.name
     _save(incident, by=by, reason=reason or f"{label} changed")
     if user is not None:
         incident.responders.add(user)

@@ -1,6 +1,12 @@
 """Incident models, one module per concern; import them from here."""
 
-from .procedure import CodeNamedManager, IncidentType  # noqa: F401
+from .procedure import (  # noqa: F401
+    CodeNamedManager,
+    IncidentRole,
+    IncidentRoleAssignment,
+    IncidentType,
+    RoleRequirement,
+)
 from .core import (  # noqa: F401
     Incident,
     IncidentQuerySet,

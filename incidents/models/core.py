@@ -5,6 +5,7 @@ Models hold state and invariants only; every write goes through `incidents.servi
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -12,26 +13,65 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from simple_history.models import HistoricalRecords
 
 from .. import guards
-from ..durations import MINUTE, YEAR, BoundedDurationField
+from ..durations import MINUTE, YEAR, BoundedDurationField, format_duration
 from .procedure import CodeNamedManager, IncidentType, default_incident_type
 
 
 class SeverityLevel(models.Model):
-    """A severity with its SLA targets. Rank 0 is the most severe ("firefighting mode")."""
+    """A severity with its SLA targets, and what it means for firefighting and the public
+    status page. Rank 0 is the most severe.
+
+    SLA targets are optional: an empty target means no SLA for that level (seed 000's P2
+    "sprint" and P3 "backlog"): no clock runs, pages say "no SLA", and compliance counts the
+    incident neither met nor breached. A response target of 0 means "immediate" (seed 003's
+    P0): see `is_immediate_response`."""
 
     class Clock(models.TextChoices):
         ALWAYS = "24x7", "24x7"
         BUSINESS_HOURS = "business_hours", "Business hours"
+
+    class Firefighting(models.TextChoices):
+        NO = "no", "No"
+        FROM_DECLARATION = "declared", "Yes, from declaration (unconfirmed incidents count)"
+        FROM_CONFIRMATION = "confirmed", "Yes, once triage confirms the severity"
+
+    class PublicStatus(models.TextChoices):
+        OUTAGE = "outage", "Outage"
+        DEGRADED = "degraded", "Degraded performance"
+        OPERATIONAL = "operational", "Operational (not shown as affected)"
 
     code = models.CharField(max_length=8, unique=True, help_text="Short code, e.g. P0.")
     name = models.CharField(max_length=60)
     rank = models.PositiveSmallIntegerField(unique=True, help_text="0 is the most severe.")
     description = models.TextField(blank=True)
     examples = models.TextField(blank=True, help_text="One example per line.")
-    response_target = BoundedDurationField(help_text="Time to acknowledge and triage.",
-                                           maximum=YEAR)
-    resolution_target = BoundedDurationField(help_text="Time to resolve.", minimum=MINUTE,
-                                             maximum=YEAR)
+    response_target = BoundedDurationField(
+        null=True, blank=True, maximum=YEAR,
+        help_text="Time to acknowledge and triage. Empty: no response SLA. 0 or "
+                  "\u201cimmediate\u201d: whoever a breach would reach is paged at declaration "
+                  "and the time to acknowledge is recorded, but the clock never breaches "
+                  "(there is no time to miss), so compliance does not count it.",
+    )
+    resolution_target = BoundedDurationField(
+        null=True, blank=True, minimum=MINUTE, maximum=YEAR,
+        help_text="Time to resolve. Empty: no resolution SLA.",
+    )
+    at_risk_percent = models.PositiveSmallIntegerField(
+        "at risk after (%)", null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text="An SLA clock turns \u201cat risk\u201d after this share of its time "
+                  "(1\u201399). Empty: the portal default (FIREBREAK_SLA_AT_RISK_SHARE, 75%).",
+    )
+    firefighting = models.CharField(
+        max_length=10, choices=Firefighting.choices, default=Firefighting.NO,
+        help_text="While an open incident of this level exists the team is in firefighting "
+                  "mode (the red banner on every page). Seed 002 counts from confirmation.",
+    )
+    public_status = models.CharField(
+        "on the public status page", max_length=12, choices=PublicStatus.choices,
+        default=PublicStatus.DEGRADED,
+        help_text="How the public services an open incident of this level affects are shown.",
+    )
     update_cadence = BoundedDurationField(
         null=True, blank=True, help_text="How often stakeholders get a status update.",
         minimum=MINUTE, maximum=YEAR,
@@ -60,6 +100,27 @@ class SeverityLevel(models.Model):
     def top(cls) -> SeverityLevel | None:
         return cls.objects.order_by("rank").first()
 
+    @property
+    def is_immediate_response(self) -> bool:
+        return self.response_target is not None and not self.response_target
+
+    def target_text(self, kind: str) -> str:
+        """"no SLA", "immediate", or the target as typed ("4h", "1 business day")."""
+        target = getattr(self, f"{kind}_target")
+        if target is None:
+            return "no SLA"
+        if not target:
+            return "immediate"
+        return format_duration(target, business_days=self.clock == self.Clock.BUSINESS_HOURS)
+
+    @property
+    def response_target_text(self) -> str:
+        return self.target_text("response")
+
+    @property
+    def resolution_target_text(self) -> str:
+        return self.target_text("resolution")
+
 
 class ServiceManager(models.Manager):
     def get_by_natural_key(self, slug):
@@ -67,7 +128,8 @@ class ServiceManager(models.Manager):
 
 
 class Service(models.Model):
-    """A system an incident can affect."""
+    """A system an incident can affect, with the people who answer for it. A role required at
+    declaration can be filled from them (see `RoleRequirement`)."""
 
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -76,6 +138,19 @@ class Service(models.Model):
         default=False, help_text="Payments, registration and other paths whose failure is severe."
     )
     is_public = models.BooleanField(default=True, help_text="Listed on the public status page.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="services_owned",
+        help_text="Answers for the service (seed 000's repository owner).",
+    )
+    technical_lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="services_led",
+    )
+    team = models.ForeignKey(
+        "auth.Group", on_delete=models.SET_NULL, null=True, blank=True, related_name="services",
+        help_text="The team that builds and runs the service.",
+    )
     history = HistoricalRecords()
     objects = ServiceManager()
 

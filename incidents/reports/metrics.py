@@ -17,7 +17,10 @@ Which incidents a figure covers (the page's help text says the same):
 - SLA compliance: each incident's response and resolution SLA are met, breached or pending.
   From the incident's SLA clocks when the escalation app records them; otherwise from the
   incident's own times against its severity's targets, counted from declaration (24x7).
-  Compliance % = met ÷ (met + breached); pending incidents are not yet decided.
+  Compliance % = met ÷ (met + breached); pending incidents are not yet decided. A severity
+  without a target ("no SLA"), an "immediate" response (measured by time to acknowledge) and a
+  clock stopped because the incident moved to a level without that SLA count as "no SLA":
+  neither met nor breached.
 - Business impact: revenue lost = revenue impact per hour × hours from detection to resolution
   (to now, for incidents still open); customers affected = the sum of the incidents' counts.
 - Recurring issues: a service with incidents of the same type more than once in the period;
@@ -30,7 +33,7 @@ Which incidents a figure covers (the page's help text says the same):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -40,6 +43,7 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
+    DurationField,
     ExpressionWrapper,
     F,
     FilteredRelation,
@@ -61,7 +65,7 @@ from . import sources
 from .expressions import SecondsBetween, due, jit_off, moment
 from .periods import ReportPeriod
 
-MET, BREACHED, PENDING = "met", "breached", "pending"
+MET, BREACHED, PENDING, NO_SLA = "met", "breached", "pending", "no_sla"
 SLA_KINDS = ("response", "resolution")
 SLA_ACHIEVED_FIELD = {"response": "acknowledged_at", "resolution": "resolved_at"}
 NOT_COUNTED_STATES = (Incident.State.CANCELLED, Incident.State.DUPLICATE)
@@ -130,27 +134,37 @@ def _with_sla(qs: QuerySet, kind: str, now: datetime) -> QuerySet:
     a clock fall back to their own times against the severity's targets."""
     achieved_field = SLA_ACHIEVED_FIELD[kind]
     due_at = due("declared_at", f"severity__{kind}_target")
+    target = F(f"severity__{kind}_target")
     achieved = F(achieved_field)
     clock_breached = None
+    clock_stopped = None
     if sources.sla_clock_model() is not None:
         clock = f"{kind}_clock"
         qs = qs.annotate(**{clock: FilteredRelation(
             "sla_clocks", condition=Q(sla_clocks__kind=kind))})
         due_at = Coalesce(F(f"{clock}__due_at"), due_at, output_field=DateTimeField())
+        target = Coalesce(F(f"{clock}__target"), target, output_field=DurationField())
         achieved = Case(
             When(**{f"{clock}__id__isnull": False}, then=F(f"{clock}__met_at")),
             default=F(achieved_field), output_field=DateTimeField(),
         )
         clock_breached = Q(**{f"{clock}__breached_at__isnull": False})
+        clock_stopped = Q(**{f"{clock}__stopped_at__isnull": False})
     due_name, achieved_name = f"{kind}_due_at", f"{kind}_achieved_at"
-    qs = qs.annotate(**{due_name: due_at, achieved_name: achieved})
+    target_name = f"{kind}_target_value"
+    qs = qs.annotate(**{due_name: due_at, achieved_name: achieved, target_name: target})
+    no_sla = Q(**{f"{due_name}__isnull": True}) | Q(**{target_name: timedelta(0)})
+    if clock_stopped is not None:
+        no_sla |= clock_stopped
     outcomes = [
+        When(no_sla, then=Value(NO_SLA)),
         When(Q(**{f"{achieved_name}__isnull": True, f"{due_name}__lt": now}), then=Value(BREACHED)),
         When(Q(**{f"{achieved_name}__isnull": True}), then=Value(PENDING)),
         When(Q(**{f"{achieved_name}__lte": F(due_name)}), then=Value(MET)),
     ]
     if clock_breached is not None:
-        # A breach the sweep recorded stays a breach, even if the clock was met later.
+        # A breach the sweep recorded stays a breach, even if the clock was met later or
+        # the incident moved to a level without that SLA.
         outcomes.insert(0, When(clock_breached, then=Value(BREACHED)))
     return qs.annotate(**{f"{kind}_sla": Case(*outcomes, default=Value(BREACHED),
                                               output_field=CharField())})
@@ -193,7 +207,7 @@ def _declared_aggregates() -> dict[str, Any]:
         "customer_facing": Count("pk", filter=Q(is_customer_facing=True)),
     }
     for kind in SLA_KINDS:
-        for result in (MET, BREACHED, PENDING):
+        for result in (MET, BREACHED, PENDING, NO_SLA):
             aggregates[f"{kind}_{result}"] = outcome(kind, result)
     return aggregates
 

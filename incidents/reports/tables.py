@@ -57,7 +57,8 @@ def choice_label(choices) -> Callable[[Any], str]:
 
 
 def _sla_label(value: str | None) -> str:
-    return {"met": "Met", "breached": "Breached", "pending": "Pending"}.get(value or "", "")
+    return {"met": "Met", "breached": "Breached", "pending": "Pending",
+            "no_sla": "No SLA"}.get(value or "", "")
 
 
 def _open_action_items():
@@ -375,11 +376,13 @@ def summary_figures(summary: Summary) -> list[SummaryFigure]:
                       "from detection, incidents resolved in the period"),
         SummaryFigure("Response SLA compliance (%)", declared["response_compliance_pct"], PERCENT,
                       f"{declared['response_met']} met, {declared['response_breached']} breached, "
-                      f"{declared['response_pending']} pending"),
+                      f"{declared['response_pending']} pending, "
+                      f"{declared['response_no_sla']} without an SLA"),
         SummaryFigure("Resolution SLA compliance (%)", declared["resolution_compliance_pct"],
                       PERCENT,
                       f"{declared['resolution_met']} met, {declared['resolution_breached']} "
-                      f"breached, {declared['resolution_pending']} pending"),
+                      f"breached, {declared['resolution_pending']} pending, "
+                      f"{declared['resolution_no_sla']} without an SLA"),
         SummaryFigure("SLA breaches", declared["breaches"], INT),
         SummaryFigure("Recurring incidents", summary.recurring_incidents, INT,
                       f"previous period: {summary.previous['recurring_incidents']}"),

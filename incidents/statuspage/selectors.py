@@ -16,6 +16,7 @@ RECENT = timedelta(days=7)
 OPERATIONAL, DEGRADED, OUTAGE = "operational", "degraded", "outage"
 STATUS_LABELS = {OPERATIONAL: "Operational", DEGRADED: "Degraded performance",
                  OUTAGE: "Outage"}
+SEVERITY_ORDER = {OPERATIONAL: 0, DEGRADED: 1, OUTAGE: 2}
 
 
 @dataclass
@@ -73,17 +74,18 @@ def status_page(*, now: datetime | None = None) -> dict:
         visible_incidents(PUBLIC).open().select_related("severity")
         .prefetch_related(Prefetch("services", queryset=Service.objects.filter(is_public=True),
                                    to_attr="public"))
-        .only("id", "state", "severity__rank")
+        .only("id", "state", "severity__public_status")
     )
-    worst_rank: dict[int, int] = {}
+    # Each severity says how it shows publicly; a service shows its worst open incident.
+    worst: dict[int, str] = {}
     for incident in open_incidents:
         for service in incident.public:
-            rank = incident.severity.rank
-            worst_rank[service.pk] = min(rank, worst_rank.get(service.pk, rank))
+            status = incident.severity.public_status
+            if SEVERITY_ORDER[status] > SEVERITY_ORDER[worst.get(service.pk, OPERATIONAL)]:
+                worst[service.pk] = status
     services = []
     for service in Service.objects.filter(is_public=True).order_by("name"):
-        rank = worst_rank.get(service.pk)
-        status = OPERATIONAL if rank is None else OUTAGE if rank == 0 else DEGRADED
+        status = worst.get(service.pk, OPERATIONAL)
         services.append(ServiceStatus(service.name, service.description, status))
     current = _public_incidents(visible_incidents(PUBLIC).open().order_by("-declared_at"))
     recent = _public_incidents(

@@ -134,7 +134,8 @@ def incident_assign_role(request, reference: str):
         )
     except ActionRefused as exc:
         return _refused(request, incident, exc, {"role": form})
-    messages.success(request, f"{services.ROLE_FIELDS[form.cleaned_data['role']]} updated.")
+    label = dict(form.fields["role"].choices).get(form.cleaned_data["role"], "Role")
+    messages.success(request, f"{label} updated.")
     return redirect(incident)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from incidents.forms import NoteForm, PersonChoiceField, incident_workers
 from incidents.models import MessageTemplate, TimelineEntry
 from incidents.models.communications import Audience, Stage
+from incidents.roles import role_choices
 
 # "14:05 issue detected": a note that starts with a time happened then (today, or yesterday
 # when that time has not come yet today).
@@ -65,6 +66,8 @@ class RosterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = incident_workers()
+        # Roles managers defined (seed 003's specialists) come after the built-in ones.
+        self.fields["role"].choices = role_choices() + [("responder", "Responder")]
 
     def clean(self):
         cleaned = super().clean()

@@ -166,8 +166,9 @@ def message_context(incident, *, next_update: datetime | None = None,
         "mitigated_at": format_datetime(incident.mitigated_at),
         "resolved_at": format_datetime(incident.resolved_at),
         "duration": format_duration(end - incident.detected_at),
-        "resolution_target": format_datetime(
-            incident.declared_at + incident.severity.resolution_target),
+        "resolution_target": (
+            format_datetime(incident.declared_at + incident.severity.resolution_target)
+            if incident.severity.resolution_target is not None else "no SLA"),
         "workaround": incident.workaround.strip() or "none available yet",
         "resolution": incident.resolution_summary.strip() or "in progress",
         "next_update": format_datetime(next_update, empty="when there is news"),

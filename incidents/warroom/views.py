@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from incidents import roles as incident_roles
 from incidents import selectors as incident_selectors
 from incidents import services as incident_services
 from incidents.errors import ActionRefused
@@ -55,6 +56,12 @@ def staff_view(view):
 
 def _room_url(incident) -> str:
     return reverse("warroom:room", kwargs={"reference": incident.reference})
+
+
+def _due(incident, target):
+    """When a severity target falls due (counted 24x7 from declaration, as a quick guide; the SLA
+    panel has the real clocks), or None for no SLA."""
+    return None if target is None else incident.declared_at + target
 
 
 def _optional_templates() -> dict[str, str]:
@@ -117,6 +124,7 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
         "transitions": transitions,
         "checklist": selectors.checklist_groups(incident, now=now),
         "team": services.incident_team(incident),
+        "roster": incident_roles.roster(incident),
         "updates": selectors.status_updates(incident),
         "cadence": cadence,
         "next_update": next((c for c in cadence if not c.is_overdue), None),
@@ -126,8 +134,8 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
         "can": can,
         "note_form": bound.get("note") or (QuickNoteForm(prefix="note") if can["note"] else None),
         "roster_form": bound.get("roster") or (RosterForm(prefix="roster") if can["roles"] else None),
-        "resolution_target": incident.declared_at + incident.severity.resolution_target,
-        "response_target": incident.declared_at + incident.severity.response_target,
+        "resolution_target": _due(incident, incident.severity.resolution_target),
+        "response_target": _due(incident, incident.severity.response_target),
         **_optional_templates(),
     }
     return render(request, "warroom/room.html", context, status=status)

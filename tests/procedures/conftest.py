@@ -34,3 +34,28 @@ def admin_form_data(response) -> dict:
                 continue
             data[bound.html_name] = "on" if value is True else value
     return data
+
+
+@pytest.fixture
+def staffed_levels(make_user):
+    """Each default escalation level gets a named person, so pages have someone to reach."""
+    from escalation.models import EscalationLevel
+
+    people = {}
+    for level in EscalationLevel.objects.all():
+        person = make_user("Responder", username=f"level{level.number}")
+        level.users.add(person)
+        people[level.number] = person
+    return people
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) -> a Client logged in as `user`."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

@@ -1,0 +1,58 @@
+"""Paging for required roles (seed 003: P0 pages a devops troubleshooter, a security auditor and
+a performance engineer). At declaration, each role the incident's severity x type requires and
+nobody holds yet is paged: whoever is on call on the rotas that fill it, else the members of the
+role's group. The people paged become participants, so a restricted incident is theirs to see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+
+from incidents import roles as incident_roles
+from incidents.models import Incident, IncidentParticipant, IncidentRole, TimelineEntry
+from incidents.people import display_name
+from incidents.services import participants_add, timeline_record
+
+from . import selectors
+from .models import Rota
+from .notifications import notify
+
+
+def role_people(role: IncidentRole, now: datetime) -> list:
+    """Who can fill `role` now: on call on a rota that fills it, else its group's members."""
+    on_call = [selectors.on_call_now(rota, now) for rota in Rota.objects.filter(fills_roles=role)]
+    people = [person for person in on_call if person is not None and person.is_active]
+    if people or role.group_id is None:
+        return people
+    return list(get_user_model().objects.filter(groups=role.group_id, is_active=True)
+                .order_by("username"))
+
+
+def required_roles_page(incident: Incident, *, now: datetime, by=None) -> list:
+    """Page each unfilled required role; the timeline says who was paged, or that nobody
+    could be. Returns the unfilled slots."""
+    unfilled = [slot for slot in incident_roles.required_roles(incident) if not slot.is_filled]
+    parts = []
+    for slot in unfilled:
+        role = slot.role
+        people = role_people(role, now)
+        if not people:
+            parts.append(f"{role.name}: nobody to page (give the role a rota or group)")
+            continue
+        participants_add(incident, people, reason=IncidentParticipant.Reason.PAGED)
+        notify(
+            subject=incident, reason=f"role.{role.code}.required", recipients=people,
+            title=f"[{incident.severity.code}] {incident.reference} needs a {role.name.lower()}",
+            body=f"{incident.reference} {incident.title}\n{incident.severity} needs a "
+                 f"{role.name.lower()}. Join the war room and take the role.",
+            url=incident.get_absolute_url(), incident=incident,
+        )
+        parts.append(f"{role.name}: paged " + ", ".join(display_name(p) for p in people))
+    if parts:
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.ROLE, by=by, occurred_at=now,
+            text="Required roles. " + "; ".join(parts) + ".",
+            data={"paged_roles": [slot.role.code for slot in unfilled]},
+        )
+    return unfilled
