@@ -224,6 +224,7 @@ def test_editing_a_severity_level_records_the_manager_and_the_reason(manager_cli
         "examples": level.examples, "response_target": "2 00:00:00",
         "resolution_target": "10 00:00:00", "update_cadence": "",
         "clock": level.clock, "postmortem_required": "", "postmortem_due_within": "",
+        "firefighting": level.firefighting, "public_status": level.public_status,
         "change_reason": "",
     }
     response = manager_client.post(url, data)
