@@ -2,7 +2,8 @@
 live Firebreak test server: alerts fired through Alertmanager's API open an incident, a second
 alert of the same group joins it, and resolving both marks the incident mitigated.
 
-Ports: Firebreak on 8150, Alertmanager on 8151 (the clustering port is switched off).
+Both listen on free ports the operating system picks, so parallel runs don't collide (the
+clustering port is switched off).
 Alertmanager's group_wait and group_interval are 1 s so the test waits seconds, not minutes."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -25,19 +27,24 @@ from tests.integration.conftest import wait_until
 
 pytestmark = [COMMITTED_DB, pytest.mark.integration]
 
-FIREBREAK_PORT, ALERTMANAGER_PORT = 8150, 8151
 BINARY = "prometheus-alertmanager"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def firebreak_server(postgres):
-    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=FIREBREAK_PORT)
+    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()
     if thread.error:
         raise thread.error
-    yield f"http://127.0.0.1:{FIREBREAK_PORT}"
+    yield f"http://127.0.0.1:{thread.port}"
     thread.terminate()
 
 
@@ -60,11 +67,12 @@ def alertmanager(tmp_path, firebreak_server, make_integration):
         }]}],
     }))
     log = open(tmp_path / "alertmanager.log", "w")
+    alertmanager_port = _free_port()
     process = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{ALERTMANAGER_PORT}", "--cluster.listen-address="],
+         f"--web.listen-address=127.0.0.1:{alertmanager_port}", "--cluster.listen-address="],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    api = f"http://127.0.0.1:{ALERTMANAGER_PORT}/api/v2"
+    api = f"http://127.0.0.1:{alertmanager_port}/api/v2"
     try:
         wait_until(lambda: _ready(api), timeout=30, what="Alertmanager to answer",
                    explain=lambda: (tmp_path / "alertmanager.log").read_text()[-2000:])
