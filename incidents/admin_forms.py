@@ -112,7 +112,7 @@ class TransitionForm(forms.Form):
 
 
 class TriageForm(TransitionForm):
-    severity = forms.ModelChoiceField(SeverityLevel.objects.all(), help_text="Confirm or correct.")
+    severity = forms.ModelChoiceField(SeverityLevel.objects.active(), help_text="Confirm or correct.")
     incident_manager = PersonChoiceField()
     field_order = ["severity", "incident_manager", "reason"]
 
@@ -201,12 +201,13 @@ class VersionedActionForm(forms.Form):
 
 
 class SeverityChangeForm(VersionedActionForm):
-    severity = forms.ModelChoiceField(SeverityLevel.objects.all(), label="New severity")
+    severity = forms.ModelChoiceField(SeverityLevel.objects.active(), label="New severity")
     field_order = ["severity", "reason"]
 
     def __init__(self, *args, incident, **kwargs):
         super().__init__(*args, incident=incident, **kwargs)
-        self.fields["severity"].queryset = SeverityLevel.objects.exclude(pk=incident.severity_id)
+        self.fields["severity"].queryset = SeverityLevel.objects.active().exclude(
+            pk=incident.severity_id)
 
     def apply(self, *, by):
         return services.incident_change_severity(

@@ -73,7 +73,7 @@ class IncidentDeclareForm(forms.ModelForm):
     `incident_declare`, which numbers it, records history and the timeline."""
 
     severity = forms.ModelChoiceField(
-        queryset=SeverityLevel.objects.order_by("rank"),
+        queryset=SeverityLevel.objects.active().order_by("rank"),
         # The declare page renders each option with the level's description and examples.
         widget=forms.RadioSelect(attrs={"class": "form-check-input mt-0 flex-shrink-0"}),
         empty_label=None,
@@ -203,7 +203,7 @@ class TransitionForm(forms.Form):
 
 class TriageForm(TransitionForm):
     severity = forms.ModelChoiceField(
-        queryset=SeverityLevel.objects.order_by("rank"),
+        queryset=SeverityLevel.objects.active().order_by("rank"),
         empty_label=None,
         label="Confirmed severity",
     )
@@ -318,7 +318,7 @@ class VersionedForm(forms.Form):
 
 
 class SeverityChangeForm(VersionedForm):
-    severity = forms.ModelChoiceField(queryset=SeverityLevel.objects.order_by("rank"),
+    severity = forms.ModelChoiceField(queryset=SeverityLevel.objects.active().order_by("rank"),
                                       empty_label=None, label="New severity")
     reason = forms.CharField(help_text="Why the severity changes; shown in the timeline.",
                              error_messages={"required": "Say why the severity changes."})

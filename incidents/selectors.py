@@ -163,7 +163,9 @@ def open_counts_by_severity_and_state(user) -> list[dict]:
         .annotate(n=Count("pk")).order_by()
     }
     rows = []
-    for severity in SeverityLevel.objects.order_by("rank"):
+    in_use = {severity_id for severity_id, _state in counts}
+    # Retired levels (an earlier procedure's) still show while incidents have them.
+    for severity in SeverityLevel.objects.filter(Q(is_active=True) | Q(pk__in=in_use)):
         by_state = [(state, counts.get((severity.pk, state), 0)) for state in Incident.OPEN_STATES]
         rows.append({"severity": severity, "by_state": by_state,
                      "total": sum(n for _, n in by_state)})

@@ -285,8 +285,9 @@ def _group_is_current(integration: Integration, group: AlertGroup, event: AlertE
 
 def _declare(integration: Integration, alert: Alert, event: AlertEvent,
              decision: rules.Decision, now: datetime) -> Incident:
-    severity = (decision.severity or integration.default_severity
-                or SeverityLevel.objects.order_by("-rank").first())
+    severity = decision.severity or integration.default_severity
+    if severity is None or not severity.is_active:  # none set, or retired by a procedure switch
+        severity = SeverityLevel.objects.active().order_by("-rank").first()
     services = decision.services or list(integration.default_services.all())
     description = "\n\n".join(filter(None, [
         event.annotations.get("description", ""),

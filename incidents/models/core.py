@@ -17,6 +17,15 @@ from ..durations import MINUTE, YEAR, BoundedDurationField, format_duration
 from .procedure import CodeNamedManager, IncidentType, default_incident_type
 
 
+class SeverityLevelQuerySet(models.QuerySet):
+    def active(self):
+        """The levels offered when declaring, triaging and changing severity."""
+        return self.filter(is_active=True)
+
+
+SeverityLevelManager = CodeNamedManager.from_queryset(SeverityLevelQuerySet)
+
+
 class SeverityLevel(models.Model):
     """A severity with its SLA targets, and what it means for firefighting and the public
     status page. Rank 0 is the most severe.
@@ -42,7 +51,13 @@ class SeverityLevel(models.Model):
 
     code = models.CharField(max_length=8, unique=True, help_text="Short code, e.g. P0.")
     name = models.CharField(max_length=60)
-    rank = models.PositiveSmallIntegerField(unique=True, help_text="0 is the most severe.")
+    rank = models.PositiveSmallIntegerField(
+        help_text="0 is the most severe. Unique among the active levels.")
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Inactive levels are no longer offered; incidents that have one keep it, "
+                  "with its clocks (a procedure switch retires the levels it no longer lists).",
+    )
     description = models.TextField(blank=True)
     examples = models.TextField(blank=True, help_text="One example per line.")
     response_target = BoundedDurationField(
@@ -81,10 +96,18 @@ class SeverityLevel(models.Model):
     postmortem_due_within = BoundedDurationField(null=True, blank=True, minimum=MINUTE,
                                                  maximum=YEAR)
     history = HistoricalRecords()
-    objects = CodeNamedManager()
+    objects = SeverityLevelManager()
 
     class Meta:
-        ordering = ["rank"]
+        ordering = ["rank", "code"]
+        constraints = [
+            # Retired levels keep their rank for their incidents' sake; only the levels in use
+            # must be ordered unambiguously.
+            models.UniqueConstraint(
+                fields=["rank"], condition=models.Q(is_active=True),
+                name="one_active_severity_per_rank",
+                violation_error_message="Another active severity level has this rank."),
+        ]
 
     def natural_key(self):
         return (self.code,)
@@ -98,7 +121,7 @@ class SeverityLevel(models.Model):
 
     @classmethod
     def top(cls) -> SeverityLevel | None:
-        return cls.objects.order_by("rank").first()
+        return cls.objects.active().order_by("rank").first()
 
     @property
     def is_immediate_response(self) -> bool:

@@ -60,6 +60,21 @@ class IncidentType(models.Model):
     def natural_key(self):
         return (self.code,)
 
+    def validate_constraints(self, exclude=None):
+        # Marking a type default moves the default to it (see save), so "another type is
+        # already the default" is never an error worth showing.
+        exclude = set(exclude or ())
+        if self.is_default:
+            exclude.add("is_default")
+        super().validate_constraints(exclude=exclude)
+
+    def save(self, *args, **kwargs):
+        if self.is_default:
+            for other in IncidentType.objects.filter(is_default=True).exclude(pk=self.pk):
+                other.is_default = False
+                other.save(update_fields=["is_default"])  # saved one by one: history shows it
+        super().save(*args, **kwargs)
+
     @classmethod
     def default_pk(cls) -> int | None:
         """The default type's id: the one flagged default, else the first in order."""

@@ -5,7 +5,7 @@ from ..models import IncidentRole, IncidentType, RoleRequirement, Service, Sever
 from .registry import Children, Section, register
 
 register(Section(
-    name="severities", model=SeverityLevel, key=("code",), order=20,
+    name="severities", model=SeverityLevel, key=("code",), order=20, retire_field="is_active",
     help="Severity levels with their SLA targets, clock and review rules.",
 ))
 register(Section(

@@ -176,6 +176,7 @@ class _Run:
     prune: bool
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    vacated: set = field(default_factory=set)
 
     def section(self, section: Section, entries) -> set | None:
         """Apply a section's entries; returns the keys of the rows it lists (None: not in the
@@ -185,6 +186,8 @@ class _Run:
         if not isinstance(entries, list):
             self.errors.append(f"{section.name}: expected a list of entries.")
             return None
+        if self.prune and section.prunable and section.retire_field:
+            self.vacate_unlisted(section, entries)
         seen = set()
         for index, entry in enumerate(entries):
             where = f"{section.name}[{_label(section, entry, index)}]"
@@ -194,6 +197,21 @@ class _Run:
                     self.errors.append(f"{where}: listed twice.")
                 seen.add(row.pk)
         return seen
+
+    def vacate_unlisted(self, section: Section, entries: list) -> None:
+        """Switch off, before the file's entries are applied, the rows the file no longer
+        lists, so a listed entry may take over what only active rows must not share (seed
+        004's P1 takes rank 0 from the retired P0). The prune at the end then deletes those
+        nothing refers to and reports the rest as retired."""
+        listed = {tuple(str(entry.get(k)) for k in section.key)
+                  for entry in entries if isinstance(entry, dict)}
+        for row in section.queryset().filter(**{section.retire_field: True}):
+            if tuple(str(_key_text(row, k)) for k in section.key) not in listed:
+                setattr(row, section.retire_field, False)
+                row._history_user = self.by
+                row._change_reason = self.reason
+                row.save()
+                self.vacated.add((section.model, row.pk))
 
     def prune_unlisted(self, section: Section, seen: set) -> None:
         for row in section.queryset().exclude(pk__in=seen):
@@ -301,6 +319,8 @@ class _Run:
         if _deletes_only_configuration(section, row):
             row.delete()
             self.changes.append(Change("delete", where))
+        elif section.retire_field and (section.model, row.pk) in self.vacated:
+            self.changes.append(Change("retire", where, ["still used, so switched off"]))
         elif section.retire_field and getattr(row, section.retire_field):
             setattr(row, section.retire_field, False)
             row._history_user = self.by
@@ -339,6 +359,14 @@ def _deletes_only(row, own: set) -> bool:
         rel.through._default_manager.filter(**{rel.field.m2m_reverse_field_name(): row}).exists()
         for rel in row._meta.related_objects if rel.many_to_many
     )
+
+
+def _key_text(row, name: str):
+    """A key field's value as the file writes it (a related row by its own key)."""
+    value = getattr(row, name)
+    if isinstance(value, models.Model) and hasattr(value, "natural_key"):
+        (value,) = value.natural_key()[:1]
+    return value
 
 
 def _default_in_file(f: models.Field):

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from escalation.models import ImpactRule
-from incidents.models import ProcedureRevision, SeverityLevel
+from incidents.models import IncidentType, ProcedureRevision, SeverityLevel
 from incidents.procedure import presets as preset_module
 from incidents.procedure import procedure_export
 
@@ -96,3 +96,46 @@ def test_only_managers_may_switch_procedures(preset_dir, client, make_user):
 
     assert client.post(url, {"reason": "Mine now"}).status_code == 403
     assert SeverityLevel.objects.get(code="P1").name == "High"
+
+
+@pytest.fixture
+def renamed_levels_preset(tmp_path, monkeypatch):
+    """A procedure with two levels of its own (seed 002 calls them Sev1, Sev2) in place of
+    P0-P3; the other sections are not in the file, so they stay as they are."""
+    document = {
+        "firebreak_procedure": 1, "name": "Two levels",
+        "severities": [
+            {"code": "Sev1", "name": "Critical", "rank": 0, "response_target": "30m"},
+            {"code": "Sev2", "name": "High", "rank": 1},
+        ],
+    }
+    (tmp_path / "two-levels.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    monkeypatch.setattr(preset_module, "PRESET_DIR", tmp_path)
+
+
+def test_switching_to_levels_of_other_names_retires_the_old_ones_and_keeps_open_incidents(
+        renamed_levels_preset, declare, client, responder):
+    incident = declare(severity="P0")
+    clocks_before = list(incident.sla_clocks.values_list("kind", "due_at"))
+
+    result = preset_module.preset_load("two-levels", reason="Adopt seed 002's levels")
+
+    active = SeverityLevel.objects.active()
+    assert [(s.code, s.rank) for s in active.order_by("rank")] == [("Sev1", 0), ("Sev2", 1)]
+    assert "retire  severities[P0 – Critical]: still used, so switched off" in map(
+        str, result.changes)
+    incident.refresh_from_db()
+    assert incident.severity.code == "P0"  # its level, now retired, and its clocks stay
+    assert list(incident.sla_clocks.values_list("kind", "due_at")) == clocks_before
+    client.force_login(responder)
+    page = client.get(reverse("incidents:declare")).content.decode()
+    assert "Sev1" in page and "P3 – Low" not in page
+
+
+def test_a_type_marked_default_takes_the_default_over(manager, incident_types):
+    security = incident_types["security"]
+    security.is_default = True
+    security.full_clean()
+    security.save()
+
+    assert list(IncidentType.objects.filter(is_default=True)) == [security]
