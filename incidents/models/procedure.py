@@ -78,7 +78,8 @@ class IncidentType(models.Model):
     @classmethod
     def default_pk(cls) -> int | None:
         """The default type's id: the one flagged default, else the first in order."""
-        pks = cls.objects.order_by("-is_default", "order", "pk").values_list("pk", flat=True)
+        pks = cls.objects.order_by("-is_active", "-is_default", "order", "pk").values_list(
+            "pk", flat=True)
         return pks.first()
 
 

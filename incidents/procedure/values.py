@@ -4,49 +4,33 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import Group
 from django.db import models
 
+from ..durations import EXAMPLES, DurationSyntaxError, format_duration
+from ..durations import parse as parse_duration_text
 from .registry import children_for_model, section_for_model
 
-_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_PART = re.compile(r"\s*(\d+)\s*(w|d|h|m|s)\s*", re.IGNORECASE)
-
-
 def duration_to_text(value: dt.timedelta) -> str:
-    """`timedelta(hours=1, minutes=30)` -> "1h 30m"; zero is "0m"."""
-    seconds = int(value.total_seconds())
-    if seconds == 0:
-        return "0m"
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    parts = []
-    for unit in ("d", "h", "m", "s"):
-        amount, seconds = divmod(seconds, _UNITS[unit])
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return sign + " ".join(parts)
+    """`timedelta(hours=1, minutes=30)` -> "90m", as a manager types it (see incidents.durations)."""
+    return format_duration(value)
 
 
 def text_to_duration(text) -> dt.timedelta:
-    """"1h 30m", "90m", "2d", "1w" -> timedelta. Raises ValueError with a readable message."""
+    """"1h 30m", "90m", "2d", "1 business day", "immediate" -> timedelta: the notation of
+    every duration field (incidents.durations). Raises ValueError with a readable message."""
     if isinstance(text, bool) or not isinstance(text, (str, int)):
-        raise ValueError(f"expected a duration such as \"90m\" or \"4h\", got {text!r}")
+        raise ValueError(f"expected a duration such as {EXAMPLES}, got {text!r}")
     if isinstance(text, int):
         raise ValueError(f"a bare number is ambiguous: write \"{text}m\" or \"{text}h\"")
-    stripped = text.strip()
-    position, seconds = 0, 0
-    while position < len(stripped):
-        match = _PART.match(stripped, position)
-        if not match:
-            raise ValueError(f"expected a duration such as \"90m\", \"4h\" or \"1d 2h\", got {text!r}")
-        seconds += int(match.group(1)) * _UNITS[match.group(2).lower()]
-        position = match.end()
-    if not stripped:
-        raise ValueError("the duration is empty")
-    return dt.timedelta(seconds=seconds)
+    try:
+        return parse_duration_text(text).value
+    except DurationSyntaxError as exc:
+        raise ValueError(str(exc).rstrip(".")) from None
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
 
 
 def reference_of(instance) -> object:

@@ -60,7 +60,7 @@ def test_an_edited_entry_is_updated_with_the_reason_in_its_history(make_user):
     result = procedure_import(text, by=manager, reason="Tighter P1 response")
 
     assert [str(c) for c in result.changed] == [
-        "update  severities[P1]: response_target: 4h → 1h 30m"]
+        "update  severities[P1]: response_target: 4h → 90m"]
     p1 = SeverityLevel.objects.get(code="P1")
     assert p1.response_target == timedelta(minutes=90)
     last = p1.history.first()
@@ -142,7 +142,7 @@ def test_prune_retires_entries_the_history_of_incidents_refers_to(declare, make_
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda d: severity(d, "P1").update(response_target="-4h"),
-     "severities[P1]: response_target: expected a duration"),
+     "severities[P1]: response_target: Response target must be from"),
     (lambda d: severity(d, "P1").update(response_target=4),
      "severities[P1]: response_target: a bare number is ambiguous"),
     (lambda d: severity(d, "P1").update(colour="red"),

@@ -112,14 +112,15 @@ def test_a_type_in_use_cannot_be_deleted(declare, incident_types):
         incident_types["process"].delete()
 
 
-def test_only_one_type_is_the_default(manager_client, incident_types):
+def test_marking_a_type_default_moves_the_default_to_it(manager_client, incident_types):
     url = reverse("admin:incidents_incidenttype_change", args=[incident_types["process"].pk])
     data = admin_form_data(manager_client.get(url))
     data.update(is_default="on", change_reason="Most of ours are process issues")
     response = manager_client.post(url, data)
-    assert response.status_code == 200
-    assert "default type" in response.content.decode().lower()
-    assert IncidentType.objects.get(is_default=True).code == "technical"
+    assert response.status_code == 302
+    assert [t.code for t in IncidentType.objects.filter(is_default=True)] == ["process"]
+    technical = incident_types["technical"]
+    assert technical.history.first().is_default is False  # the old default's history shows it
 
 
 # --- The data migration --------------------------------------------------------------------

@@ -39,6 +39,9 @@ class Command(BaseCommand):
                           help="Show what would change; change nothing.")
         load.add_argument("--reason", default="", help="Recorded in the history.")
         load.add_argument("--verbose-plan", action="store_true")
+        load.add_argument("--unless-active", action="store_true",
+                          help="Do nothing when this preset is already the active procedure "
+                               "(what `./firebreak start` uses with FIREBREAK_PROCEDURE).")
 
     def handle(self, *args, action, **options):
         if action == "export":
@@ -46,6 +49,10 @@ class Command(BaseCommand):
         if action == "presets":
             return self.list_presets()
         if action == "load":
+            active = ProcedureRevision.active()
+            if options["unless_active"] and active and active.preset == options["name"]:
+                self.stdout.write(f"The preset {options['name']} is already the active procedure.")
+                return None
             reason = options["reason"] or f"Loaded the preset {options['name']}"
             return self.apply(options, options["name"],
                               lambda: preset_load(options["name"], reason=reason,

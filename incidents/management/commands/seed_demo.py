@@ -71,10 +71,22 @@ class Demo:
     log: Callable[[str], None] = print
 
     def severity(self, code: str) -> SeverityLevel:
-        return SeverityLevel.objects.get(code=code)
+        """The active level named `code`; demo incidents name levels P0 (most severe) to P3,
+        so under a procedure with other names (seed 002's Sev1-Sev4, seed 004's P1-P4) P0
+        means its most severe active level, P1 the next, and so on (the last one at most)."""
+        level = SeverityLevel.objects.active().filter(code=code).first()
+        if level is None or self.procedure_renames_levels():
+            ranked = list(SeverityLevel.objects.active().order_by("rank"))
+            level = ranked[min(int(code.removeprefix("P")), len(ranked) - 1)]
+        return level
+
+    def procedure_renames_levels(self) -> bool:
+        return not SeverityLevel.objects.active().filter(code="P0").exists()
 
     def incident_type(self, code: str) -> IncidentType:
-        return IncidentType.objects.get(code=code)
+        """The active type `code`, or the default type where the procedure has no such type."""
+        found = IncidentType.objects.filter(code=code, is_active=True).first()
+        return found or IncidentType.objects.get(pk=IncidentType.default_pk())
 
 
 # --- Foundation -----------------------------------------------------------------------------
