@@ -177,6 +177,7 @@ class _Run:
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     vacated: set = field(default_factory=set)
+    parked: dict = field(default_factory=dict)
 
     def section(self, section: Section, entries) -> set | None:
         """Apply a section's entries; returns the keys of the rows it lists (None: not in the
@@ -186,8 +187,10 @@ class _Run:
         if not isinstance(entries, list):
             self.errors.append(f"{section.name}: expected a list of entries.")
             return None
-        if self.prune and section.prunable and section.retire_field:
-            self.vacate_unlisted(section, entries)
+        if section.retire_field:
+            self.park_listed(section, entries)
+            if self.prune and section.prunable:
+                self.vacate_unlisted(section, entries)
         seen = set()
         for index, entry in enumerate(entries):
             where = f"{section.name}[{_label(section, entry, index)}]"
@@ -198,15 +201,26 @@ class _Run:
                 seen.add(row.pk)
         return seen
 
+    def park_listed(self, section: Section, entries: list) -> None:
+        """Switch the listed active rows off for the moment, quietly (no history), so entries
+        may trade what only active rows must not share: two levels swapping ranks, or seed
+        001's P0 taking rank 0 back from seed 004's P1. Each row is switched back as its entry
+        is applied (`entry`), so an unchanged row stays unchanged."""
+        listed = {_file_key(section, entry) for entry in entries if isinstance(entry, dict)}
+        for row in section.queryset().filter(**{section.retire_field: True}):
+            if _row_key(section, row) in listed:
+                section.model._default_manager.filter(pk=row.pk).update(
+                    **{section.retire_field: False})
+                self.parked[(section.model, row.pk)] = {section.retire_field: True}
+
     def vacate_unlisted(self, section: Section, entries: list) -> None:
         """Switch off, before the file's entries are applied, the rows the file no longer
         lists, so a listed entry may take over what only active rows must not share (seed
         004's P1 takes rank 0 from the retired P0). The prune at the end then deletes those
         nothing refers to and reports the rest as retired."""
-        listed = {tuple(str(entry.get(k)) for k in section.key)
-                  for entry in entries if isinstance(entry, dict)}
+        listed = {_file_key(section, entry) for entry in entries if isinstance(entry, dict)}
         for row in section.queryset().filter(**{section.retire_field: True}):
-            if tuple(str(_key_text(row, k)) for k in section.key) not in listed:
+            if _row_key(section, row) not in listed:
                 setattr(row, section.retire_field, False)
                 row._history_user = self.by
                 row._change_reason = self.reason
@@ -256,6 +270,9 @@ class _Run:
         row = part.model._default_manager.filter(**lookup).first()
         created = row is None
         row = row or part.model()
+        parked = self.parked.pop((part.model, row.pk), {}) if not created else {}
+        for name, value in parked.items():  # compare with what the row was before parking
+            setattr(row, name, value)
         details = []
         for name, value in values.items():
             old = getattr(row, name, None) if not created else None
@@ -278,6 +295,8 @@ class _Run:
             row._history_user = self.by
             row._change_reason = self.reason
             row.save()
+        elif parked:
+            part.model._default_manager.filter(pk=row.pk).update(**parked)
         for name, targets in m2m.items():
             manager = getattr(row, name)
             before = set(manager.all()) if not created else set()
@@ -359,6 +378,14 @@ def _deletes_only(row, own: set) -> bool:
         rel.through._default_manager.filter(**{rel.field.m2m_reverse_field_name(): row}).exists()
         for rel in row._meta.related_objects if rel.many_to_many
     )
+
+
+def _file_key(section: Section, entry: dict) -> tuple:
+    return tuple(str(entry.get(k)) for k in section.key)
+
+
+def _row_key(section: Section, row) -> tuple:
+    return tuple(str(_key_text(row, k)) for k in section.key)
 
 
 def _key_text(row, name: str):

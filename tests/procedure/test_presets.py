@@ -12,7 +12,7 @@ from django.urls import reverse
 from escalation.models import ImpactRule
 from incidents.models import IncidentType, ProcedureRevision, SeverityLevel
 from incidents.procedure import presets as preset_module
-from incidents.procedure import procedure_export
+from incidents.procedure import procedure_export, procedure_import
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,16 @@ def test_a_type_marked_default_takes_the_default_over(manager, incident_types):
     security.save()
 
     assert list(IncidentType.objects.filter(is_default=True)) == [security]
+
+
+def test_a_file_may_swap_the_ranks_of_two_levels():
+    document = yaml.safe_load(procedure_export())
+    levels = {s["code"]: s for s in document["severities"]}
+    levels["P0"]["rank"], levels["P1"]["rank"] = 1, 0
+
+    procedure_import(yaml.safe_dump(document, sort_keys=False), reason="P1 is our worst")
+
+    assert [s.code for s in SeverityLevel.objects.active().order_by("rank")][:2] == ["P1", "P0"]
+    again = procedure_import(yaml.safe_dump(document, sort_keys=False), reason="Again")
+    assert again.changed == []
+    assert SeverityLevel.objects.active().count() == 4
