@@ -34,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import services
+from incidents.errors import ActionRefused
 from incidents.models import Incident, IncidentType, Service, SeverityLevel
 
 DEMO_PASSWORD = "firebreak-demo"
@@ -90,6 +91,15 @@ class Demo:
 
 
 # --- Foundation -----------------------------------------------------------------------------
+
+
+def _tick_required_items(incident: Incident, transition: str, *, by) -> None:
+    """Tick the checklist items the active procedure requires before `transition`, as the
+    team would have, so every preset's demo incidents reach the states they show."""
+    from incidents.warroom.services import checklist_item_set_done, open_blocking_items
+
+    for item in open_blocking_items(incident, transition):
+        checklist_item_set_done(item, by=by, done=True)
 
 
 def seed_users(demo: Demo) -> None:
@@ -227,6 +237,7 @@ def seed_incidents(demo: Demo) -> None:
     if incident:
         incident = _triage(demo, incident)
         incident = services.incident_investigate(incident, by=u["responder"])
+        _tick_required_items(incident, "resolve", by=u["responder"])
         services.incident_resolve(
             incident, by=u["responder"],
             summary="The identity provider's signing key rolled over; we now fetch keys "
@@ -243,12 +254,17 @@ def seed_incidents(demo: Demo) -> None:
         incident = _triage(demo, incident)
         incident = services.incident_mitigate(incident, by=u["responder"],
                                               workaround="Rolled back to the previous release.")
+        _tick_required_items(incident, "resolve", by=u["responder"])
         incident = services.incident_resolve(
             incident, by=u["responder"],
             summary="A missing migration in release 2.14 broke the webhook serializer; "
                     "fixed in 2.14.1 with a deploy check for pending migrations.",
         )
-        services.incident_close(incident, by=im, reason="Fix verified for 24 hours")
+        _tick_required_items(incident, "close", by=im)
+        try:
+            services.incident_close(incident, by=im, reason="Fix verified for 24 hours")
+        except ActionRefused as refused:  # e.g. a procedure that wants its review first
+            demo.log(f"Left {incident.reference} resolved: {refused}")
 
     # Early-state exits: a duplicate and a cancelled false alarm.
     incident = _declare(

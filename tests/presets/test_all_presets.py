@@ -1,0 +1,78 @@
+"""What holds for every shipped preset: it loads on a fresh install, a second load changes
+nothing, the demo data fits it, its roles reach people who may act, and switching presets
+keeps open incidents with their history and clocks."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from escalation.models import SlaClock
+from incidents import services
+from incidents.models import Incident, IncidentRole, ProcedureRevision, SeverityLevel
+from incidents.procedure.presets import presets
+from incidents.warroom.communications import can_send_updates
+
+from .conftest import MONDAY_MORNING
+
+pytestmark = pytest.mark.django_db
+SHIPPED = ["carbot-resolution", "escalation-procedures", "incident-response", "issue-response",
+           "platform-121-critical-issues"]
+
+
+def test_the_five_seed_procedures_ship_as_presets():
+    assert sorted(p.slug for p in presets()) == SHIPPED
+    assert all(p.description for p in presets())
+
+
+@pytest.mark.parametrize("slug", SHIPPED)
+def test_a_preset_loads_once_and_the_demo_fits_it(slug, load_preset, settings, capsys):
+    load_preset(slug)
+    assert load_preset(slug).changed == []
+    assert ProcedureRevision.active().preset == slug
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    capsys.readouterr()
+    demo = Incident.objects.all()
+    assert demo.exists()
+    assert not demo.filter(severity__is_active=False).exists()
+
+
+@pytest.mark.parametrize("slug", SHIPPED)
+def test_whoever_a_preset_pages_for_a_role_may_do_that_roles_work(slug, load_preset, make_user,
+                                                                   incident_manager):
+    """No person is asked to do what they may not do: someone of each paged role's group is
+    assigned the role and can then do its work (the communications lead sends updates)."""
+    load_preset(slug)
+    incident = services.incident_declare(by=incident_manager, title="Checkout fails",
+                                         severity=SeverityLevel.top())
+    for role in IncidentRole.objects.filter(requirements__isnull=False).distinct():
+        assert role.group_id, f"{role} is required but pages no group"
+        person = make_user(Group.objects.get(pk=role.group_id).name, username=f"r-{role.code}")
+        services.incident_assign_role(incident, by=incident_manager, role=role.code, user=person)
+        incident.refresh_from_db()
+        if role.code == "communications_lead":
+            assert can_send_updates(person, incident), f"{role}: may not send updates"
+        else:
+            assert person.has_perm("incidents.work_incident"), f"{role}: may not work on it"
+
+
+def test_switching_through_every_preset_keeps_an_open_incident_and_its_clocks(
+        load_preset, declare):
+    load_preset(SHIPPED[0])
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        incident = declare(severity="P0")
+    clocks = list(SlaClock.objects.filter(incident=incident).values_list("kind", "due_at"))
+    timeline = incident.timeline.count()
+
+    for slug in SHIPPED[1:] + SHIPPED[:1]:
+        load_preset(slug)
+
+    incident.refresh_from_db()
+    assert incident.state == "reported"
+    assert list(SlaClock.objects.filter(incident=incident).values_list("kind", "due_at")) == clocks
+    assert incident.timeline.count() == timeline
+    assert SeverityLevel.objects.filter(pk=incident.severity_id).exists()
