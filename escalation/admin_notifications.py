@@ -71,19 +71,21 @@ class NotificationAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
                     "attempts", "next_attempt_at", "sent_at"]
     list_filter = ["status", "channel", "webhook", "created_at"]
     search_fields = ["title", "reason", "recipient__username", "recipient__email",
-                     "incident__reference", "=idempotency_id"]
+                     "to_address", "incident__reference", "=idempotency_id"]
     date_hierarchy = "created_at"
     list_select_related = ["recipient", "webhook"]
     ordering = ["-created_at", "-pk"]
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now"]
     readonly_fields = ["idempotency_id", "dedup_key", "channel", "recipient", "webhook",
+                       "to_address", "to_name",
                        "incident", "content_type", "object_id", "reason", "title", "body", "url",
                        "status", "attempts", "next_attempt_at", "last_error", "created_at",
                        "sent_at", "read_at"]
     fieldsets = [
         (None, {"fields": ["title", "body", "url", "reason", "incident"]}),
-        ("Destination", {"fields": ["channel", "recipient", "webhook"]}),
+        ("Destination", {"fields": ["channel", "recipient", "webhook", "to_address",
+                                    "to_name"]}),
         ("Delivery", {"fields": ["status", "attempts", "next_attempt_at", "sent_at", "read_at",
                                  "last_error"]}),
         ("Identity", {"classes": ["collapse"],
@@ -93,7 +95,7 @@ class NotificationAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="To")
     def destination(self, obj: Notification):
-        return obj.recipient or obj.webhook
+        return obj.recipient or obj.webhook or obj.to_address
 
     def has_add_permission(self, request):
         return False

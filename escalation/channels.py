@@ -14,6 +14,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from email.utils import formataddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -54,8 +55,23 @@ def message_id(notification: Notification) -> str:
 
 # --- Email -----------------------------------------------------------------------------------
 
+def build_contact_email(notification: Notification) -> EmailMessage:
+    """For someone without a login: the message itself, no portal link, no preferences; about
+    an incident restricted by now, the redacted title only (they can never be a participant)."""
+    notification = _as_channel_may_see(notification)
+    return EmailMessage(
+        subject=notification.title,
+        body=notification.body.strip(),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[formataddr((notification.to_name, notification.to_address))],
+        headers={"Message-ID": message_id(notification), "X-Firebreak-Reason": notification.reason},
+    )
+
+
 def build_email(notification: Notification) -> EmailMessage:
     recipient = notification.recipient
+    if recipient is None and notification.to_address:
+        return build_contact_email(notification)
     if recipient is None or not recipient.email:
         raise DeliveryError("The recipient has no email address.", permanent=True)
     lines = [notification.body.strip()] if notification.body.strip() else []

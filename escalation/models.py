@@ -120,6 +120,9 @@ class Notification(models.Model):
         "escalation.WebhookEndpoint", on_delete=models.CASCADE, null=True, blank=True,
         related_name="notifications",
     )
+    # Someone without a login (a client, a partner team): e-mail only, no link to the portal.
+    to_address = models.EmailField(blank=True)
+    to_name = models.CharField(max_length=120, blank=True)
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.CASCADE, null=True, blank=True,
         related_name="notifications",
@@ -152,7 +155,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.recipient or self.webhook}: {self.title}"
+        target = self.recipient or self.webhook or self.to_address
+        return f"{self.get_channel_display()} to {target}: {self.title}"
 
 
 class WebhookEndpoint(models.Model):

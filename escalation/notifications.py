@@ -89,6 +89,10 @@ def notify_many(messages: Iterable[Message]) -> list[Notification]:
         if message.webhooks and endpoints is None:
             endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
         rows.extend(_rows_for(message, endpoints or [], now))
+    return _insert(rows)
+
+
+def _insert(rows: list[Notification]) -> list[Notification]:
     if not rows:
         return []
     # Set-based, so a breach that tells twenty people costs three queries, not forty savepoints.
@@ -160,6 +164,39 @@ def _rows_for(message: Message, endpoints: list, now) -> list[Notification]:
         row.created_at = now
         row.next_attempt_at = now
     return rows
+
+
+def notify_addresses(
+    *,
+    subject,
+    reason: str,
+    addresses: Iterable[tuple[str, str]],
+    title: str,
+    body: str = "",
+    incident=None,
+) -> list[Notification]:
+    """Queue one e-mail per (name, address) for people without a login. They get the title
+    and body only: no link into the portal (the caller keeps staff links out of the body).
+    About a restricted incident they get the redacted title only, as webhooks do: nobody
+    without a login may see it."""
+    content_type = ContentType.objects.get_for_model(subject)
+    base = f"{content_type.pk}:{subject.pk}:{reason}"
+    now = timezone.now()
+    redacted = incident is not None and incident.is_restricted
+    unique = {addr.strip().lower(): (name, addr.strip().lower())
+              for name, addr in addresses if addr and addr.strip()}
+    rows = [
+        Notification(
+            dedup_key=f"{base}:addr:{address}:email"[:255],
+            channel=Notification.Channel.EMAIL, to_address=address, to_name=name[:120],
+            content_type=content_type, object_id=subject.pk, reason=reason,
+            title=redacted_title(incident) if redacted else title[:255],
+            body="" if redacted else body, url="", incident=incident, created_at=now,
+            next_attempt_at=now,
+        )
+        for name, address in unique.values()
+    ]
+    return _insert(rows)
 
 
 # --- In-app inbox ----------------------------------------------------------------------------

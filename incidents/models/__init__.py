@@ -27,8 +27,10 @@ from .checklists import (  # noqa: F401, E402
     IncidentChecklistItem,
 )
 from .communications import (  # noqa: F401, E402
+    Audience,
     AudienceSubscription,
     CommunicationCadence,
+    Contact,
     MessageTemplate,
     StatusUpdate,
 )

@@ -10,11 +10,67 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from ..durations import MINUTE, YEAR, BoundedDurationField
+from ..durations import MINUTE, YEAR, BoundedDurationField, format_duration
 from .core import Incident, Service, SeverityLevel
 
 
-class Audience(models.TextChoices):
+class Audience(models.Model):
+    """Who an update is for: customers, internal stakeholders, executives, the response team,
+    or any group a team names (seed 002's clients, Cash IM team). People subscribe to it; a
+    cadence says how often it must hear from us."""
+
+    slug = models.SlugField(max_length=40, unique=True,
+                            help_text="Stable name used in exports, imports and timers.")
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    includes_incident_team = models.BooleanField(
+        default=False, help_text="Also reach the incident's own roster (manager, leads, "
+                                 "responders).")
+    may_publish = models.BooleanField(
+        "may publish on the status page", default=False,
+        help_text="Updates for this audience may be published on the public status page.")
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class Contact(models.Model):
+    """Someone without a login who hears about incidents (a client, a partner team): e-mail
+    only, and never a link into the staff pages."""
+
+    name = models.CharField(max_length=120)
+    email = models.EmailField(unique=True, help_text="Also the contact's stable name in exports.")
+    organisation = models.CharField(max_length=120, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organisation", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation})" if self.organisation else self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.email,)
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class DefaultAudience(models.TextChoices):
+    """The audiences the default configuration ships (rows of Audience, editable)."""
+
     CUSTOMER = "customer", "Customers"
     STAKEHOLDERS = "stakeholders", "Internal stakeholders"
     EXECUTIVES = "executives", "Executives"
@@ -32,7 +88,10 @@ class MessageTemplate(models.Model):
     incident's data ({{ reference }}, {{ severity }}, {{ impact }}, {{ next_update }}, ...)."""
 
     name = models.CharField(max_length=120, unique=True)
-    audience = models.CharField(max_length=20, choices=Audience.choices)
+    audience = models.ForeignKey(
+        Audience, on_delete=models.PROTECT, to_field="slug", db_column="audience",
+        related_name="+",
+    )
     stage = models.CharField(max_length=20, choices=Stage.choices)
     severity = models.ForeignKey(
         SeverityLevel, on_delete=models.CASCADE, null=True, blank=True,
@@ -66,7 +125,10 @@ class AudienceSubscription(models.Model):
     """A person or a group hears about incidents for an audience, optionally only for one
     service and from a minimum severity."""
 
-    audience = models.CharField(max_length=20, choices=Audience.choices)
+    audience = models.ForeignKey(
+        Audience, on_delete=models.PROTECT, to_field="slug", db_column="audience",
+        related_name="subscriptions",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
         related_name="audience_subscriptions",
@@ -74,6 +136,10 @@ class AudienceSubscription(models.Model):
     group = models.ForeignKey(
         "auth.Group", on_delete=models.CASCADE, null=True, blank=True,
         related_name="audience_subscriptions",
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="subscriptions",
+        help_text="Someone without a login: e-mail only, never a link into the staff pages.",
     )
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, null=True, blank=True,
@@ -89,29 +155,40 @@ class AudienceSubscription(models.Model):
         ordering = ["audience", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(user__isnull=False) | models.Q(group__isnull=False),
-                name="subscription_has_user_or_group",
+                condition=(models.Q(user__isnull=False) | models.Q(group__isnull=False)
+                           | models.Q(contact__isnull=False)),
+                name="subscription_has_someone",
             )
         ]
 
     def __str__(self) -> str:
-        who = self.user or self.group
-        return f"{who} → {self.get_audience_display()}"
+        who = self.user or self.group or self.contact
+        return f"{who} → {self.audience}"
 
     def clean(self):
-        if not self.user_id and not self.group_id:
-            raise ValidationError("Choose a person, a group or both.")
+        # A contact being added with its subscriptions inline is not saved yet (no id).
+        unsaved_contact = self._state.fields_cache.get("contact") is not None
+        if not (self.user_id or self.group_id or self.contact_id or unsaved_contact):
+            raise ValidationError("Choose a person, a group or a contact.")
 
 
 class CommunicationCadence(models.Model):
-    """How often an audience must get an update at a severity (seed 004 "Communication
-    Frequency by Severity"). The war room shows "update overdue" and reminds the
+    """How often audiences must get an update at a severity (seed 004 "Communication
+    Frequency by Severity"), optionally counted in business hours only ("every 2 hours
+    during business hours"). The war room shows "update overdue" and reminds the
     communications lead and incident manager when the time passes without one."""
 
+    slug = models.SlugField(max_length=80, unique=True,
+                            help_text="Stable name used in exports, imports and timers.")
     severity = models.ForeignKey(SeverityLevel, on_delete=models.CASCADE, related_name="cadences")
-    audience = models.CharField(max_length=20, choices=Audience.choices)
+    audiences = models.ManyToManyField(Audience, related_name="cadences",
+                                       help_text="Each audience gets its own timer.")
     interval = BoundedDurationField(help_text="Time between updates, e.g. 30m or 2h.",
                                     minimum=MINUTE, maximum=YEAR)
+    business_hours_only = models.BooleanField(
+        default=False,
+        help_text="Count the interval in the default business calendar's working hours only "
+                  "(a day counts as one working day).")
     first_update_within = BoundedDurationField(
         null=True, blank=True, maximum=YEAR,
         help_text="First update due this long after detection (empty: one interval after "
@@ -123,13 +200,15 @@ class CommunicationCadence(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["severity__rank", "audience"]
-        constraints = [
-            models.UniqueConstraint(fields=["severity", "audience"], name="one_cadence_per_audience")
-        ]
+        ordering = ["severity__rank", "slug"]
 
     def __str__(self) -> str:
-        return f"{self.severity.code} {self.get_audience_display()} every {self.interval}"
+        every = format_duration(self.interval, business_days=self.business_hours_only)
+        hours = " (business hours)" if self.business_hours_only else ""
+        return f"{self.severity.code} every {every}{hours}"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
 
     def clean(self):
         if self.interval is not None and self.interval.total_seconds() < 60:
@@ -141,7 +220,10 @@ class StatusUpdate(models.Model):
     marked public appear on the public status page."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="status_updates")
-    audience = models.CharField(max_length=20, choices=Audience.choices)
+    audience = models.ForeignKey(
+        Audience, on_delete=models.PROTECT, to_field="slug", db_column="audience",
+        related_name="+",
+    )
     stage = models.CharField(max_length=20, choices=Stage.choices)
     template = models.ForeignKey(
         MessageTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -155,6 +237,7 @@ class StatusUpdate(models.Model):
     recipients = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="status_updates_received"
     )
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="status_updates_received")
     is_public = models.BooleanField(
         default=False, help_text="Published on the public status page (customer updates only)."
     )
@@ -167,4 +250,4 @@ class StatusUpdate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_audience_display()} {self.get_stage_display()}: {self.subject}"
+        return f"{self.audience} {self.get_stage_display()}: {self.subject}"

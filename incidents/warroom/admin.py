@@ -16,12 +16,14 @@ from incidents.admin_history import (
 )
 from incidents.errors import ActionRefused
 from incidents.models import (
+    Audience,
     AudienceSubscription,
     ChecklistPhase,
     ChecklistTemplate,
     ChecklistTemplateItem,
     ChecklistTemplatePhase,
     CommunicationCadence,
+    Contact,
     IncidentChecklistItem,
     MessageTemplate,
     StatusUpdate,
@@ -125,11 +127,70 @@ class IncidentChecklistItemAdmin(VisibleIncidentsAdminMixin, ReadOnlyAdmin):
 # --- Communications -----------------------------------------------------------------------
 
 
+class SlugFixedAfterCreationMixin:
+    """Rows other tables refer to by slug: the slug is chosen once, then fixed."""
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "slug"] if obj is not None else readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
+
+
+class SubscriptionInline(admin.TabularInline):
+    """On an audience: who subscribes to it."""
+
+    model = AudienceSubscription
+    extra = 0
+    fields = ["user", "group", "contact", "service", "min_severity"]
+    autocomplete_fields = ["user", "group", "contact"]
+
+
+class ContactSubscriptionInline(admin.TabularInline):
+    """On a contact: the audiences they hear about."""
+
+    model = AudienceSubscription
+    extra = 0
+    fields = ["audience", "service", "min_severity"]
+
+
+@admin.register(Audience)
+class AudienceAdmin(SlugFixedAfterCreationMixin, NoRevertHistoryAdmin):
+    """Who updates are for; people, groups and contacts subscribe to an audience."""
+
+    list_display = ["name", "slug", "includes_incident_team", "may_publish", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "description", ("includes_incident_team", "may_publish"),
+              ("order", "is_active")]
+    inlines = [SubscriptionInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(NoRevertHistoryAdmin):
+    """People without a login: they get updates by e-mail and never a staff link."""
+
+    list_display = ["name", "email", "organisation", "audiences", "is_active"]
+    list_filter = ["is_active", "organisation"]
+    search_fields = ["name", "email", "organisation"]
+    fields = ["name", "email", "organisation", "note", "is_active"]
+    inlines = [ContactSubscriptionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("subscriptions__audience")
+
+    @admin.display(description="Audiences")
+    def audiences(self, obj):
+        return ", ".join(sorted({s.audience.name for s in obj.subscriptions.all()})) or "—"
+
+
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(NoRevertHistoryAdmin):
     list_display = ["name", "audience", "stage", "severity", "is_active"]
     list_filter = ["audience", "stage", "severity", "is_active"]
-    list_select_related = ["severity"]
+    list_select_related = ["severity", "audience"]
     search_fields = ["name", "subject", "body"]
     readonly_fields = ["variables"]
     fields = ["name", "audience", "stage", "severity", "subject", "body", "variables", "source",
@@ -144,19 +205,32 @@ class MessageTemplateAdmin(NoRevertHistoryAdmin):
 
 
 @admin.register(CommunicationCadence)
-class CommunicationCadenceAdmin(NoRevertHistoryAdmin):
-    list_display = ["severity", "audience", "interval", "first_update_within",
-                    "only_if_customer_facing", "is_active", "note"]
-    list_filter = ["severity", "audience", "is_active"]
+class CommunicationCadenceAdmin(SlugFixedAfterCreationMixin, NoRevertHistoryAdmin):
+    list_display = ["slug", "severity", "audience_names", "interval", "business_hours_only",
+                    "first_update_within", "only_if_customer_facing", "is_active"]
+    list_filter = ["severity", "audiences", "business_hours_only", "is_active"]
     list_select_related = ["severity"]
+    search_fields = ["slug", "note"]
+    filter_horizontal = ["audiences"]
+    fields = ["slug", "severity", "audiences", ("interval", "business_hours_only"),
+              "first_update_within", ("only_if_customer_facing", "is_active"), "note"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("audiences")
+
+    @admin.display(description="Audiences")
+    def audience_names(self, obj):
+        return ", ".join(a.name for a in obj.audiences.all())
 
 
 @admin.register(AudienceSubscription)
 class AudienceSubscriptionAdmin(NoRevertHistoryAdmin):
-    list_display = ["audience", "user", "group", "service", "min_severity"]
+    list_display = ["audience", "user", "group", "contact", "service", "min_severity"]
     list_filter = ["audience", "group", "service"]
-    list_select_related = ["user", "group", "service", "min_severity"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "group__name"]
+    list_select_related = ["audience", "user", "group", "contact", "service", "min_severity"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "group__name",
+                     "contact__name", "contact__email", "contact__organisation"]
+    autocomplete_fields = ["user", "group", "contact"]
 
 
 @admin.register(StatusUpdate)
@@ -169,12 +243,16 @@ class StatusUpdateAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
     search_fields = ["incident__reference", "subject", "body"]
     date_hierarchy = "sent_at"
     fields = ["incident", "audience", "stage", "template", "subject", "body", "sent_by",
-              "sent_at", "is_public", "recipient_list"]
+              "sent_at", "is_public", "recipient_list", "contact_list"]
     readonly_fields = fields
 
     @admin.display(description="Recipients")
     def recipient_list(self, obj):
         return ", ".join(u.get_full_name() or u.get_username() for u in obj.recipients.all()) or "—"
+
+    @admin.display(description="Contacts (e-mail)")
+    def contact_list(self, obj):
+        return ", ".join(str(c) for c in obj.contacts.all()) or "—"
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from incidents.models import (
     AudienceSubscription,
+    Contact,
     Incident,
     IncidentChecklistItem,
     MessageTemplate,
     StatusUpdate,
 )
-from incidents.models.communications import Audience, Stage
+from incidents.models.communications import DefaultAudience as Audience
+from incidents.models.communications import Stage
 
 from . import communications, services
 
@@ -28,6 +30,11 @@ SUBSCRIPTIONS = [
     (Audience.EXECUTIVES, "manager", "P1"),
     (Audience.STAKEHOLDERS, "manager", "P1"),
     (Audience.STAKEHOLDERS, "product-manager", None),
+]
+
+# People without a login who hear about incidents by e-mail (seed 002: clients).
+CONTACTS = [
+    (Audience.CUSTOMER, "Amira Haddad", "amira.haddad@example.org", "Example Aid (client)"),
 ]
 
 # P0 "Initial Response" items and who ticked them, in order.
@@ -59,17 +66,28 @@ def seed_subscriptions(demo) -> None:
     by = demo.users["manager"]
     for audience, username, min_code in SUBSCRIPTIONS:
         user = demo.users[username]
-        if AudienceSubscription.objects.filter(audience=audience, user=user, group=None,
+        if AudienceSubscription.objects.filter(audience_id=audience, user=user, group=None,
                                                service=None).exists():
             continue
         subscription = AudienceSubscription(
-            audience=audience, user=user,
+            audience_id=audience, user=user,
             min_severity=demo.severity(min_code) if min_code else None,
         )
         subscription._history_user = by
         subscription._change_reason = "Demo data"
         subscription.save()
         demo.log(f"Subscribed {user.get_full_name()} to {audience.label.lower()} updates.")
+    for audience, name, email, organisation in CONTACTS:
+        contact, _ = Contact.objects.get_or_create(
+            email=email, defaults={"name": name, "organisation": organisation})
+        if AudienceSubscription.objects.filter(audience=audience, contact=contact).exists():
+            continue
+        subscription = AudienceSubscription(audience_id=audience, contact=contact)
+        subscription._history_user = by
+        subscription._change_reason = "Demo data"
+        subscription.save()
+        demo.log(f"Subscribed the contact {contact} to {Audience(audience).label.lower()} "
+                 "updates (e-mail only).")
 
 
 def _tick(demo, incident: Incident, ticks: list[tuple[str, str]]) -> None:
@@ -86,7 +104,7 @@ def _tick(demo, incident: Incident, ticks: list[tuple[str, str]]) -> None:
 
 def _send(demo, incident: Incident, *, audience: str, template_name: str,
           fallback: tuple[str, str], is_public: bool = False) -> None:
-    if StatusUpdate.objects.filter(incident=incident, audience=audience).exists():
+    if StatusUpdate.objects.filter(incident=incident, audience_id=audience).exists():
         return
     by = demo.users["manager"]  # the P0's communications lead
     template = MessageTemplate.objects.filter(name=template_name, is_active=True).first()

@@ -9,8 +9,8 @@ from django import forms
 from django.utils import timezone
 
 from incidents.forms import NoteForm, PersonChoiceField, incident_workers
-from incidents.models import MessageTemplate, TimelineEntry
-from incidents.models.communications import Audience, Stage
+from incidents.models import Audience, MessageTemplate, TimelineEntry
+from incidents.models.communications import Stage
 from incidents.roles import role_choices
 
 # "14:05 issue detected": a note that starts with a time happened then (today, or yesterday
@@ -81,7 +81,8 @@ class ComposeForm(forms.Form):
 
     template = forms.ModelChoiceField(queryset=MessageTemplate.objects.filter(is_active=True),
                                       required=False, widget=forms.HiddenInput)
-    audience = forms.ChoiceField(choices=Audience.choices)
+    audience = forms.ModelChoiceField(queryset=Audience.objects.filter(is_active=True),
+                                      to_field_name="slug", empty_label=None)
     stage = forms.ChoiceField(choices=Stage.choices)
     subject = forms.CharField(max_length=255)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}))
@@ -92,8 +93,10 @@ class ComposeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("is_public") and cleaned.get("audience") != Audience.CUSTOMER:
-            self.add_error("is_public", "Only customer updates can be published on the status page.")
+        audience = cleaned.get("audience")
+        if cleaned.get("is_public") and audience is not None and not audience.may_publish:
+            self.add_error("is_public", f"Updates for {audience.name.lower()} cannot be "
+                                        "published on the status page.")
         for field in ("subject", "body"):
             value = cleaned.get(field) or ""
             if "{{" in value or "{%" in value:

@@ -134,8 +134,8 @@ def _impact_summary(incident) -> str:
 
 
 def message_context(incident, *, next_update: datetime | None = None,
-                    update_cadence: timedelta | None = None, now: datetime | None = None
-                    ) -> dict[str, str]:
+                    update_cadence: timedelta | None = None, business_hours_only: bool = False,
+                    now: datetime | None = None) -> dict[str, str]:
     """The incident's data as strings: everything a message template may show."""
     now = now or timezone.now()
     end = incident.resolved_at or now
@@ -172,8 +172,9 @@ def message_context(incident, *, next_update: datetime | None = None,
         "workaround": incident.workaround.strip() or "none available yet",
         "resolution": incident.resolution_summary.strip() or "in progress",
         "next_update": format_datetime(next_update, empty="when there is news"),
-        "update_cadence": (f"every {format_duration(update_cadence)}" if update_cadence
-                           else "as things change"),
+        "update_cadence": (f"every {format_duration(update_cadence)}"
+                           + (" during business hours" if business_hours_only else "")
+                           if update_cadence else "as things change"),
         "incident_manager": _name(incident.incident_manager),
         "communications_lead": _name(incident.communications_lead),
         "status_page_url": f"{site}/status/",

@@ -84,5 +84,6 @@ def checklist_groups(incident: Incident, *, now: datetime | None = None) -> list
 
 
 def status_updates(incident: Incident) -> list[StatusUpdate]:
-    return list(StatusUpdate.objects.filter(incident=incident).select_related("sent_by")
-                .prefetch_related("recipients").order_by("-sent_at", "-id"))
+    return list(StatusUpdate.objects.filter(incident=incident)
+                .select_related("sent_by", "audience")
+                .prefetch_related("recipients", "contacts").order_by("-sent_at", "-id"))

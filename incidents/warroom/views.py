@@ -130,7 +130,7 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
         "next_update": next((c for c in cadence if not c.is_overdue), None),
         "overdue_updates": [c for c in cadence if c.is_overdue],
         "message_templates": list(communications.templates_for(incident)
-                                  .select_related("severity")),
+                                  .select_related("severity", "audience")),
         "can": can,
         "note_form": bound.get("note") or (QuickNoteForm(prefix="note") if can["note"] else None),
         "roster_form": bound.get("roster") or (RosterForm(prefix="roster") if can["roles"] else None),
@@ -355,8 +355,8 @@ def compose(request, incident):
             if not template_id.isdigit():
                 return HttpResponseBadRequest("`template` is the id of a message template.")
             template = get_object_or_404(MessageTemplate, pk=template_id, is_active=True)
-            initial = {"template": template.pk, "audience": template.audience,
-                       "stage": template.stage, "is_public": template.audience == "customer"}
+            initial = {"template": template.pk, "audience": template.audience_id,
+                       "stage": template.stage, "is_public": template.audience.may_publish}
         form = ComposeForm(initial=initial)
         if template is not None:
             try:
@@ -374,6 +374,7 @@ def compose(request, incident):
         "preview": preview,
         "render_error": render_error,
         "recipients": communications.audience_recipients(incident, audience) if audience else [],
+        "contacts": communications.audience_contacts(incident, audience) if audience else [],
         "variables": VARIABLES,
     }
     if request.htmx:  # htmx swaps only 2xx answers; the errors are in the fragment

@@ -79,7 +79,7 @@ def test_escalation_levels_call_the_demo_people(seeded):
 def test_the_status_page_shows_the_public_customer_update(seeded):
     p0 = Incident.objects.get(title=P0_TITLE)
     public = StatusUpdate.objects.get(incident=p0, is_public=True)
-    assert public.audience == "customer" and public.sent_by.username == "manager"
+    assert public.audience_id == "customer" and public.sent_by.username == "manager"
     internal = StatusUpdate.objects.get(incident=p0, audience="stakeholders")
     assert not internal.is_public
     assert set(internal.recipients.values_list("username", flat=True)) == {

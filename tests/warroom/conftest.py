@@ -37,9 +37,10 @@ def internal_service(db):
 
 @pytest.fixture
 def subscribe():
-    def make(audience: str, *, user=None, group=None, service=None, min_severity=None):
+    def make(audience: str, *, user=None, group=None, contact=None, service=None,
+             min_severity=None):
         return AudienceSubscription.objects.create(
-            audience=audience, user=user, group=group, service=service,
+            audience_id=audience, contact=contact, user=user, group=group, service=service,
             min_severity=min_severity)
 
     return make

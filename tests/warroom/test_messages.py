@@ -66,7 +66,7 @@ def test_the_rendered_data_reads_well(resolved_p0):
 
 
 def test_a_broken_template_is_refused_when_a_manager_saves_it(db):
-    template = MessageTemplate(name="Broken", audience="team", stage="update",
+    template = MessageTemplate(name="Broken", audience_id="team", stage="update",
                                subject="{{ reference }", body="{% if reference %}no end")
     with pytest.raises(ValidationError) as error:
         template.full_clean()
@@ -84,7 +84,7 @@ def test_templates_cannot_reach_outside_their_context(db):
 
 def test_a_template_broken_in_the_database_is_a_form_error_on_the_compose_page(
         p0, incident_manager, client_for):
-    broken = MessageTemplate.objects.create(name="Broken", audience="team", stage="update",
+    broken = MessageTemplate.objects.create(name="Broken", audience_id="team", stage="update",
                                             subject="Update", body="{% if state %}unclosed")
     response = client_for(incident_manager).get(
         f"/war-room/{p0.reference}/messages/new/?template={broken.pk}")

@@ -79,7 +79,7 @@ def test_only_the_incident_manager_communications_lead_or_managers_may_send(
 
 
 def test_only_customer_updates_can_be_published(p0, incident_manager):
-    with pytest.raises(ActionRefused, match="Only customer updates"):
+    with pytest.raises(ActionRefused, match="Updates for executives cannot be published"):
         send(p0, incident_manager, audience="executives", is_public=True)
     assert not StatusUpdate.objects.exists()
     assert send(p0, incident_manager, audience="customer", is_public=True).is_public
