@@ -1,6 +1,8 @@
-"""The war room's part of a procedure: checklists, message templates and update cadences."""
+"""The war room's part of a procedure: checklists, audiences, message templates and update
+cadences. Contacts and subscriptions name people, so they stay out of the file."""
 
 from incidents.models import (
+    Audience,
     ChecklistPhase,
     ChecklistTemplate,
     ChecklistTemplateItem,
@@ -24,9 +26,14 @@ register(Section(
     help="Which incidents get which phases: per severity, optionally per service.",
 ))
 register(Section(
-    name="cadences", model=CommunicationCadence, key=("severity", "audience"), order=60,
+    name="audiences", model=Audience, key=("slug",), order=55, retire_field="is_active",
+    help="Who updates are for; people and contacts subscribe to them in the admin.",
+))
+register(Section(
+    name="cadences", model=CommunicationCadence, key=("slug",), order=60,
     retire_field="is_active",
-    help="How often each audience must get a status update, per severity.",
+    help="How often audiences must get a status update, per severity, 24x7 or in business "
+         "hours.",
 ))
 register(Section(
     name="message_templates", model=MessageTemplate, key=("name",), order=60,
