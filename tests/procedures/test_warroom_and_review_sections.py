@@ -21,7 +21,7 @@ def test_the_file_carries_audiences_cadences_and_the_review_procedure_but_no_con
                                                          "executives", "team"}
     p0 = next(c for c in document["cadences"] if c["slug"] == "p0-stakeholders")
     assert p0["audiences"] == ["stakeholders"] and not p0.get("business_hours_only")
-    assert [a["minutes"] for a in document["review_agenda"]] == [20, 30, 20, 20, 0]
+    assert [a.get("minutes", 0) for a in document["review_agenda"]] == [20, 30, 20, 20, 0]
     assert {r["slug"] for r in document["review_reminders"]} == {
         "review-reminder", "action-item-reminder", "action-item-escalation"}
     assert "client@example.org" not in yaml.safe_dump(document)
