@@ -8,4 +8,4 @@ class PostmortemsConfig(AppConfig):
 
     def ready(self):
         # Connects incident signal receivers, lifecycle guards and deadline handlers.
-        from . import procedure, receivers  # noqa: F401
+        from . import message_variables, procedure, receivers  # noqa: F401

@@ -14,7 +14,7 @@ from django.utils import timezone
 from incidents import guards, signals
 from incidents.models import Incident
 
-from . import communications, services
+from . import communications, services, variables  # noqa: F401 (registers its variables)
 
 # Any transition may be gated by a checklist item, so a guard is registered for each.
 for _name, _guard in services.CHECKLIST_GUARDS.items():

@@ -7,6 +7,7 @@ objects, no attribute walks into users or settings)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -57,8 +58,20 @@ VARIABLES = {
     "incident_manager": "Name of the incident manager",
     "communications_lead": "Name of the communications lead",
     "status_page_url": "Public status page address",
-    "war_room_url": "War-room page address (internal)",
+    "war_room_url": "War-room page address (internal: removed from e-mails to contacts)",
 }
+
+# Variables other areas add (escalation, post-mortems): each provider turns an incident into
+# {name: text}; its names and descriptions join VARIABLES, so the editor lists them too.
+VariableProvider = Callable[[object], dict[str, str]]
+_providers: list[VariableProvider] = []
+
+
+def register_variables(provider: VariableProvider, descriptions: dict[str, str]) -> None:
+    """Add variables to every message context, with the descriptions the editor shows."""
+    if provider not in _providers:
+        _providers.append(provider)
+    VARIABLES.update(descriptions)
 
 
 class MessageRenderError(ValueError):
@@ -141,7 +154,7 @@ def message_context(incident, *, next_update: datetime | None = None,
     end = incident.resolved_at or now
     services = [s.name for s in incident.services.all()]
     site = settings.SITE_URL
-    return {
+    context = {
         "reference": incident.reference,
         "title": incident.title,
         "description": incident.description.strip() or "no further details yet",
@@ -180,3 +193,6 @@ def message_context(incident, *, next_update: datetime | None = None,
         "status_page_url": f"{site}/status/",
         "war_room_url": f"{site}/war-room/{incident.reference}/",
     }
+    for provider in _providers:
+        context.update(provider(incident))
+    return context
