@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='communicationcadence',
             name='audience',
-            field=models.CharField(max_length=20),
+            field=models.CharField(max_length=20, null=True),
         ),
         migrations.AlterField(
             model_name='historicalaudiencesubscription',
@@ -141,7 +141,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='historicalcommunicationcadence',
             name='audience',
-            field=models.CharField(max_length=20),
+            field=models.CharField(max_length=20, null=True),
         ),
         migrations.AlterField(
             model_name='historicalmessagetemplate',

@@ -53,7 +53,34 @@ def forwards(apps, schema_editor):
                              for action in ("view", "add", "change", "delete")]})
 
 
+def backwards(apps, schema_editor):
+    """One audience per cadence again: a cadence for several audiences becomes one per audience
+    (where the old unique severity x audience allows one, the one asking most often, as the
+    war room does); subscriptions of contacts
+    alone go, since before this a subscription named a person or a group."""
+    Cadence = apps.get_model("incidents", "CommunicationCadence")
+    taken = set()
+    for cadence in Cadence.objects.prefetch_related("audiences").order_by("interval", "slug"):
+        slugs = [a.slug for a in cadence.audiences.all()
+                 if (cadence.severity_id, a.slug) not in taken]
+        if not slugs:
+            cadence.delete()
+            continue
+        for n, slug in enumerate(slugs):
+            taken.add((cadence.severity_id, slug))
+            if n:
+                cadence.pk, cadence.slug = None, f"{cadence.slug}-{slug}"[:80]
+            cadence.audience = slug
+            cadence.save()
+    Historical = apps.get_model("incidents", "HistoricalCommunicationCadence")
+    current = dict(Cadence.objects.values_list("id", "audience"))
+    for pk in Historical.objects.values_list("id", flat=True).distinct():
+        Historical.objects.filter(id=pk).update(audience=current.get(pk) or "stakeholders")
+    Subscription = apps.get_model("incidents", "AudienceSubscription")
+    Subscription.objects.filter(user__isnull=True, group__isnull=True).delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [("incidents", "0017_audiences_and_contacts_step1")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(forwards, backwards)]

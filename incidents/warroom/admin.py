@@ -14,6 +14,7 @@ from incidents.admin_history import (
     ViewOnlyAdminMixin,
     VisibleIncidentsAdminMixin,
 )
+from incidents.durations import format_duration, refuse_business_days_on_24x7
 from incidents.errors import ActionRefused
 from incidents.models import (
     Audience,
@@ -204,10 +205,34 @@ class MessageTemplateAdmin(NoRevertHistoryAdmin):
                            "a syntax error is shown here when you save.</p>", rows)
 
 
+class CommunicationCadenceForm(forms.ModelForm):
+    """Intervals read "1 business day" on a business-hours cadence; on a 24x7 one "business
+    day" is refused rather than silently taken as 24 hours."""
+
+    DURATIONS = ("interval", "first_update_within")
+
+    class Meta:
+        model = CommunicationCadence
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.DURATIONS:
+            if name in self.fields:
+                self.fields[name].business_days = self.instance.business_hours_only
+
+    def clean(self):
+        cleaned = super().clean()
+        refuse_business_days_on_24x7(self, list(self.DURATIONS),
+                                     business_clock=bool(cleaned.get("business_hours_only")))
+        return cleaned
+
+
 @admin.register(CommunicationCadence)
 class CommunicationCadenceAdmin(SlugFixedAfterCreationMixin, NoRevertHistoryAdmin):
-    list_display = ["slug", "severity", "audience_names", "interval", "business_hours_only",
-                    "first_update_within", "only_if_customer_facing", "is_active"]
+    form = CommunicationCadenceForm
+    list_display = ["slug", "severity", "audience_names", "every", "business_hours_only",
+                    "first_within", "only_if_customer_facing", "is_active"]
     list_filter = ["severity", "audiences", "business_hours_only", "is_active"]
     list_select_related = ["severity"]
     search_fields = ["slug", "note"]
@@ -221,6 +246,15 @@ class CommunicationCadenceAdmin(SlugFixedAfterCreationMixin, NoRevertHistoryAdmi
     @admin.display(description="Audiences")
     def audience_names(self, obj):
         return ", ".join(a.name for a in obj.audiences.all())
+
+    @admin.display(description="Interval", ordering="interval")
+    def every(self, obj):
+        return format_duration(obj.interval, business_days=obj.business_hours_only)
+
+    @admin.display(description="First update within", ordering="first_update_within")
+    def first_within(self, obj):
+        return format_duration(obj.first_update_within,
+                               business_days=obj.business_hours_only) or "—"
 
 
 @admin.register(AudienceSubscription)

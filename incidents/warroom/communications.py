@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models.fields.json import KeyTextTransform
 from django.urls import reverse
 from django.utils import timezone
 
@@ -236,10 +237,13 @@ class CadenceState:
 
 def cadence_status(incident: Incident, *, now: datetime | None = None) -> list[CadenceState]:
     """Per audience with a cadence timer: when the next update is due and whether it is late
-    (the earliest of its cadences decides). Two queries, whatever the number of timers."""
+    (the earliest of its cadences decides). One query, whatever the number of timers."""
     now = now or timezone.now()
     latest = {}
+    audience_name = Audience.objects.filter(
+        slug=KeyTextTransform("audience", OuterRef("payload"))).values("name")[:1]
     for deadline in (Deadline.objects.filter(incident=incident, key__startswith=CADENCE_KEY_PREFIX)
+                     .annotate(audience_name=Subquery(audience_name))
                      .order_by("created_at", "id")):
         latest[deadline.key] = deadline
     earliest: dict[str, Deadline] = {}
@@ -249,8 +253,7 @@ def cadence_status(incident: Incident, *, now: datetime | None = None) -> list[C
         audience = _deadline_audience(deadline)
         if audience not in earliest or deadline.due_at < earliest[audience].due_at:
             earliest[audience] = deadline
-    names = dict(Audience.objects.filter(slug__in=earliest).values_list("slug", "name"))
-    states = [CadenceState(audience=audience, label=names.get(audience, audience),
+    states = [CadenceState(audience=audience, label=deadline.audience_name or audience,
                            due_at=deadline.due_at,
                            is_overdue=deadline.fired_at is not None or deadline.due_at <= now)
               for audience, deadline in earliest.items()]

@@ -219,5 +219,65 @@ def test_the_admin_refuses_an_absurd_cadence_naming_the_field(manager, client_fo
         "interval": "999999 00:00:00", "is_active": "on",
     })
     assert response.status_code == 200
-    assert "Choose an interval of at most 365 days." in response.content.decode()
+    assert "Interval must be from 1m to 1 year." in response.content.decode()
     assert not CommunicationCadence.objects.filter(slug="silly").exists()
+
+
+def test_a_cadence_in_business_hours_is_typed_in_business_days_and_a_24x7_one_refuses_them(
+        manager, client_for, severities):
+    client = client_for(manager)
+    form = {"slug": "p2-internal", "severity": severities["P2"].pk,
+            "audiences": [Audience.objects.get(slug="stakeholders").pk],
+            "interval": "1 business day", "is_active": "on"}
+    response = client.post("/admin/incidents/communicationcadence/add/", form)
+    assert response.status_code == 200
+    assert "business days need the business-hours clock" in response.content.decode()
+    assert not CommunicationCadence.objects.filter(slug="p2-internal").exists()
+
+    response = client.post("/admin/incidents/communicationcadence/add/",
+                           {**form, "business_hours_only": "on"})
+    assert response.status_code == 302
+    cadence = CommunicationCadence.objects.get(slug="p2-internal")
+    assert cadence.interval == timedelta(days=1) and cadence.business_hours_only
+    page = client.get(f"/admin/incidents/communicationcadence/{cadence.pk}/change/")
+    assert 'value="1 business day"' in page.content.decode()
+
+
+def test_contacts_hear_of_a_restricted_incident_only_that_there_is_news(
+        declare, incident_manager, responder, subscribe, client_contact, client_for):
+    """Nobody without a login may see a restricted incident: contacts get what a non-participant
+    gets (its severity and that there is news), never its title, reference or the update."""
+    subscribe("clients", user=responder)  # staff, but no participant
+    incident = declare(title="Token leaked on a paste site", severity="P1", restricted=True,
+                       by=incident_manager)
+    incident = services.incident_assign_role(incident, by=incident_manager,
+                                             role="incident_manager", user=incident_manager)
+    template = MessageTemplate.objects.create(
+        name="Clients", audience_id="clients", stage="initial", subject="News", body="News")
+    page = client_for(incident_manager).get(
+        f"/war-room/{incident.reference}/messages/new/?template={template.pk}").content.decode()
+    assert "Amira Haddad" in page and "they are told only that there is news" in page
+    status_update_send(incident, by=incident_manager, audience="clients", stage="initial",
+                       subject="Token leaked on a paste site", body="Rotate your keys.")
+
+    rows = Notification.objects.filter(reason="comms.status_update")
+    for row in rows.filter(to_address="amira@example.org") | rows.filter(recipient=responder):
+        assert "Token" not in row.title and incident.reference not in row.title
+        assert (row.body, row.url) == ("", "")
+    mail.outbox.clear()
+    delivery.deliver_due()
+    [message] = [m for m in mail.outbox if "amira@example.org" in m.to[0]]
+    assert "restricted incident" in message.subject and "Token" not in message.subject
+    assert "Rotate" not in message.body
+
+
+def test_an_update_queued_before_the_incident_was_restricted_reaches_contacts_redacted(
+        p0, incident_manager, client_contact):
+    status_update_send(p0, by=incident_manager, audience="clients", stage="initial",
+                       subject=f"{p0.title}: delayed", body="Rotate your keys.")
+    services.incident_set_visibility(p0, by=incident_manager, restricted=True,
+                                     reason="Turned out to be a security incident")
+    mail.outbox.clear()
+    delivery.deliver_due()
+    [message] = [m for m in mail.outbox if "amira@example.org" in m.to[0]]
+    assert p0.title not in message.subject and "Rotate" not in message.body
