@@ -63,6 +63,9 @@ class Contact(models.Model):
     def natural_key(self) -> tuple[str]:
         return (self.email,)
 
+    def clean(self):
+        self.email = self.email.strip().lower()  # before the uniqueness check
+
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)

@@ -243,7 +243,9 @@ class _Run:
         for name in unknown:
             self.errors.append(f"{where}: unknown field {name!r} (fields: "
                                f"{', '.join(list(fields) + list(child_names))}).")
-        missing = [k for k in part.key if k not in entry and k in fields]
+        # A key field that may be empty may be left out (a contact's subscription to every
+        # service); the others name the entry, so they must be there.
+        missing = [k for k in part.key if k not in entry and k in fields and not fields[k].null]
         for name in missing:
             self.errors.append(f"{where}: the key field {name!r} is missing.")
         if missing:

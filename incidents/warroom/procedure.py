@@ -1,13 +1,17 @@
-"""The war room's part of a procedure: checklists, audiences, message templates and update
-cadences. Contacts and subscriptions name people, so they stay out of the file."""
+"""The war room's part of a procedure: checklists, audiences, contacts (people without a
+login, with the audiences they hear from), message templates and update cadences.
+Subscriptions of user accounts and groups stay in the admin: a procedure file carries no
+accounts."""
 
 from incidents.models import (
     Audience,
+    AudienceSubscription,
     ChecklistPhase,
     ChecklistTemplate,
     ChecklistTemplateItem,
     ChecklistTemplatePhase,
     CommunicationCadence,
+    Contact,
     MessageTemplate,
 )
 from incidents.procedure import Children, Section, register
@@ -27,7 +31,18 @@ register(Section(
 ))
 register(Section(
     name="audiences", model=Audience, key=("slug",), order=55, retire_field="is_active",
-    help="Who updates are for; people and contacts subscribe to them in the admin.",
+    help="Who updates are for; people and groups subscribe to them in the admin, contacts "
+         "below.",
+))
+register(Section(
+    name="contacts", model=Contact, key=("email",), order=56, retire_field="is_active",
+    # Like services: a preset names the contacts it needs, never retires a team's own.
+    prunable=False,
+    children=(Children(name="subscriptions", model=AudienceSubscription,
+                       key=("audience", "service"), parent_field="contact",
+                       exclude=("group",)),),
+    help="People without a login (clients, partner teams) who get updates by e-mail only, "
+         "and the audiences (optionally per service and from a severity) they hear from.",
 ))
 register(Section(
     name="cadences", model=CommunicationCadence, key=("slug",), order=60,
