@@ -10,6 +10,7 @@ unticked later) is not ticked again."""
 
 from __future__ import annotations
 
+from incidents.models import Audience as AudienceModel
 from incidents.models import (
     AudienceSubscription,
     Contact,
@@ -62,9 +63,16 @@ CUSTOMER_FALLBACK = (
 )
 
 
+def _in_procedure(audience: str) -> bool:
+    """Whether the active procedure has this audience (seed 002 has clients, not customers)."""
+    return AudienceModel.objects.filter(slug=audience, is_active=True).exists()
+
+
 def seed_subscriptions(demo) -> None:
     by = demo.users["manager"]
     for audience, username, min_code in SUBSCRIPTIONS:
+        if not _in_procedure(audience):
+            continue
         user = demo.users[username]
         if AudienceSubscription.objects.filter(audience_id=audience, user=user, group=None,
                                                service=None).exists():
@@ -78,6 +86,8 @@ def seed_subscriptions(demo) -> None:
         subscription.save()
         demo.log(f"Subscribed {user.get_full_name()} to {audience.label.lower()} updates.")
     for audience, name, email, organisation in CONTACTS:
+        if not _in_procedure(audience):
+            continue
         contact, _ = Contact.objects.get_or_create(
             email=email, defaults={"name": name, "organisation": organisation})
         if AudienceSubscription.objects.filter(audience=audience, contact=contact).exists():
@@ -104,6 +114,8 @@ def _tick(demo, incident: Incident, ticks: list[tuple[str, str]]) -> None:
 
 def _send(demo, incident: Incident, *, audience: str, template_name: str,
           fallback: tuple[str, str], is_public: bool = False) -> None:
+    if not _in_procedure(audience):
+        return
     if StatusUpdate.objects.filter(incident=incident, audience_id=audience).exists():
         return
     by = demo.users["manager"]  # the P0's communications lead

@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from incidents import services
 from incidents.models import IncidentType, SeverityLevel
+from incidents.warroom.services import checklist_item_set_done
+from postmortems.models import ReviewAgendaItem
 
 from .conftest import HOUR, MINUTE, MONDAY_MORNING
 
@@ -46,3 +49,66 @@ def test_a_medium_issue_waits_one_business_day_over_the_weekend(
     monday_afternoon = FRIDAY_AFTERNOON.replace(day=22) - FRIDAY_AFTERNOON
     assert "sla.resolution.breached" not in walk.reasons(monday_afternoon - MINUTE)
     assert "sla.resolution.breached" in walk.reasons(monday_afternoon)
+
+
+@pytest.fixture
+def led(make_user):
+    """Assigns an incident manager and a communications lead, who hear of overdue updates."""
+    manager = make_user("Incident manager", username="im")
+    lead = make_user("Responder", username="comms")
+
+    def lead_it(incident, walk, offset=MINUTE * 0):
+        with walk.at(offset):
+            services.incident_assign_role(incident, by=manager, role="incident_manager",
+                                          user=manager)
+            services.incident_assign_role(incident, by=manager, role="communications_lead",
+                                          user=lead)
+        return manager
+    return lead_it
+
+
+def overdue(notifications) -> set[str]:
+    """The audiences whose update came due, from the reminders' reasons."""
+    return {n.reason.split(".")[2] for n in notifications
+            if n.reason.startswith("comms.update_overdue.")}
+
+
+def test_critical_updates_every_30_minutes_customers_within_an_hour_executives_every_2(
+        escalation_procedures, level, declare_at, led):
+    incident, walk = declare_at(MONDAY_MORNING, level("P1"))
+    led(incident, walk)
+
+    assert overdue(walk.to(30 * MINUTE - MINUTE)) == set()
+    assert overdue(walk.to(30 * MINUTE)) == {"stakeholders", "team"}
+    assert "customer" not in overdue(walk.to(HOUR - MINUTE))
+    assert "customer" in overdue(walk.to(HOUR))
+    assert "executives" not in overdue(walk.to(2 * HOUR - MINUTE))
+    assert "executives" in overdue(walk.to(2 * HOUR))
+
+
+def test_high_status_updates_count_business_hours_only(escalation_procedures, level,
+                                                      declare_at, led):
+    friday_four_pm = FRIDAY_AFTERNOON + HOUR  # one working hour left before the weekend
+    incident, walk = declare_at(friday_four_pm, level("P2"))
+    led(incident, walk)
+
+    monday_ten_am = friday_four_pm.replace(day=22) - friday_four_pm - 6 * HOUR
+    assert "team" not in overdue(walk.to(monday_ten_am - MINUTE))
+    assert "team" in overdue(walk.to(monday_ten_am))
+
+
+def test_the_post_mortem_meeting_is_due_48_hours_after_resolution_with_its_agenda(
+        escalation_procedures, level, declare_at, led):
+    incident, walk = declare_at(MONDAY_MORNING, level("P1"))
+    manager = led(incident, walk)
+    with walk.at(30 * MINUTE):
+        services.incident_triage(incident, by=manager)
+        for item in incident.checklist_items.filter(is_required=True, blocks="resolve"):
+            checklist_item_set_done(item, by=manager, done=True)
+        services.incident_resolve(incident, by=manager, summary="Failed over")
+
+    resolved = 30 * MINUTE
+    assert "postmortem.overdue" not in walk.reasons(resolved + 48 * HOUR - MINUTE)
+    assert "postmortem.overdue" in walk.reasons(resolved + 48 * HOUR)
+    agenda = [(a.label, a.minutes) for a in ReviewAgendaItem.objects.filter(is_active=True)]
+    assert [minutes for _label, minutes in agenda] == [20, 30, 20, 20, 0]

@@ -75,3 +75,15 @@ def test_p3_resolution_breaches_after_a_month_not_before(issue_response, level, 
 
     assert "sla.resolution.breached" not in walk.reasons(30 * DAY - MINUTE)
     assert "sla.resolution.breached" in walk.reasons(30 * DAY)
+
+
+def test_p1_updates_are_due_every_4_hours(issue_response, level, declare_at, manager):
+    incident, walk = declare_at(MONDAY_MORNING, level("P1"))
+    services.incident_assign_role(incident, by=manager, role="incident_manager", user=manager)
+
+    def overdue(offset):
+        return {n.reason.split(".")[2] for n in walk.to(offset)
+                if n.reason.startswith("comms.update_overdue.")}
+
+    assert overdue(4 * HOUR - MINUTE) == set()
+    assert overdue(4 * HOUR) == {"team", "stakeholders"}
