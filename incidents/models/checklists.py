@@ -99,9 +99,9 @@ class ChecklistPhase(models.Model):
 
 
 class ChecklistTemplate(models.Model):
-    """A checklist that incidents matching it get when declared (or raised to its severity):
-    a severity (empty: every severity), optionally one service, and an ordered list of
-    phases, which may be shared with other templates."""
+    """A checklist that incidents matching it get when declared (or raised to its severity, or
+    changed to its type): a severity (empty: every severity), optionally one service and one
+    incident type, and an ordered list of phases, which may be shared with other templates."""
 
     slug = models.SlugField(max_length=80, unique=True,
                             help_text="Stable name used in exports and imports.")
@@ -114,6 +114,12 @@ class ChecklistTemplate(models.Model):
         Service, on_delete=models.CASCADE, null=True, blank=True,
         related_name="checklist_templates",
         help_text="Only incidents affecting this service (empty: every incident).",
+    )
+    incident_type = models.ForeignKey(
+        "incidents.IncidentType", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="checklist_templates", verbose_name="type",
+        help_text="Only incidents of this type (empty: every type), e.g. seed 004's security "
+                  "incident steps.",
     )
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)

@@ -100,6 +100,11 @@ class MessageTemplate(models.Model):
         SeverityLevel, on_delete=models.CASCADE, null=True, blank=True,
         related_name="message_templates", help_text="Leave empty to offer it at every severity.",
     )
+    incident_type = models.ForeignKey(
+        "incidents.IncidentType", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="message_templates", verbose_name="type",
+        help_text="Leave empty to offer it for every type of incident.",
+    )
     subject = models.CharField(max_length=255)
     body = models.TextField()
     source = models.CharField(max_length=200, blank=True, help_text="Where the wording comes from.")
@@ -176,14 +181,18 @@ class AudienceSubscription(models.Model):
 
 
 class CommunicationCadence(models.Model):
-    """How often audiences must get an update at a severity (seed 004 "Communication
-    Frequency by Severity"), optionally counted in business hours only ("every 2 hours
+    """How often audiences must get an update at a severity, optionally for one incident type
+    only (seed 004 "Communication Frequency by Severity"), optionally counted in business hours only ("every 2 hours
     during business hours"). The war room shows "update overdue" and reminds the
     communications lead and incident manager when the time passes without one."""
 
     slug = models.SlugField(max_length=80, unique=True,
                             help_text="Stable name used in exports, imports and timers.")
     severity = models.ForeignKey(SeverityLevel, on_delete=models.CASCADE, related_name="cadences")
+    incident_type = models.ForeignKey(
+        "incidents.IncidentType", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="cadences", verbose_name="type",
+        help_text="Only incidents of this type (empty: every type).")
     audiences = models.ManyToManyField(Audience, related_name="cadences",
                                        help_text="Each audience gets its own timer.")
     interval = BoundedDurationField(help_text="Time between updates, e.g. 30m or 2h.",
@@ -208,7 +217,8 @@ class CommunicationCadence(models.Model):
     def __str__(self) -> str:
         every = format_duration(self.interval, business_days=self.business_hours_only)
         hours = " (business hours)" if self.business_hours_only else ""
-        return f"{self.severity.code} every {every}{hours}"
+        kind = f" {self.incident_type.name.lower()}" if self.incident_type_id else ""
+        return f"{self.severity.code}{kind} every {every}{hours}"
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)

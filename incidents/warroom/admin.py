@@ -88,12 +88,13 @@ class ChecklistTemplatePhaseInline(admin.TabularInline):
 
 @admin.register(ChecklistTemplate)
 class ChecklistTemplateAdmin(NoRevertHistoryAdmin):
-    list_display = ["name", "slug", "severity", "service", "is_active", "order"]
-    list_filter = ["severity", "service", "is_active"]
-    list_select_related = ["severity", "service"]
+    list_display = ["name", "slug", "severity", "incident_type", "service", "is_active", "order"]
+    list_filter = ["severity", "incident_type", "service", "is_active"]
+    list_select_related = ["severity", "incident_type", "service"]
     search_fields = ["name", "slug", "phases__items__text"]
     prepopulated_fields = {"slug": ["name"]}
-    fields = ["name", "slug", ("severity", "service"), "description", ("is_active", "order")]
+    fields = ["name", "slug", ("severity", "incident_type", "service"), "description",
+              ("is_active", "order")]
     inlines = [ChecklistTemplatePhaseInline]
 
 
@@ -189,13 +190,13 @@ class ContactAdmin(NoRevertHistoryAdmin):
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(NoRevertHistoryAdmin):
-    list_display = ["name", "audience", "stage", "severity", "is_active"]
-    list_filter = ["audience", "stage", "severity", "is_active"]
-    list_select_related = ["severity", "audience"]
+    list_display = ["name", "audience", "stage", "severity", "incident_type", "is_active"]
+    list_filter = ["audience", "stage", "severity", "incident_type", "is_active"]
+    list_select_related = ["severity", "audience", "incident_type"]
     search_fields = ["name", "subject", "body"]
     readonly_fields = ["variables"]
-    fields = ["name", "audience", "stage", "severity", "subject", "body", "variables", "source",
-              "is_active"]
+    fields = ["name", "audience", "stage", ("severity", "incident_type"), "subject", "body",
+              "variables", "source", "is_active"]
 
     @admin.display(description="Variables you can use")
     def variables(self, obj=None):
@@ -231,13 +232,14 @@ class CommunicationCadenceForm(forms.ModelForm):
 @admin.register(CommunicationCadence)
 class CommunicationCadenceAdmin(SlugFixedAfterCreationMixin, NoRevertHistoryAdmin):
     form = CommunicationCadenceForm
-    list_display = ["slug", "severity", "audience_names", "every", "business_hours_only",
-                    "first_within", "only_if_customer_facing", "is_active"]
-    list_filter = ["severity", "audiences", "business_hours_only", "is_active"]
-    list_select_related = ["severity"]
+    list_display = ["slug", "severity", "incident_type", "audience_names", "every",
+                    "business_hours_only", "first_within", "only_if_customer_facing", "is_active"]
+    list_filter = ["severity", "incident_type", "audiences", "business_hours_only", "is_active"]
+    list_select_related = ["severity", "incident_type"]
     search_fields = ["slug", "note"]
     filter_horizontal = ["audiences"]
-    fields = ["slug", "severity", "audiences", ("interval", "business_hours_only"),
+    fields = ["slug", ("severity", "incident_type"), "audiences",
+              ("interval", "business_hours_only"),
               "first_update_within", ("only_if_customer_facing", "is_active"), "note"]
 
     def get_queryset(self, request):

@@ -122,7 +122,9 @@ def strip_staff_links(text: str) -> str:
 
 
 def applicable_cadences(incident: Incident) -> list[CommunicationCadence]:
+    """The active cadences of the incident's severity, for its type or every type."""
     cadences = (CommunicationCadence.objects.filter(severity=incident.severity_id, is_active=True)
+                .filter(Q(incident_type__isnull=True) | Q(incident_type=incident.incident_type_id))
                 .prefetch_related("audiences").order_by("slug"))
     return [c for c in cadences if incident.is_customer_facing or not c.only_if_customer_facing]
 
@@ -264,9 +266,11 @@ def cadence_status(incident: Incident, *, now: datetime | None = None) -> list[C
 
 
 def templates_for(incident: Incident):
-    """Active templates offered for this incident: its severity's first, then general ones."""
+    """Active templates offered for this incident: of its severity or every severity, and of
+    its type or every type."""
     return (MessageTemplate.objects.filter(is_active=True)
             .filter(Q(severity__isnull=True) | Q(severity=incident.severity_id))
+            .filter(Q(incident_type__isnull=True) | Q(incident_type=incident.incident_type_id))
             .order_by("audience", "stage", "severity", "name"))
 
 

@@ -39,8 +39,12 @@ def on_incident_severity_changed(sender, incident, by, old, new, **kwargs):
 
 @receiver(signals.incident_impact_changed, dispatch_uid="warroom.on_impact_changed")
 def on_incident_impact_changed(sender, incident, by, changed, **kwargs):
+    # Checklists, cadences and templates may be for one incident type only.
+    if "incident_type" in changed and incident.is_open:
+        services.checklist_follow_type_change(incident, old_type=changed["incident_type"][0],
+                                              by=by)
     # Some cadences (customers at P1/P2) apply only while the incident is customer-facing.
-    if "is_customer_facing" in changed and incident.is_open:
+    if {"is_customer_facing", "incident_type"} & set(changed) and incident.is_open:
         communications.cadence_plan(incident, since=timezone.now())
 
 

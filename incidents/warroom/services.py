@@ -45,14 +45,15 @@ def _normalise(text: str) -> str:
 
 
 def applicable_templates(incident: Incident, severity: SeverityLevel | None = None):
-    """Active templates for the incident: of its severity (or every severity), and of one of
-    its services (or every service)."""
+    """Active templates for the incident: of its severity (or every severity), of one of its
+    services (or every service) and of its type (or every type)."""
     severity = severity or incident.severity
     service_ids = [service.pk for service in incident.services.all()] if incident.pk else []
     return (
         ChecklistTemplate.objects.filter(is_active=True)
         .filter(Q(severity=severity) | Q(severity__isnull=True))
         .filter(Q(service__isnull=True) | Q(service__in=service_ids))
+        .filter(Q(incident_type__isnull=True) | Q(incident_type=incident.incident_type_id))
         .order_by("severity__rank", "order", "name")
     )
 
@@ -173,9 +174,11 @@ def remind_phase_window_ended(deadline) -> None:
     )
 
 
-def checklist_trim_after_lowering(incident: Incident, *, severity: SeverityLevel, by=None) -> int:
-    """After the severity is lowered, drop the still-open items that only the stricter
-    templates asked for. Ticked items stay: they are a record of work done."""
+def checklist_trim_after_lowering(incident: Incident, *, severity: SeverityLevel, by=None,
+                                  why: str = "") -> int:
+    """After the severity is lowered (or the type changed), drop the still-open items that only
+    templates no longer applying asked for. Ticked items stay: they are a record of work
+    done."""
     keep_ids, keep_texts = set(), set()
     for _, _, item in _template_items(applicable_templates(incident, severity)):
         keep_ids.add(item.pk)
@@ -190,11 +193,24 @@ def checklist_trim_after_lowering(incident: Incident, *, severity: SeverityLevel
         item.delete()
     timeline_record(
         incident, kind=TimelineEntry.Kind.CHECKLIST, by=by,
-        text=f"{len(doomed)} open checklist items of more severe levels were removed after the "
-             f"severity was lowered to {severity.code}.",
+        text=why.format(count=len(doomed)) if why else (
+            f"{len(doomed)} open checklist items of more severe levels were removed after the "
+            f"severity was lowered to {severity.code}."),
         data={"removed": len(doomed), "severity": severity.code},
     )
     return len(doomed)
+
+
+def checklist_follow_type_change(incident: Incident, *, old_type, by=None) -> None:
+    """The incident's type changed: it gets the new type's checklist items (windows counted
+    from now, when that procedure starts), and loses the open ones only the old type asked
+    for."""
+    checklist_instantiate(incident, anchor=timezone.now(), by=by)
+    old = old_type.name if old_type is not None else "another type"
+    checklist_trim_after_lowering(
+        incident, severity=incident.severity, by=by,
+        why=f"{{count}} open checklist items of the {old} checklist were removed after the "
+            f"type changed to {incident.incident_type.name}.")
 
 
 def can_tick(user, incident: Incident) -> bool:
