@@ -112,3 +112,17 @@ def test_the_post_mortem_meeting_is_due_48_hours_after_resolution_with_its_agend
     assert "postmortem.overdue" in walk.reasons(resolved + 48 * HOUR)
     agenda = [(a.label, a.minutes) for a in ReviewAgendaItem.objects.filter(is_active=True)]
     assert [minutes for _label, minutes in agenda] == [20, 30, 20, 20, 0]
+
+
+def test_a_security_incident_gets_the_15_minute_immediate_response_checklist(
+        escalation_procedures, level, declare_at, make_user):
+    manager = make_user("Incident manager", username="im")
+    security = IncidentType.objects.get(code="security")
+    incident, walk = declare_at(MONDAY_MORNING, level("P2"), incident_type=security)
+    services.incident_assign_role(incident, by=manager, role="incident_manager", user=manager)
+
+    assert "Affected systems isolated" in {i.text for i in incident.checklist_items.all()}
+    assert not any(n.reason.startswith("checklist.window_ended")
+                   for n in walk.to(15 * MINUTE - MINUTE))
+    assert any(n.reason.startswith("checklist.window_ended") and n.recipient == manager
+               for n in walk.to(15 * MINUTE))

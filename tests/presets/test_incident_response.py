@@ -61,6 +61,16 @@ def test_the_steps_carry_the_documents_commands_as_runbook_text(incident_respons
     items = checklist(incident)
     assert "helm rollback freightliner" in items[
         "Rollback considered if there was a recent deployment"].runbook
-    assert "kubectl get nodes" in items[
-        "Infrastructure issues (cloud architect + devops troubleshooter): node health, pod "
-        "events, cluster resources"].runbook
+    assert "make test-ci" in items["Code fix (Go developer): hotfix branch, tests and quality "
+                                   "checks, pushed"].runbook
+
+
+def test_root_cause_analysis_follows_the_incidents_category(incident_response, level,
+                                                            declare_at):
+    infrastructure = IncidentType.objects.get(code="infrastructure")
+    incident, walk = declare_at(MONDAY_MORNING, level("P1"), incident_type=infrastructure)
+
+    items = checklist(incident)
+    assert "kubectl get nodes" in items["Node health checked"].runbook
+    assert "Application logs checked for panics, errors and fatal messages" not in items
+    assert "Root cause identified" in items
