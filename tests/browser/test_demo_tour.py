@@ -1,0 +1,48 @@
+"""A new user's first look: the demo data of `./firebreak start`, every main page opened as each
+demo role in a real browser. Each page must load without console errors, foreign requests, 500s
+or serious accessibility violations (the checks of `harness.Visitor`)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from incidents.management.commands.seed_demo import DEMO_PASSWORD
+from incidents.models import Incident
+from tests.conftest import COMMITTED_DB
+
+pytestmark = [pytest.mark.browser, COMMITTED_DB]
+
+
+
+@pytest.fixture
+def demo(settings):
+    settings.DEBUG = True  # seed_demo refuses otherwise; the live server keeps its own setting
+    call_command("seed_demo", stdout=io.StringIO())
+    settings.DEBUG = False
+
+
+def test_every_demo_role_sees_every_main_page_and_each_incident(demo, open_browser):
+    incidents = list(Incident.objects.order_by("pk"))
+    for username in ["responder", "incident-manager", "product-manager"]:
+        visitor = open_browser(username, User.objects.get(username=username), DEMO_PASSWORD)
+        # Every link the navigation bar offers this person must open cleanly.
+        links = visitor.page.locator("#main-nav a.nav-link[href^='/']")
+        paths = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert len(paths) >= 3, f"{username} sees almost no navigation: {paths}"
+        for path in paths:
+            visitor.goto(path, f"menu {path}")
+        if username == "incident-manager":
+            for incident in incidents:
+                visitor.goto(f"/incidents/{incident.reference}/")
+                visitor.goto(f"/war-room/{incident.reference}/")
+        visitor.close()
+
+
+def test_the_public_status_page_needs_no_login(demo, open_browser):
+    visitor = open_browser("public")
+    visitor.goto("/status/", "public status page")
+    assert visitor.page.get_by_role("heading", level=1).is_visible()
