@@ -15,6 +15,12 @@ BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=0, hour=6),
         "options": {"expires": 12 * 3600},
     },
+    # One-time form tokens' answers are only needed while someone might re-post a form.
+    "incidents.form_submissions_purge": {
+        "task": "incidents.tasks.form_submissions_purge",
+        "schedule": crontab(minute=30, hour=3),
+        "options": {"expires": 12 * 3600},
+    },
     "reports.monthly_summary": {
         "task": "incidents.reports.tasks.send_monthly_summary",
         "schedule": crontab(minute=15, hour=6),

@@ -35,3 +35,4 @@ from .communications import (  # noqa: F401, E402
     StatusUpdate,
 )
 from .procedure import ProcedureRevision  # noqa: F401, E402
+from .submissions import FormSubmission  # noqa: F401, E402

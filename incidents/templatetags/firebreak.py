@@ -31,6 +31,14 @@ STATE_CLASSES = {
 }
 
 
+@register.simple_tag
+def form_token() -> str:
+    """A one-time token: a repeat of this form's POST is answered with the first result."""
+    from ..once import FIELD, new_token
+
+    return format_html('<input type="hidden" name="{}" value="{}">', FIELD, new_token())
+
+
 @register.filter
 def datetime_full(value: datetime | None) -> str:
     if not value:

@@ -147,25 +147,22 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
 @require_GET
 @staff_view
 def timeline_fragment(request, incident):
-    """Only the entries created after the page's newest (`after`), newest first, plus an
-    out-of-band poller carrying the new cursor and any new key events. 204 when nothing is
-    new, so htmx leaves the page alone."""
+    """When anything was added after the page's newest entry (`after`), the timeline and key
+    events as a reload would show them, plus an out-of-band poller carrying the new cursor;
+    204 when nothing is new, so htmx leaves the page alone. The whole (bounded) list, not only
+    the new entries: a backdated note belongs below newer ones, never on top."""
     form = TimelineFilterForm(request.GET)
     if not form.is_valid() or form.cleaned_data.get("after") is None:
         return HttpResponseBadRequest("Give `after` as the id of the newest entry shown.")
-    after = form.cleaned_data["after"]
-    kind = form.cleaned_data.get("kind") or ""
-    new_entries = list(selectors.timeline_entries(incident, after_id=after))
-    if not new_entries:
+    last_entry_id = selectors.last_timeline_id(incident)
+    if last_entry_id <= form.cleaned_data["after"]:
         return HttpResponse(status=204)
-    shown = [entry for entry in new_entries if not kind or entry.kind == kind]
-    new_key_events = sorted((e for e in new_entries if e.is_key_event),
-                            key=lambda e: (e.occurred_at, e.pk))
+    kind = form.cleaned_data.get("kind") or ""
     context = {
         "incident": incident,
-        "entries": shown,
-        "new_key_events": new_key_events,
-        "last_entry_id": max(entry.pk for entry in new_entries),
+        "entries": selectors.timeline_entries(incident, kind=kind)[:TIMELINE_LIMIT],
+        "key_events": selectors.key_events(incident),
+        "last_entry_id": last_entry_id,
         "kind": kind,
     }
     return render(request, "warroom/_timeline_fragment.html", context)
@@ -289,9 +286,10 @@ def tick_item(request, incident, item_id: int):
             return HttpResponse(" ".join(exc.reasons), status=409)
         return _refuse(request, incident, exc)
     if request.htmx:
-        item.overdue = incident.is_open and item.is_overdue()
-        response = render(request, "warroom/_checklist_item.html", {
-            "incident": incident, "item": item, "can": {"tick": True}, "team": services.incident_team(incident),
+        # The whole card, so the phase headers' "n/m done" count the tick as a reload would.
+        response = render(request, "warroom/_checklist.html", {
+            "incident": incident, "can": {"tick": True}, "team": services.incident_team(incident),
+            "checklist": selectors.checklist_groups(incident, now=timezone.now()),
         })
         response["HX-Trigger"] = "timeline-refresh"
         return response

@@ -1,6 +1,7 @@
 """The war-room page and its endpoints: permissions, bounded queries, the live timeline
 fragment, quick notes with backdating, ticking, transitions and composing an update."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -57,7 +58,7 @@ def test_the_war_room_loads_in_a_bounded_number_of_queries(
         assert client.get(url(p0)).status_code == 200
 
 
-def test_the_timeline_fragment_returns_only_entries_newer_than_the_cursor(
+def test_the_timeline_fragment_answers_204_until_something_is_new_then_the_whole_timeline(
         p0, incident_manager, client_for):
     client = client_for(incident_manager)
     last = p0.timeline.order_by("-id").first().pk
@@ -69,11 +70,31 @@ def test_the_timeline_fragment_returns_only_entries_newer_than_the_cursor(
     html = response.content.decode()
     assert response.status_code == 200
     assert "Rollback started" in html and "Error rate falling" in html
-    assert "declared" not in html.lower().split("timeline-poller")[0]
     newest = p0.timeline.order_by("-id").first().pk
     assert f"after={newest}" in html, "the poller carries the new cursor"
-    assert 'hx-swap-oob="beforeend:#key-events"' in html
+    assert 'hx-swap-oob="innerHTML:#key-events"' in html
     assert html.index("Error rate falling") < html.index("Rollback started"), "newest first"
+
+
+def entry_ids(html: str) -> list[str]:
+    return re.findall(r'id="entry-(\d+)"', html)
+
+
+def test_a_backdated_note_arrives_live_where_a_reload_puts_it(p0, incident_manager, client_for):
+    """Live updates used to put a backdated note on top, above newer entries, until a reload."""
+    client = client_for(incident_manager)
+    services.timeline_add_note(p0, by=incident_manager, text="Rollback started")
+    last = p0.timeline.order_by("-id").first().pk
+    services.timeline_add_note(p0, by=incident_manager, text="First alert fired",
+                               occurred_at=timezone.now() - timedelta(hours=1),
+                               is_key_event=True)
+    live = client.get(url(p0, f"timeline/?after={last}")).content.decode()
+    reloaded = client.get(url(p0)).content.decode()
+    timeline = reloaded.split('id="timeline-entries"')[1]
+    assert entry_ids(live.split('id="timeline-poller"')[0]) == entry_ids(timeline)
+    assert live.index("Rollback started") < live.index("First alert fired")
+    key_events = re.findall(r'id="key-(\d+)"', live)
+    assert key_events == re.findall(r'id="key-(\d+)"', reloaded), "key events in time order"
 
 
 def test_the_timeline_fragment_filters_by_kind_and_rejects_a_missing_cursor(
@@ -125,15 +146,21 @@ def test_product_managers_read_the_war_room_but_cannot_write(p0, product_manager
     assert client.get(url(p0, "messages/new/")).status_code == 403
 
 
-def test_ticking_from_the_page_returns_the_item_and_refreshes_the_timeline(
+def test_ticking_from_the_page_returns_the_checklist_with_counts_and_refreshes_the_timeline(
         p0, responder, client_for):
+    """The phase header used to stay at "0/5 done" after a tick until a reload."""
     item = p0.checklist_items.get(text="Root cause identified")
-    response = client_for(responder).post(url(p0, f"checklist/{item.pk}/"), {"done": "1"},
-                                          HTTP_HX_REQUEST="true")
+    client = client_for(responder)
+    response = client.post(url(p0, f"checklist/{item.pk}/"), {"done": "1"},
+                           HTTP_HX_REQUEST="true")
+    html = response.content.decode()
     assert response.status_code == 200
-    assert f'id="item-{item.pk}"' in response.content.decode()
-    assert "Done by Rita Responder" in response.content.decode()
+    assert f'id="item-{item.pk}"' in html and 'id="checklist"' in html
+    assert "Done by Rita Responder" in html
     assert response["HX-Trigger"] == "timeline-refresh"
+    reloaded = client.get(url(p0)).content.decode()
+    counts = re.findall(r"\d+/\d+ done", html)
+    assert "1/" in " ".join(counts) and counts == re.findall(r"\d+/\d+ done", reloaded)
 
 
 def test_a_refused_transition_names_the_open_items_on_the_war_room(
