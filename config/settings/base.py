@@ -29,6 +29,10 @@ def env_list(name: str, default: str) -> list[str]:
 # --- Core ---------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
 DEBUG = env_bool("DEBUG", True)
+# The embedded portal of `./firebreak start` (which also turns DEBUG off, so visitors get the
+# portal's own error pages): demo data allowed, e-mails written to files under var/mail/ and
+# readable at /notifications/mail/, a quiet terminal.
+FIREBREAK_LOCAL = env_bool("FIREBREAK_LOCAL", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "firebreak-insecure-development-key-change-me-0123456789")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -72,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A repeated POST of a form's one-time token gets the first answer (incidents/once.py).
+    "incidents.once.OneTimeFormMiddleware",
     # Records request.user as the author of every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
     # A deadlock or serialization failure no service retried: a 409 with a message, not a 500.
@@ -145,7 +151,10 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Email --------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", (
+    "django.core.mail.backends.filebased.EmailBackend" if FIREBREAK_LOCAL
+    else "django.core.mail.backends.console.EmailBackend"))
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -208,6 +217,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"],
+             "level": os.environ.get("LOG_LEVEL", "WARNING" if FIREBREAK_LOCAL else "INFO")},
 }
+if FIREBREAK_LOCAL:
+    # No line per request in the terminal of `./firebreak start`; failures still show.
+    LOGGING["loggers"] = {"django.server": {"level": "WARNING"}}
 
