@@ -5,6 +5,8 @@ def inbox(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from . import local_mail
     from .notifications import inbox_unread_count
 
-    return {"inbox_unread_count": inbox_unread_count(user)}
+    return {"inbox_unread_count": inbox_unread_count(user),
+            "local_mail_enabled": local_mail.enabled()}

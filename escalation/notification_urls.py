@@ -11,4 +11,5 @@ urlpatterns = [
     path("read-all/", views.mark_all_read, name="mark_all_read"),
     path("preferences/", views.preferences, name="preferences"),
     path("health/", views.health, name="health"),
+    path("mail/", views.mail, name="mail"),
 ]

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import notifications
+from . import local_mail, notifications
 from .health import STALE_AFTER, delivery_health
 from .models import Notification, NotificationPreference
 
@@ -48,6 +48,18 @@ def inbox(request):
     return render(request, "escalation/notifications/inbox.html", {
         "page": page,
         "unread_count": notifications.inbox_unread_count(request.user),
+    })
+
+
+@login_required
+def mail(request):
+    """The local portal's sent e-mails: yours, or everyone's for a superuser."""
+    if not local_mail.enabled():
+        raise Http404("E-mails are only kept for reading in the local portal.")
+    address = None if request.user.is_superuser else (request.user.email or "-")
+    return render(request, "escalation/notifications/mail.html", {
+        "mails": local_mail.local_mails(for_address=address),
+        "everyone": address is None,
     })
 
 

@@ -46,3 +46,12 @@ def test_the_public_status_page_needs_no_login(demo, open_browser):
     visitor = open_browser("public")
     visitor.goto("/status/", "public status page")
     assert visitor.page.get_by_role("heading", level=1).is_visible()
+
+
+def test_error_pages_are_the_portals_own_and_accessible(demo, open_browser):
+    visitor = open_browser("responder", User.objects.get(username="responder"), DEMO_PASSWORD)
+    with visitor.expecting_status(403, 404):
+        visitor.goto("/reports/", "403 page")
+        assert "Your account may not open this page" in visitor.page.content()
+        visitor.goto("/no-such-page/", "404 page")
+        assert "There is no page at this address" in visitor.page.content()

@@ -313,16 +313,17 @@ def discover_seeders() -> list[Callable[[Demo], None]]:
 
 
 class Command(BaseCommand):
-    help = "Create demo users, services and incidents (idempotent). Refused when DEBUG is off."
+    help = "Create demo users, services and incidents (idempotent). Refused when DEBUG is off, except in the local portal of ./firebreak start."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true",
                             help="Seed even when DEBUG is off (never on a real deployment).")
 
     def handle(self, *args, force: bool = False, verbosity: int = 1, **options):
-        if not settings.DEBUG and not force:
+        if not (settings.DEBUG or settings.FIREBREAK_LOCAL) and not force:
             raise CommandError(
-                "DEBUG is off, so this looks like a real deployment; demo users with a known "
+                "DEBUG is off outside the local portal (FIREBREAK_LOCAL), so this looks like a "
+                "real deployment; demo users with a known "
                 "password would be a hole. Use --force if you really mean it."
             )
         log = self.stdout.write if verbosity else (lambda message: None)
