@@ -79,6 +79,8 @@ def open_browser(chromium, live_server, screenshots):
             accept_downloads=True,
             timezone_id=settings.TIME_ZONE,
             locale="en-GB",
+            # Bootstrap then skips its transitions, so no check sees a colour halfway through.
+            reduced_motion="reduce",
         )
         context.set_default_timeout(15_000)
         visitor = Visitor(who=who, base_url=live_server.url, context=context,

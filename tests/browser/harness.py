@@ -109,6 +109,9 @@ class Visitor:
         """Accessibility check, screenshot, and everything recorded so far must be empty."""
         page = page or self.page
         page.wait_for_load_state("load")
+        # An htmx request still in flight means the page is about to change: check what it
+        # becomes, not the moment between.
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             # Evaluated through the DevTools protocol, so the page's CSP is neither needed nor
             # weakened, and the page's own console stays clean.
