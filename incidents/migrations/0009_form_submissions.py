@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0004_default_checklists_messages_cadences'),
+        ('incidents', '0008_incident_visibility'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
