@@ -68,9 +68,13 @@ def chromium():
 
 
 @pytest.fixture
-def open_browser(chromium, live_server, screenshots):
+def open_browser(request, chromium, live_server, screenshots):
     """open_browser(who, user=None) -> Visitor in its own context; logged in through the login
     page when a user is given. Every context opened is closed after the test."""
+    marker = request.node.get_closest_marker("django_db")
+    assert marker and marker.kwargs.get("serialized_rollback"), (
+        "Browser tests need COMMITTED_DB (tests/conftest.py): the live server flushes the "
+        "database after each test, and only a serialized rollback restores the seeded rows.")
     opened: list[Visitor] = []
 
     def _open(who: str, user=None, password: str = "correct-horse-battery") -> Visitor:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.conftest import COMMITTED_DB
+
+# The live server needs committed data; the serialized rollback restores the seeded rows after
+# each test, so the transactional tests that follow still find them.
+pytestmark = [pytest.mark.browser, COMMITTED_DB]
 
 CLEAN_PAGE = ('<!doctype html><html lang="en"><head><title>Harness</title></head>'
               '<body><main><h1>Harness</h1>{}</main></body></html>')

@@ -57,8 +57,8 @@ def test_the_previous_period_has_the_same_number_of_days():
 
 def test_the_beat_asks_for_both_summaries_every_day_and_settings_include_them():
     tasks = {entry["task"] for entry in beat.BEAT_SCHEDULE.values()}
-    assert tasks == {"incidents.reports.tasks.send_weekly_summary",
-                     "incidents.reports.tasks.send_monthly_summary"}
+    assert {"incidents.reports.tasks.send_weekly_summary",
+            "incidents.reports.tasks.send_monthly_summary"} <= tasks
     for name in beat.BEAT_SCHEDULE:
         assert name in settings.CELERY_BEAT_SCHEDULE
 
