@@ -9,10 +9,15 @@ from django.contrib.auth.models import Group
 from django.db.models import Q
 from django.utils import timezone
 
+from .currencies import CURRENCY_CHOICES
 from .models import Incident, IncidentType, Service, SeverityLevel
 from .roles import role_choices
 from .selectors import visible_incidents
 from .services import IMPACT_FIELDS, ROLE_FIELDS
+
+
+# A description or note longer than this is a document: it made a page 44,000 px tall.
+TEXT_MAX = 5000
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -68,7 +73,28 @@ def offer_incident_types(field: forms.ModelChoiceField, current: IncidentType | 
     field.to_field_name = "code"  # readable values in the page and in posted data
 
 
-class IncidentDeclareForm(forms.ModelForm):
+class ImpactFieldsMixin:
+    """Impact as stakeholders read it: an ISO 4217 currency, no negative numbers."""
+
+    def clean_revenue_impact_per_hour(self):
+        value = self.cleaned_data.get("revenue_impact_per_hour")
+        if value is not None and value < 0:
+            raise forms.ValidationError("Revenue impact cannot be negative; enter 0 for none.")
+        return value
+
+    def clean_customers_affected_pct(self):
+        value = self.cleaned_data.get("customers_affected_pct")
+        if value is not None and not 0 <= value <= 100:
+            raise forms.ValidationError("A percentage is between 0 and 100.")
+        return value
+
+
+def currency_field() -> forms.ChoiceField:
+    return forms.ChoiceField(choices=CURRENCY_CHOICES, initial="EUR",
+                             help_text="ISO 4217 code.")
+
+
+class IncidentDeclareForm(ImpactFieldsMixin, forms.ModelForm):
     """Declare an incident. Never saved directly: the view passes cleaned_data to
     `incident_declare`, which numbers it, records history and the timeline."""
 
@@ -91,14 +117,19 @@ class IncidentDeclareForm(forms.ModelForm):
         widget=DateTimeLocalInput,
         help_text="When the problem was first noticed. Leave empty to use the time you declare.",
     )
+    currency = currency_field()
+    description = forms.CharField(
+        required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=f"What is broken, for whom, and what has been tried so far "
+                  f"(up to {TEXT_MAX:,} characters; details go in notes).",
+    )
 
     class Meta:
         model = Incident
         fields = ["title", "description", "severity", "services", "detected_at",
                   *IMPACT_FORM_FIELDS]
-        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
-            "description": "What is broken, for whom, and what has been tried so far.",
+            "title": "One line: what users see (up to 200 characters).",
             "customers_affected_pct": "Share of all customers, 0–100.",
             "revenue_impact_per_hour": "Estimated revenue lost per hour, in the currency beside it.",
         }
@@ -111,12 +142,6 @@ class IncidentDeclareForm(forms.ModelForm):
 
     def clean_detected_at(self):
         return _not_in_future(self.cleaned_data.get("detected_at"), "detection time")
-
-    def clean_customers_affected_pct(self):
-        value = self.cleaned_data.get("customers_affected_pct")
-        if value is not None and not 0 <= value <= 100:
-            raise forms.ValidationError("A percentage is between 0 and 100.")
-        return value
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
@@ -170,6 +195,8 @@ class IncidentFilterForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}),
+                           max_length=TEXT_MAX,
+                           help_text=f"Up to {TEXT_MAX:,} characters.",
                            error_messages={"required": "A note needs some text."})
     occurred_at = forms.DateTimeField(
         label="Happened at",
@@ -364,12 +391,13 @@ class VisibilityForm(VersionedForm):
         self.initial.setdefault("groups", list(incident.visible_to_groups.all()))
 
 
-class ImpactForm(forms.ModelForm):
+class ImpactForm(ImpactFieldsMixin, forms.ModelForm):
     """Edit impact. Built on a blank instance so a refused edit leaves the incident untouched;
     the values go to `incident_update_impact(expected_version=...)`."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(required=False, help_text="Optional; shown in the timeline.")
+    currency = currency_field()
 
     class Meta:
         model = Incident
@@ -387,12 +415,6 @@ class ImpactForm(forms.ModelForm):
         initial.update(kwargs.pop("initial", None) or {})
         super().__init__(*args, initial=initial, **kwargs)
         offer_incident_types(self.fields["incident_type"], incident.incident_type)
-
-    def clean_customers_affected_pct(self):
-        value = self.cleaned_data.get("customers_affected_pct")
-        if value is not None and not 0 <= value <= 100:
-            raise forms.ValidationError("A percentage is between 0 and 100.")
-        return value
 
     def changes(self) -> dict:
         return {field: self.cleaned_data[field] for field in ["services", *IMPACT_FIELDS]}

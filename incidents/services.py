@@ -16,6 +16,7 @@ from django_fsm import ConcurrentTransition
 from simple_history.utils import bulk_create_with_history
 
 from . import guards, roles, signals
+from .currencies import is_currency
 from .errors import ActionRefused, Conflict
 from .models import (
     Incident,
@@ -136,6 +137,25 @@ def _next_reference(year: int) -> str:
 # --- Declare ------------------------------------------------------------------------------
 
 
+def impact_problems(values: dict[str, Any]) -> list[str]:
+    """What is wrong with impact values, in words: numbers shown to stakeholders must make
+    sense (no negative revenue or customers, a percentage within 0-100, an ISO 4217 currency)."""
+    problems = []
+    revenue = values.get("revenue_impact_per_hour")
+    if revenue is not None and revenue < 0:
+        problems.append("Revenue impact per hour cannot be negative.")
+    customers = values.get("customers_affected")
+    if customers is not None and customers < 0:
+        problems.append("Customers affected cannot be negative.")
+    pct = values.get("customers_affected_pct")
+    if pct is not None and not 0 <= pct <= 100:
+        problems.append("A percentage is between 0 and 100.")
+    currency = values.get("currency")
+    if currency is not None and not is_currency(currency):
+        problems.append(f"“{currency}” is not an ISO 4217 currency code (e.g. EUR, USD, GBP).")
+    return problems
+
+
 @retry_on_conflict
 @transaction.atomic
 def incident_declare(
@@ -153,6 +173,8 @@ def incident_declare(
     unknown = set(impact) - set(IMPACT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
+    if problems := impact_problems(impact):
+        raise ActionRefused(problems)
     now = timezone.now()
     detected_at = detected_at or now
     if detected_at > now:
@@ -539,6 +561,8 @@ def incident_update_impact(
     unknown = set(changes) - set(IMPACT_FIELDS) - {"title", "description"}
     if unknown:
         raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
+    if problems := impact_problems(changes):
+        raise ActionRefused(problems)
     incident = _lock(incident, expected_version)
     changed = {}
     for field, value in changes.items():

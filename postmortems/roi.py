@@ -136,6 +136,28 @@ def compute(inputs: RoiInputs) -> RoiResult:
     )
 
 
+def inputs_for(incident, postmortem=None) -> RoiInputs:
+    """The one set of inputs behind every revenue and ROI figure (review, stakeholder summary
+    text and PDF): the review's corrections when there is a review, else the incident's own
+    figures over the default period. Duck-typed, so this module stays free of Django."""
+    if postmortem is None:
+        return RoiInputs(started_at=incident.detected_at, ended_at=incident.resolved_at,
+                         revenue_impact_per_hour=incident.revenue_impact_per_hour)
+    before = postmortem.before_revenue_impact
+    return RoiInputs(
+        started_at=postmortem.started_at or incident.detected_at,
+        ended_at=postmortem.ended_at or incident.resolved_at,
+        revenue_impact_per_hour=before if before is not None else incident.revenue_impact_per_hour,
+        duration_hours_override=postmortem.duration_hours_override,
+        revenue_lost_override=postmortem.revenue_lost_override,
+        remaining_impact_per_hour=postmortem.after_revenue_impact,
+        resolution_hours=postmortem.resolution_hours,
+        hourly_rate=postmortem.hourly_rate,
+        revenue_restored_override=postmortem.revenue_restored,
+        period=postmortem.revenue_restored_period,
+    )
+
+
 def display(value: Decimal | None, suffix: str = "") -> str:
     """A figure for pages and exports: "—" when it cannot be computed."""
     if value is None:

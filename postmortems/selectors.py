@@ -101,18 +101,4 @@ def overdue_postmortem_count() -> int:
 
 
 def postmortem_roi(postmortem: PostMortem) -> roi.RoiResult:
-    incident = postmortem.incident
-    return roi.compute(roi.RoiInputs(
-        started_at=postmortem.started_at or incident.detected_at,
-        ended_at=postmortem.ended_at or incident.resolved_at,
-        revenue_impact_per_hour=(postmortem.before_revenue_impact
-                                 if postmortem.before_revenue_impact is not None
-                                 else incident.revenue_impact_per_hour),
-        duration_hours_override=postmortem.duration_hours_override,
-        revenue_lost_override=postmortem.revenue_lost_override,
-        remaining_impact_per_hour=postmortem.after_revenue_impact,
-        resolution_hours=postmortem.resolution_hours,
-        hourly_rate=postmortem.hourly_rate,
-        revenue_restored_override=postmortem.revenue_restored,
-        period=postmortem.revenue_restored_period,
-    ))
+    return roi.compute(roi.inputs_for(postmortem.incident, postmortem))

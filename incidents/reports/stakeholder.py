@@ -18,16 +18,15 @@ from incidents.selectors import visible_incidents
 from . import metrics, sources
 from .tables import HOURS, MONEY, typed
 
-HOURS_PER_MONTH = Decimal(720)  # the seed's "revenue restored per month" (30 days)
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+PERIOD_WORDS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 SLA_WORDS = {metrics.MET: "met", metrics.BREACHED: "breached", metrics.PENDING: "pending"}
 
 
 def format_money(amount: Decimal | None, currency: str) -> str:
     if amount is None:
         return "not recorded"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount:,.2f}" if symbol else f"{amount:,.2f} {currency}"
+    # One way everywhere (pages, summaries, PDFs): "12,500.00 EUR".
+    return f"{amount:,.2f} {currency}"
 
 
 def format_moment(value: datetime | None) -> str:
@@ -51,8 +50,10 @@ class IncidentSummary:
     duration_hours: Decimal | None
     is_ongoing: bool
     revenue_lost: Decimal | None
-    revenue_restored_per_month: Decimal | None
+    revenue_restored: Decimal | None  # per `period`, as the review computes it
+    period: str
     resolution_cost: Decimal | None
+    roi_pct: Decimal | None
     services: list[str]
     response_sla: str
     resolution_sla: str
@@ -71,12 +72,12 @@ class IncidentSummary:
         if incident.revenue_impact_per_hour is None:
             return "No revenue impact recorded"
         lost = self.money(self.revenue_lost)
-        restored = self.money(self.revenue_restored_per_month)
+        restored = self.money(self.revenue_restored)
         per_hour = self.money(incident.revenue_impact_per_hour)
         if self.is_ongoing:
             return (f"{lost} revenue lost so far ({per_hour}/hour); "
-                    f"{restored} potential revenue at risk per month")
-        return (f"{restored} potential revenue restored per month "
+                    f"{restored} potential revenue at risk per {self.period}")
+        return (f"{restored} potential revenue restored per {self.period} "
                 f"({lost} lost while it lasted, {per_hour}/hour)")
 
     @property
@@ -104,8 +105,11 @@ class IncidentSummary:
     @property
     def roi(self) -> str:
         cost = self.money(self.resolution_cost)
-        restored = self.money(self.revenue_restored_per_month)
-        return f"Resolution cost {cost}, revenue restored {restored}/month"
+        restored = self.money(self.revenue_restored)
+        text = f"Resolution cost {cost}, revenue restored {restored}/{self.period}"
+        if self.roi_pct is not None:
+            text += f", ROI {self.roi_pct:,.2f}%"
+        return text
 
     def as_text(self) -> str:
         return render_to_string("reports/incident_summary.txt", {"summary": self})
@@ -120,12 +124,12 @@ def _postmortem_of(incident: Incident):
         return None
 
 
-def _next_steps(postmortem) -> tuple[list[NextStep], Decimal | None]:
+def _next_steps(postmortem) -> list[NextStep]:
     """Seed 000's three next steps, ticked from the post-mortem and its action items."""
     if postmortem is None:
         return [NextStep("Post-mortem review scheduled", False),
                 NextStep("Process improvements identified", False),
-                NextStep("Prevention measures implemented", False)], None
+                NextStep("Prevention measures implemented", False)]
     items = list(postmortem.action_items.all())
     scheduled_detail = (f"published {format_moment(postmortem.published_at)}"
                         if postmortem.published_at else
@@ -140,10 +144,7 @@ def _next_steps(postmortem) -> tuple[list[NextStep], Decimal | None]:
                  len(prevention_done) == len(prevention),
                  f"{len(prevention_done)} of {len(prevention)} done" if prevention else ""),
     ]
-    cost = None
-    if postmortem.resolution_hours is not None and postmortem.hourly_rate is not None:
-        cost = typed(MONEY, postmortem.resolution_hours * postmortem.hourly_rate)
-    return steps, cost
+    return steps
 
 
 def incident_summary(reference: str, user, now: datetime | None = None) -> IncidentSummary:
@@ -154,13 +155,11 @@ def incident_summary(reference: str, user, now: datetime | None = None) -> Incid
     is_ongoing = incident.resolved_at is None
     status = "RESOLVED" if not is_ongoing else incident.state.upper()
     postmortem = _postmortem_of(incident)
-    steps, cost = _next_steps(postmortem)
-    restored = None
-    if incident.revenue_impact_per_hour is not None:
-        restored = typed(MONEY, incident.revenue_impact_per_hour * HOURS_PER_MONTH)
-        if postmortem is not None and postmortem.revenue_restored is not None \
-                and postmortem.revenue_restored_period == "month":
-            restored = postmortem.revenue_restored
+    # One definition of revenue restored and ROI, with the review's period: the same figures
+    # as the review page (postmortems/roi.py).
+    from postmortems import roi
+
+    figures = roi.compute(roi.inputs_for(incident, postmortem))
     return IncidentSummary(
         incident=incident,
         status=status,
@@ -168,11 +167,14 @@ def incident_summary(reference: str, user, now: datetime | None = None) -> Incid
                 "- Business Impact Summary",
         duration_hours=typed(HOURS, incident.impact_seconds),
         is_ongoing=is_ongoing,
-        revenue_lost=typed(MONEY, incident.revenue_lost),
-        revenue_restored_per_month=restored,
-        resolution_cost=cost,
+        revenue_lost=(figures.revenue_lost if figures.revenue_lost_is_override
+                      else typed(MONEY, incident.revenue_lost)),
+        revenue_restored=figures.restored_per_period,
+        period=PERIOD_WORDS[figures.period],
+        resolution_cost=figures.resolution_cost,
+        roi_pct=figures.roi_pct,
         services=[service.name for service in incident.services.all()],
         response_sla=SLA_WORDS[incident.response_sla],
         resolution_sla=SLA_WORDS[incident.resolution_sla],
-        next_steps=steps,
+        next_steps=_next_steps(postmortem),
     )

@@ -80,7 +80,7 @@ def test_the_dashboard_shows_the_same_figures_as_the_selectors(client, product_m
     assert 'id="figure-response-sla">50.0%<' in html
     assert 'id="figure-resolution-sla">33.3%<' in html
     assert 'id="figure-breaches">4<' in html
-    assert "€6,725.00" in html
+    assert "6,725.00 EUR" in html
     assert 'id="figure-recurring">1<' in html
     assert "vendor/chartjs/chart.umd.min.js" in html
     assert "cdn" not in html.lower()
@@ -92,7 +92,7 @@ def test_the_dashboard_lists_the_costliest_incidents_with_their_stakeholder_summ
     costliest = response.context["costliest"]
     assert [row["incident"].reference for row in costliest] == [
         november["A"].reference, november["B"].reference, november["E"].reference]
-    assert [row["revenue_lost"] for row in costliest] == ["€4,000.00", "€2,600.00", "€125.00"]
+    assert [row["revenue_lost"] for row in costliest] == ["4,000.00 EUR", "2,600.00 EUR", "125.00 EUR"]
     summary_url = reverse("reports:incident_summary_pdf",
                           kwargs={"reference": november["A"].reference})
     assert summary_url in response.body.decode()
