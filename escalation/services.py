@@ -486,8 +486,9 @@ def impact_rules_apply(incident: Incident, *, by=None, now: datetime | None = No
         if rule.delay.total_seconds() <= 0:
             events.append(escalation_record(
                 incident, level=rule.level, source=EscalationEvent.Source.RULE, rule=rule,
-                reason_category=EscalationEvent.ReasonCategory.IMPACT, note=rule.name, by=by,
-                now=now))
+                reason_category=EscalationEvent.ReasonCategory.IMPACT, note=rule.name,
+                # The rule escalated, not the person whose edit made it match.
+                by=None, now=now))
         elif key not in pending:
             deadline_schedule(subject=incident, key=key, kind="escalation.rule",
                               due_at=now + rule.delay, incident=incident,
@@ -545,7 +546,12 @@ def escalations_record(escalations: list[Escalation],
     for e, event in zip(escalations, events, strict=True):
         incident, level, severity = e.incident, e.level, e.incident.severity
         category = event.get_reason_category_display()
-        who = f"{display_name(e.by)} escalated" if e.by else "Escalated automatically"
+        if e.by:
+            who = f"{display_name(e.by)} escalated"
+        elif e.source == EscalationEvent.Source.RULE:
+            who = "Escalated automatically (impact rule)"
+        else:
+            who = "Escalated automatically"
         text = f"{who} to L{level.number} {level.name} ({category.lower()})"
         text += f": {e.note}" if e.note else "."
         entries.append(TimelineEntry(

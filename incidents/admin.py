@@ -545,9 +545,7 @@ class IncidentAdmin(VisibleIncidentsAdminMixin, ReadOnlyHistoryAdmin):
                     return HttpResponseRedirect(self._change_url(incident))
             else:
                 verb = transition_custom(name)["verb"]
-                self.message_user(request, f"{incident.reference} {verb}: now "
-                                           f"{incident.get_state_display().lower()}.",
-                                  messages.SUCCESS)
+                self.message_user(request, f"{incident.reference} {verb}.", messages.SUCCESS)
                 return HttpResponseRedirect(self._change_url(incident))
         label = transition_label(name)
         return self._render_action_form(request, incident, form, f"{label}: {incident}", label)

@@ -32,6 +32,15 @@ from .models import ActionItem, PostMortem
 PAGE_SIZE = 25
 
 
+# What a person reads after each step ("publish done." read like a machine).
+TRANSITION_DONE = {
+    "start_drafting": "being drafted",
+    "submit": "submitted for review",
+    "return_to_drafting": "back in drafting",
+    "publish": "published",
+}
+
+
 def _postmortem_or_404(reference: str, user) -> PostMortem:
     try:
         return selectors.postmortem_detail(reference, user)
@@ -212,8 +221,8 @@ def postmortem_transition(request, reference, name):
     except ActionRefused as exc:
         _refused(request, exc)
     else:
-        messages.success(request, f"Post-mortem for {reference}: "
-                                  f"{services._transition_label(name).lower()} done.")
+        done = TRANSITION_DONE.get(name, "updated")
+        messages.success(request, f"The review of {reference} is {done}.")
     return redirect("postmortems:detail", reference=reference)
 
 

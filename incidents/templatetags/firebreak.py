@@ -31,6 +31,20 @@ STATE_CLASSES = {
 }
 
 
+@register.filter
+def money(amount, currency: str = "") -> str:
+    """One way everywhere: "12,500.00 EUR"."""
+    if amount is None:
+        return "—"
+    return f"{amount:,.2f} {currency}".strip()
+
+
+@register.filter
+def count(value) -> str:
+    """Whole numbers with thousands separated: "5,200"."""
+    return "—" if value is None else f"{value:,}"
+
+
 @register.simple_tag
 def form_token() -> str:
     """A one-time token: a repeat of this form's POST is answered with the first result."""
@@ -76,7 +90,9 @@ def person(user) -> str:
 def duration(value: timedelta | None) -> str:
     if value is None:
         return "—"
-    minutes = int(value.total_seconds() // 60)
+    minutes = int(abs(value.total_seconds()) // 60)
+    if minutes == 0:
+        return "less than a minute"  # not "0m left" or "Overdue by 0m"
     days, minutes = divmod(minutes, 60 * 24)
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days}d" if days else "", f"{hours}h" if hours else "",

@@ -136,7 +136,7 @@ def _impact_summary(incident) -> str:
     if incident.customers_affected_pct is not None:
         parts.append(f"{incident.customers_affected_pct:g}% of customers")
     if incident.revenue_impact_per_hour is not None:
-        parts.append(f"{incident.currency} {incident.revenue_impact_per_hour:,.2f} revenue per hour")
+        parts.append(f"{incident.revenue_impact_per_hour:,.2f} {incident.currency} revenue per hour")
     flags = [label for flag, label in (
         ("is_customer_facing", "customer-facing"), ("is_security", "security"),
         ("is_data_integrity", "data integrity"), ("is_compliance", "compliance"),
@@ -167,7 +167,7 @@ def message_context(incident, *, next_update: datetime | None = None,
                                if incident.customers_affected is not None else "unknown"),
         "customers_affected_pct": (f"{incident.customers_affected_pct:g}%"
                                    if incident.customers_affected_pct is not None else "unknown"),
-        "revenue_impact": (f"{incident.currency} {incident.revenue_impact_per_hour:,.2f} per hour"
+        "revenue_impact": (f"{incident.revenue_impact_per_hour:,.2f} {incident.currency} per hour"
                            if incident.revenue_impact_per_hour is not None else "not quantified"),
         "incident_type": incident.incident_type.name,
         "category": incident.incident_type.name,

@@ -152,6 +152,15 @@ def test_customer_security_and_compliance_impact_escalate_at_once(
     assert (event.level.number, event.source, event.at) == (level, "rule", START)
 
 
+def test_an_impact_rule_escalation_is_credited_to_the_rule_not_the_reporter(
+        declare, staffed_levels):
+    incident = declare(severity="P2", is_customer_facing=True)
+    event = EscalationEvent.objects.get(incident=incident)
+    entry = incident.timeline.get(kind="escalation")
+    assert event.by is None and entry.author is None
+    assert entry.text.startswith("Escalated automatically (impact rule) to L2")
+
+
 def test_data_integrity_escalates_after_fifteen_minutes(declare, staffed_levels):
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P2", is_data_integrity=True)

@@ -58,7 +58,7 @@ def test_the_rendered_data_reads_well(resolved_p0):
     context = message_context(resolved_p0)
     assert context["severity"] == "P0 – Critical"
     assert context["services"] == "Payments"
-    assert context["revenue_impact"] == "EUR 4,500.00 per hour"
+    assert context["revenue_impact"] == "4,500.00 EUR per hour"
     assert context["workaround"] == "Pay by bank transfer"
     assert context["resolution"] == "Rolled back release 42"
     assert context["incident_manager"] == "Ivan Manager"
