@@ -5,12 +5,38 @@ machine, the timers and the timeline), so the revert POST is refused, not just h
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from .people import display_name
+from .templatetags.firebreak import datetime_full
+
+
+class ReadableHistoryHelper(HistoricalRecordContextHelper):
+    """History diffs as the portal shows values: local date and time with the zone, people by
+    name, and a dash for an empty field (not "Deleted user (pk=None)")."""
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        if value is None or value == "" or (isinstance(value, DeletedObject) and value.pk is None):
+            return "—"
+        if isinstance(value, datetime):
+            return datetime_full(value)
+        if isinstance(value, get_user_model()):
+            return display_name(value)
+        if isinstance(value, list):
+            return [display_name(item) if isinstance(item, get_user_model()) else item
+                    for item in value]
+        return value
 
 
 class NoRevertHistoryAdmin(SimpleHistoryAdmin):
@@ -23,6 +49,9 @@ class NoRevertHistoryAdmin(SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None):
         return True
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryHelper(self.model, historical_record)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":

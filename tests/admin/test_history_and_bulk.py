@@ -151,3 +151,21 @@ def test_bulk_actions_are_not_offered_without_their_permission(staff_responder, 
     response = _run_action(client, "cancel_selected", [incident], apply="1", reason="No")
     incident.refresh_from_db()
     assert incident.state == "reported"
+
+
+def test_history_diffs_show_local_times_names_and_a_dash_for_empty(
+    manager_client, manager, declare, move_to
+):
+    """They showed raw UTC timestamps and "Deleted user (pk=None)" for a field that was empty."""
+    incident = move_to(declare(), "triaged")
+    response = manager_client.get(admin_url("history", incident.pk))
+    changes = [change for record in response.context["page_obj"]
+               for change in getattr(record, "history_delta_changes", [])]
+    by_field = {change["field"]: change for change in changes}
+    manager_change = by_field["Incident manager"]
+    assert (manager_change["old"], manager_change["new"]) == ("—", "Mona Boss")
+    acknowledged = by_field["Acknowledged at"]
+    assert acknowledged["old"] == "—" and acknowledged["new"].endswith(("CET", "CEST"))
+    assert "pk=None" not in response.content.decode()
+    assert "Mona Boss" in response.content.decode()  # who changed it, by name
+    assert "+00:00" not in response.content.decode()
