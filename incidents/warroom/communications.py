@@ -33,6 +33,7 @@ from incidents.models import (
     StatusUpdate,
     TimelineEntry,
 )
+from incidents.models.communications import Stage
 from incidents.people import display_name
 from incidents.services import timeline_record
 
@@ -272,6 +273,30 @@ def templates_for(incident: Incident):
             .filter(Q(severity__isnull=True) | Q(severity=incident.severity_id))
             .filter(Q(incident_type__isnull=True) | Q(incident_type=incident.incident_type_id))
             .order_by("audience", "stage", "severity", "name"))
+
+
+@dataclass
+class ResolutionPrompt:
+    """Customers still read an update from before the resolution: what they read, and the
+    template to tell them it is over."""
+
+    last_public: StatusUpdate | None
+    template: MessageTemplate | None
+
+
+def public_resolution_prompt(incident: Incident) -> ResolutionPrompt | None:
+    """For a customer-facing incident that ended without a public resolution update (the
+    status page kept saying "Investigating, next update by ..." after it was resolved)."""
+    if incident.is_open or not incident.is_customer_facing or \
+            incident.state not in (Incident.State.RESOLVED, Incident.State.CLOSED):
+        return None
+    last = incident.status_updates.filter(is_public=True).order_by("-sent_at", "-id").first()
+    if last is not None and last.stage == Stage.RESOLUTION:
+        return None
+    # The public update is written for an audience whose updates go on the status page.
+    template = templates_for(incident).filter(audience__may_publish=True,
+                                              stage=Stage.RESOLUTION).first()
+    return ResolutionPrompt(last_public=last, template=template)
 
 
 def incident_message_context(incident: Incident, audience: str) -> dict[str, str]:

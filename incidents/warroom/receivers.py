@@ -13,8 +13,18 @@ from django.utils import timezone
 
 from incidents import guards, signals
 from incidents.models import Incident
+from incidents.views.panels import register_incident_panel
 
 from . import communications, services, variables  # noqa: F401 (registers its variables)
+
+def _resolution_prompt_context(request, incident) -> dict:
+    return {"resolution_prompt": communications.public_resolution_prompt(incident),
+            "can_send": communications.can_send_updates(request.user, incident)}
+
+
+# After a customer-facing incident ends, its page asks for the public resolution update.
+register_incident_panel("warroom/panels/resolution_prompt.html",
+                        context=_resolution_prompt_context, order=5)
 
 # Any transition may be gated by a checklist item, so a guard is registered for each.
 for _name, _guard in services.CHECKLIST_GUARDS.items():

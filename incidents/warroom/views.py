@@ -131,6 +131,7 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
         "overdue_updates": [c for c in cadence if c.is_overdue],
         "message_templates": list(communications.templates_for(incident)
                                   .select_related("severity", "audience")),
+        "resolution_prompt": communications.public_resolution_prompt(incident),
         "can": can,
         "note_form": bound.get("note") or (QuickNoteForm(prefix="note") if can["note"] else None),
         "roster_form": bound.get("roster") or (RosterForm(prefix="roster") if can["roles"] else None),
