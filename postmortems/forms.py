@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.forms import modelformset_factory
 from django.utils import timezone
 
+from incidents.models import Incident
 from incidents.people import display_name
 
 from .models import ActionItem, FollowUpTask, PostMortem, PostMortemTimelineItem
@@ -69,6 +70,9 @@ class SummaryForm(SectionForm):
 
 
 class AnalysisForm(SectionForm):
+    root_cause_category = forms.ChoiceField(
+        choices=Incident.RootCause.choices, required=False, label="Root cause category",
+        help_text="Shown on the incident's page and in the reports and exports.")
     why_1 = forms.CharField(label="Why? (1)", required=False, max_length=500)
     why_2 = forms.CharField(label="Why? (2)", required=False, max_length=500)
     why_3 = forms.CharField(label="Why? (3)", required=False, max_length=500)
@@ -85,10 +89,12 @@ class AnalysisForm(SectionForm):
         super().__init__(*args, **kwargs)
         for number, why in enumerate(self.instance.five_whys[:5], 1):
             self.fields[f"why_{number}"].initial = why
+        self.fields["root_cause_category"].initial = self.instance.incident.root_cause_category
 
     def service_values(self) -> dict:
         values = super().service_values()
         values["five_whys"] = [self.cleaned_data[f"why_{n}"] for n in range(1, 6)]
+        values["root_cause_category"] = self.cleaned_data["root_cause_category"]
         return values
 
 

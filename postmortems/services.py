@@ -15,6 +15,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 
 from escalation.deadlines import deadline_cancel, deadline_schedule
 from escalation.notifications import notify
+from incidents import services as incident_services
 from incidents.errors import ActionRefused, Conflict
 from incidents.models import Incident, IncidentParticipant, TimelineEntry
 from incidents.people import display_name
@@ -236,7 +237,8 @@ def postmortem_update(
     """Change one section of the review (SECTION_FIELDS lists what each holds)."""
     if section not in SECTION_FIELDS:
         raise ActionRefused(f"Unknown section “{section}”.")
-    unknown = set(values) - set(SECTION_FIELDS[section])
+    unknown = set(values) - set(SECTION_FIELDS[section]) - (
+        {"root_cause_category"} if section == "analysis" else set())
     if unknown:
         raise TypeError(f"Fields not in section {section}: {sorted(unknown)}")
     if section == "planning":
@@ -256,6 +258,8 @@ def postmortem_update(
     if "five_whys" in values:
         values["five_whys"] = [why.strip() for why in values["five_whys"] if why and why.strip()]
     m2m = {field: values.pop(field) for field in list(values) if field in M2M_FIELDS}
+    # The category belongs to the incident (its page, reports and exports show it).
+    category = values.pop("root_cause_category", None)
     for field, value in values.items():
         setattr(postmortem, field, value.strip() if isinstance(value, str) else value)
     if section != "planning":
@@ -267,6 +271,11 @@ def postmortem_update(
         postmortem_schedule_timers(postmortem)
         participants_add(postmortem.incident, [postmortem.owner],
                          reason=IncidentParticipant.Reason.ADDED)
+    incident = postmortem.incident
+    if category is not None and category != incident.root_cause_category:
+        incident_services.incident_update_impact(
+            incident, by=by, root_cause_category=category,
+            reason="Root cause category from the post-incident review")
     return postmortem
 
 

@@ -257,3 +257,27 @@ def test_a_new_timeline_line_without_a_time_is_a_form_error(client, review, resp
         "items-MAX_NUM_FORMS": 1000, "add-text": "Customers informed"})
     assert response.status_code == 200
     assert "Give the new line a date and time." in response.content.decode()
+
+
+def test_the_root_cause_category_from_the_review_reaches_the_incident(
+        client, incident_manager, review):
+    """The incident page and exports used to say "Not yet known" after the review named it."""
+    client.force_login(incident_manager)
+    response = client.post(url("edit", review.incident.reference, "analysis"), {
+        "version": review.version, "root_cause": "A config key was renamed.",
+        "root_cause_category": "configuration"})
+    assert response.status_code == 302
+    incident = review.incident
+    incident.refresh_from_db()
+    assert incident.root_cause_category == "configuration"
+    assert incident.timeline.filter(text__contains="Root cause category from the post-incident "
+                                                   "review").exists()
+
+
+def test_the_published_root_cause_is_on_the_incident_page(client, responder, review):
+    PostMortem.objects.filter(pk=review.pk).update(
+        state=PostMortem.State.PUBLISHED, published_at=timezone.now(),
+        root_cause="A configuration key was renamed without a migration.")
+    client.force_login(responder)
+    html = client.get(review.incident.get_absolute_url()).content.decode()
+    assert "A configuration key was renamed without a migration." in html
