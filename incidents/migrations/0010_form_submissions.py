@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0008_incident_visibility'),
+        ('incidents', '0009_procedure_revisions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
