@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0009_procedure_revisions'),
+        ('incidents', '0015_roles_as_data_and_service_people'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
