@@ -3,6 +3,7 @@ that goes through the services like a person would."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -55,23 +56,86 @@ def postgres(db, settings):
 COMMITTED_DB = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus a snapshot of the rows the migrations seeded, taken
+    right after migrating (pytest-django takes it only when a collected test asks for a
+    serialized rollback): `restore_seeded_rows` puts the database back to exactly this.
+    pytest-django creates no database when no collected test asks for one (only browser tests
+    selected, which use their own `committed_db`): then it is created here."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    created = None
+    with django_db_blocker.unblock():
+        if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+            created = setup_databases(verbosity=0, interactive=False, aliases={"default"},
+                                      serialized_aliases={"default"})
+        elif getattr(connection, "_test_serialized_contents", None) is None:
+            connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+        connection._test_seeded_row_counts = _row_counts()
+    yield
+    if created is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(created, verbosity=0)
+
+
+def _row_counts() -> tuple[int, ...]:
+    from django.db import connection
+
+    tables = sorted(connection.introspection.django_table_names(only_existing=True))
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"(SELECT count(*) FROM {quote(table)})"
+                                             for table in tables))
+        return tuple(cursor.fetchone())
+
+
+def restore_seeded_rows(*, unless_intact: bool = False) -> None:
+    """Empty every table and load the seeded rows again, as Django's serialized rollback does
+    (flush without post-migrate: content types and permissions are in the snapshot).
+    `unless_intact`: skip it when every table holds as many rows as right after migrating (a
+    committed test either restores the rows or flushes them all, never edits them)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    if unless_intact and _row_counts() == connection._test_seeded_row_counts:
+        return
+    call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
+    connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+
+
+@contextlib.contextmanager
+def committed_database(django_db_blocker):
+    """Database access outside any test transaction, for a live server or another process to
+    see the rows: it starts and ends as the migrations seeded it, whatever ran before and
+    whatever runs next (unlike `transactional_db`, which leaves every table empty)."""
+    with django_db_blocker.unblock():
+        restore_seeded_rows(unless_intact=True)
+        try:
+            yield
+        finally:
+            restore_seeded_rows()
+
+
 _usernames = itertools.count(1)
+
+
+def create_user(group: str | None = None, username: str | None = None, **extra) -> User:
+    username = username or f"user{next(_usernames)}"
+    user = User.objects.create_user(
+        username=username, password="correct-horse-battery", email=f"{username}@example.com",
+        **extra,
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    # A fresh instance, so the permission cache reflects the groups just added.
+    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture
 def make_user(db):
-    def make(group: str | None = None, username: str | None = None, **extra) -> User:
-        username = username or f"user{next(_usernames)}"
-        user = User.objects.create_user(
-            username=username, password="correct-horse-battery", email=f"{username}@example.com",
-            **extra,
-        )
-        if group:
-            user.groups.add(Group.objects.get(name=group))
-        # A fresh instance, so the permission cache reflects the groups just added.
-        return User.objects.get(pk=user.pk)
-
-    return make
+    return create_user
 
 
 @pytest.fixture
