@@ -9,6 +9,7 @@ import os
 import socket
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 
 from incidents import services
@@ -56,6 +57,10 @@ def postgres(db, settings):
 COMMITTED_DB = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+# Settings are configured before this conftest is imported, the test database not yet.
+_CONFIGURED_DATABASE_NAME = settings.DATABASES["default"]["NAME"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test database, plus a snapshot of the rows the migrations seeded, taken
@@ -68,7 +73,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     created = None
     with django_db_blocker.unblock():
-        if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+        if connection.settings_dict["NAME"] == _CONFIGURED_DATABASE_NAME:  # not the test one
             created = setup_databases(verbosity=0, interactive=False, aliases={"default"},
                                       serialized_aliases={"default"})
         elif getattr(connection, "_test_serialized_contents", None) is None:
@@ -101,7 +106,10 @@ def restore_seeded_rows(*, unless_intact: bool = False) -> None:
 
     if unless_intact and _row_counts() == connection._test_seeded_row_counts:
         return
-    call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
+    # The sequences keep counting (as in Django's own serialized rollback): the seeded rows
+    # come back with their primary keys, and new rows must not be given those again.
+    call_command("flush", verbosity=0, interactive=False, reset_sequences=False,
+                 inhibit_post_migrate=True)
     connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
 
 

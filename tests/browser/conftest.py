@@ -68,7 +68,23 @@ class BrowserThread:
     def run(self, function, /, *args, **kwargs):
         if threading.get_ident() == self._ident:
             return function(*args, **kwargs)
-        return self._executor.submit(function, *args, **kwargs).result()
+        return self._executor.submit(self._call, function, args, kwargs).result()
+
+    @staticmethod
+    def _call(function, args, kwargs):
+        # Django refuses ORM calls where an event loop runs, as here; these are the test's own
+        # synchronous calls. Allowed only while this thread works (the main thread waits):
+        # left set, it would disable the guard for the rest of the session and its
+        # subprocesses (`check --deploy` fails on it).
+        previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if previous is None:
+                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            else:
+                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
     def run_test(self, function, /, **kwargs):
         def test():
@@ -91,19 +107,9 @@ def browser_thread():
         if IN_CI:
             pytest.fail(message + " CI=true requires the browser tests to run.")
         pytest.skip(message)
-    # Django's guard against ORM calls from async code: the browser thread has a running loop,
-    # but its ORM calls are the test's own, synchronous ones.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     thread = BrowserThread()
-    try:
-        yield thread
-    finally:
-        thread.shutdown()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    yield thread
+    thread.shutdown()
 
 
 @pytest.fixture(scope="session")

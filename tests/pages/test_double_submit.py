@@ -23,7 +23,7 @@ from tests.conftest import COMMITTED_DB
 def declare_data(severities, payments, token: str) -> dict:
     return {
         "form_token": token, "title": "Checkout returns 500", "description": "Cards fail.",
-        "severity": severities["P1"].pk, "services": [payments.pk], "category": "technical",
+        "severity": severities["P1"].pk, "services": [payments.pk], "incident_type": "technical",
         "currency": "EUR",
     }
 

@@ -41,7 +41,7 @@ def test_the_declare_form_offers_iso_currencies_and_says_what_is_wrong(
     html = client.get(reverse("incidents:declare")).content.decode()
     assert '<option value="EUR" selected>EUR · Euro</option>' in html
     response = client.post(reverse("incidents:declare"), {
-        "title": "Checkout down", "severity": severities["P2"].pk, "category": "technical",
+        "title": "Checkout down", "severity": severities["P2"].pk, "incident_type": "technical",
         "revenue_impact_per_hour": "-100", "currency": "eu",
     })
     html = response.content.decode()

@@ -28,7 +28,7 @@ def test_a_description_has_a_stated_limit(client_for, responder, severities):
     assert 'maxlength="5000"' in html and "up to 5,000 characters" in html
     response = client.post("/incidents/declare/", {
         "title": "Long", "description": "x" * 5001, "severity": severities["P3"].pk,
-        "category": "technical", "currency": "EUR"})
+        "incident_type": "technical", "currency": "EUR"})
     assert response.status_code == 400
     assert "Ensure this value has at most 5000 characters (it has 5001)." in response.content.decode()
 
