@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0015_roles_as_data_and_service_people'),
+        ('incidents', '0016_severity_retirement'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
