@@ -91,3 +91,16 @@ def test_a_template_broken_in_the_database_is_a_form_error_on_the_compose_page(
     assert response.status_code == 400
     assert "cannot be used" in response.content.decode()
     assert "syntax error" in response.content.decode()
+
+
+def test_the_compose_panel_names_the_template_but_not_where_its_wording_came_from(
+        p0, incident_manager, client_for):
+    # "Seed 004 'Initial Issue Notification'" is for managers in the admin, not for responders.
+    template = MessageTemplate.objects.get(name="Stakeholders: initial issue notification")
+    assert template.source
+    response = client_for(incident_manager).get(
+        f"/war-room/{p0.reference}/messages/new/?template={template.pk}")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "From template “Stakeholders: initial issue notification”." in html
+    assert "Seed 0" not in html
