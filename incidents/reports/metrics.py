@@ -58,6 +58,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
+from incidents import severity_style
 from incidents.models import Incident, IncidentType, Service, SeverityLevel
 from incidents.selectors import with_viewer_may_see
 
@@ -427,9 +428,10 @@ def weekly_trends(period: ReportPeriod, filters: ReportFilters | None = None,
     counts: dict[tuple, int] = {}
     for row in declared.values("week", "severity__code").annotate(n=Count("pk")).order_by():
         counts[(week_of(row["week"]), row["severity__code"])] = row["n"]
-    severities = list(SeverityLevel.objects.order_by("rank").values_list("code", flat=True))
+    levels = list(SeverityLevel.objects.order_by("rank").values_list("code", "rank"))
     if filters.severity is not None:
-        severities = [filters.severity.code]
+        levels = [(filters.severity.code, filters.severity.rank)]
+    severities = [code for code, _ in levels]
 
     sla: dict = {}
     for row in declared.values("week").annotate(
@@ -459,6 +461,7 @@ def weekly_trends(period: ReportPeriod, filters: ReportFilters | None = None,
         "by_severity": {
             code: [counts.get((week, code), 0) for week in weeks] for code in severities
         },
+        "severity_colours": {code: severity_style.colour(rank) for code, rank in levels},
         "totals": [sum(counts.get((week, code), 0) for code in severities) for week in weeks],
         "mttr_hours": [
             round(mttr[week]["mttr"] / 3600, 2) if week in mttr and mttr[week]["mttr"] is not None

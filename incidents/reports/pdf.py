@@ -14,6 +14,7 @@ from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
@@ -27,6 +28,9 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as PdfTable
 from reportlab.platypus import TableStyle
 
+from incidents import severity_style
+
+from . import charts
 from .metrics import ReportFilters, Summary
 from .periods import ReportPeriod
 from .stakeholder import IncidentSummary, format_moment
@@ -41,8 +45,6 @@ PDF_INCIDENT_FIELDS = [
     ("response_sla", "Response SLA"), ("resolution_sla", "Resolution SLA"),
     ("customers_affected", "Customers"), ("revenue_lost", "Revenue lost"), ("currency", ""),
 ]
-SEVERITY_COLOURS = [colors.HexColor(c) for c in
-                    ("#b02a37", "#fd7e14", "#ffc107", "#0d6efd", "#6c757d", "#20c997")]
 GRID = TableStyle([
     ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
     ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
@@ -78,6 +80,9 @@ def incidents_per_week_chart(trends: dict, width=24 * cm, height=6 * cm) -> Draw
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 30, 30, width - 120, height - 55
     series = list(trends["by_severity"].items()) or [("", [0] * len(trends["weeks"]))]
+    # Each severity in its badge's colour, as on the web page.
+    fills = [colors.HexColor(trends["severity_colours"].get(code, severity_style.OTHER_COLOUR))
+             for code, _ in series]
     chart.data = [values for _, values in series]
     chart.categoryAxis.categoryNames = _sparse_labels([w[:6] for w in trends["labels"]])
     chart.categoryAxis.style = "stacked"
@@ -85,41 +90,43 @@ def incidents_per_week_chart(trends: dict, width=24 * cm, height=6 * cm) -> Draw
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
     for index in range(len(series)):
-        chart.bars[index].fillColor = SEVERITY_COLOURS[index % len(SEVERITY_COLOURS)]
+        chart.bars[index].fillColor = fills[index]
         chart.bars[index].strokeColor = None
     drawing.add(chart)
     legend = Legend()
     legend.x, legend.y = width - 80, height - 30
     legend.fontSize = 8
-    legend.colorNamePairs = [(SEVERITY_COLOURS[i % len(SEVERITY_COLOURS)], code)
-                             for i, (code, _) in enumerate(series)]
+    legend.colorNamePairs = [(fills[i], code) for i, (code, _) in enumerate(series)]
     drawing.add(legend)
     return drawing
 
 
-def line_chart(title: str, labels: list[str], series: list[tuple[str, list]], value_max=None,
-               width=24 * cm, height=5.5 * cm) -> Drawing:
+def line_chart(title: str, labels: list[str], series: list[tuple[str, list, str]],
+               value_max=None, width=24 * cm, height=5.5 * cm) -> Drawing:
+    """`series`: (name, values, colour). Every value is marked with a dot: a week with data
+    between empty weeks has no line to draw, and the chart looked blank."""
     drawing = Drawing(width, height)
     _chart_title(drawing, title)
     chart = HorizontalLineChart()
     chart.x, chart.y, chart.width, chart.height = 30, 30, width - 140, height - 55
-    chart.data = [[float(v) if v is not None else None for v in values] for _, values in series]
+    chart.data = [[float(v) if v is not None else None for v in values]
+                  for _, values, _ in series]
     chart.categoryAxis.categoryNames = _sparse_labels([label[:6] for label in labels])
     chart.categoryAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0
     if value_max is not None:
         chart.valueAxis.valueMax = value_max
     chart.valueAxis.labels.fontSize = 7
-    palette = [colors.HexColor("#0d6efd"), colors.HexColor("#198754")]
-    for index in range(len(series)):
-        chart.lines[index].strokeColor = palette[index % len(palette)]
+    for index, (_, _, colour) in enumerate(series):
+        chart.lines[index].strokeColor = colors.HexColor(colour)
         chart.lines[index].strokeWidth = 1.5
+        chart.lines[index].symbol = makeMarker("FilledCircle", size=4)
     chart.joinedLines = 1
     drawing.add(chart)
     legend = Legend()
     legend.x, legend.y = width - 100, height - 30
     legend.fontSize = 8
-    legend.colorNamePairs = [(palette[i % len(palette)], name) for i, (name, _) in enumerate(series)]
+    legend.colorNamePairs = [(colors.HexColor(colour), name) for name, _, colour in series]
     drawing.add(legend)
     return drawing
 
@@ -159,11 +166,13 @@ def report_pdf(summary: Summary, trends: dict, period: ReportPeriod, filters: Re
     story += [Spacer(1, 0.4 * cm), KeepTogether([incidents_per_week_chart(trends)])]
     if _has_values(trends["mttr_hours"]):
         story.append(line_chart("Mean time to resolve per week (hours)", trends["labels"],
-                                [("MTTR (h)", trends["mttr_hours"])]))
+                                [("MTTR (h)", trends["mttr_hours"], charts.MTTR)]))
     if _has_values(trends["response_compliance"]) or _has_values(trends["resolution_compliance"]):
         story.append(line_chart("SLA compliance per week (%)", trends["labels"],
-                                [("Response", trends["response_compliance"]),
-                                 ("Resolution", trends["resolution_compliance"])], value_max=100))
+                                [("Response", trends["response_compliance"],
+                                  charts.RESPONSE_SLA),
+                                 ("Resolution", trends["resolution_compliance"],
+                                  charts.RESOLUTION_SLA)], value_max=100))
     week_rows = [["Week of", "Incidents", "Resolved", "MTTR (h)", "Response SLA %",
                   "Resolution SLA %"]]
     for index, label in enumerate(trends["labels"]):

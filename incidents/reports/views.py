@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from incidents.models import Incident
 
-from . import exports, metrics, pdf, stakeholder, tables
+from . import charts, exports, metrics, pdf, stakeholder, tables
 from .expressions import without_jit
 from .forms import ReportFilterForm
 from .periods import PRESETS
@@ -59,8 +59,11 @@ def _chart_number(value):
 def _chart_data(trends: dict) -> dict:
     return {
         "labels": trends["labels"],
-        "bySeverity": [{"label": code, "data": values}
+        "bySeverity": [{"label": code, "data": values,
+                        "colour": trends["severity_colours"][code]}
                        for code, values in trends["by_severity"].items()],
+        "colours": {"mttr": charts.MTTR, "response": charts.RESPONSE_SLA,
+                    "resolution": charts.RESOLUTION_SLA},
         "mttrHours": [_chart_number(v) for v in trends["mttr_hours"]],
         "responseCompliance": [_chart_number(v) for v in trends["response_compliance"]],
         "resolutionCompliance": [_chart_number(v) for v in trends["resolution_compliance"]],

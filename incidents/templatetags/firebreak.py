@@ -11,6 +11,7 @@ from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from .. import severity_style
 from ..people import display_name
 
 register = template.Library()
@@ -18,7 +19,6 @@ register = template.Library()
 # Always the full date and the time with its zone, whatever the locale's short formats say.
 FULL_DATETIME = "D j M Y, H:i T"
 
-SEVERITY_CLASSES = {0: "text-bg-danger", 1: "text-bg-warning", 2: "text-bg-info"}
 STATE_CLASSES = {
     "reported": "text-bg-light border",
     "triaged": "text-bg-primary",
@@ -70,7 +70,7 @@ def time_full(value: datetime | None) -> str:
 
 @register.simple_tag
 def severity_badge(severity) -> str:
-    css = SEVERITY_CLASSES.get(severity.rank, "text-bg-secondary")
+    css = severity_style.badge_class(severity.rank)
     return format_html('<span class="badge {}" title="{}">{}</span>', css, severity.name,
                        severity.code)
 
