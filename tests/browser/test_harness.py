@@ -57,3 +57,13 @@ def test_an_expected_error_status_does_not_fail_the_step(visitor):
         status=404, content_type="text/html", body=CLEAN_PAGE.format("<p>Not here.</p>")))
     with visitor.expecting_status(404):
         visitor.goto("/gone/")
+
+
+def test_a_content_security_policy_violation_fails_the_step(visitor):
+    # The portal's pages carry a CSP: an inline script or style it refuses is a broken page.
+    visitor.page.route("**/strict/", lambda route: route.fulfill(
+        status=200, content_type="text/html",
+        headers={"Content-Security-Policy": "script-src 'self'"},
+        body=CLEAN_PAGE.format("<script>document.title = 'ran';</script>")))
+    with pytest.raises(AssertionError, match="Content Security Policy"):
+        visitor.goto("/strict/")
