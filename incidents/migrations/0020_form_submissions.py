@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0016_severity_retirement'),
+        ('incidents', '0019_audiences_and_contacts_finish'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
