@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0019_audiences_and_contacts_finish'),
+        ('incidents', '0020_incident_type_on_checklists_cadences_templates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
