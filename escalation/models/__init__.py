@@ -1,0 +1,28 @@
+"""Timers and the notification outbox: the database is the source of truth for both.
+
+`Deadline` rows are swept by one beat task (`escalation.deadlines.deadlines_sweep`);
+`Notification` rows are the transactional outbox, delivered by workers. Below them: SLA clocks,
+business calendars, escalation ladders, policies and impact rules, escalation events and on-call
+rotas (configuration is data that managers edit in the admin)."""
+
+from .clocks import BusinessCalendar, Holiday, SlaClock, validate_time_zone
+from .ladders import (
+    EscalationEvent,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationStep,
+    ImpactRule,
+    LevelResponseTime,
+    StepClock,
+)
+from .notifications import DeliveryAttempt, Notification, NotificationPreference, WebhookEndpoint
+from .rotas import Rota, RotaMember, RotaOverride
+from .timers import PENDING, Deadline, Heartbeat
+
+__all__ = [
+    "PENDING", "BusinessCalendar", "Deadline", "DeliveryAttempt", "EscalationEvent",
+    "EscalationLevel", "EscalationPolicy", "EscalationStep", "Heartbeat", "Holiday",
+    "ImpactRule", "LevelResponseTime", "Notification", "NotificationPreference", "Rota",
+    "RotaMember", "RotaOverride", "SlaClock", "StepClock", "WebhookEndpoint",
+    "validate_time_zone",
+]
