@@ -4,8 +4,11 @@ Notification delivery has its own admin module, imported below."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
-from django.db.models import Prefetch, Q
+from django.contrib.auth.models import Permission
+from django.db import models
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from incidents.admin import ReadOnlyHistoryAdmin
@@ -16,10 +19,12 @@ from . import admin_notifications  # noqa: F401
 from .models import (
     BusinessCalendar,
     EscalationEvent,
+    EscalationLadder,
     EscalationLevel,
     EscalationPolicy,
     EscalationStep,
     Holiday,
+    ImpactCondition,
     ImpactRule,
     LevelResponseTime,
     Rota,
@@ -48,6 +53,32 @@ class BusinessCalendarAdmin(ReadOnlyHistoryAdmin):
     ]
 
 
+class EscalationLevelInline(admin.TabularInline):
+    """The ladder's rungs, compact enough for a 1366-px screen: people and groups by
+    autocomplete; response times per severity and the description on the level's own page."""
+
+    model = EscalationLevel
+    extra = 1
+    fields = ["number", "name", "users", "groups", "rota"]
+    autocomplete_fields = ["users", "groups"]
+    show_change_link = True
+
+
+@admin.register(EscalationLadder)
+class EscalationLadderAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["name", "slug", "is_default", "level_count"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+    inlines = [EscalationLevelInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(level_total=Count("levels"))
+
+    @admin.display(description="Levels", ordering="level_total")
+    def level_count(self, ladder):
+        return ladder.level_total
+
+
 class LevelResponseTimeInline(admin.TabularInline):
     model = LevelResponseTime
     extra = 1
@@ -55,30 +86,78 @@ class LevelResponseTimeInline(admin.TabularInline):
 
 @admin.register(EscalationLevel)
 class EscalationLevelAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["number", "name", "rota"]
-    list_select_related = ["rota"]
-    filter_horizontal = ["users", "groups"]
+    list_display = ["__str__", "ladder", "rota"]
+    list_filter = ["ladder"]
+    list_select_related = ["ladder", "rota"]
+    search_fields = ["name", "ladder__name"]
+    autocomplete_fields = ["users", "groups"]
     inlines = [LevelResponseTimeInline]
 
 
-class EscalationStepInline(admin.TabularInline):
+class LevelChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, level):
+        return f"{level.ladder.name}: L{level.number} {level.name}"
+
+
+class LadderLevelsMixin:
+    """Level choices name their ladder, so a step or rule cannot silently point at the wrong
+    ladder's L2."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "level":
+            kwargs["queryset"] = EscalationLevel.objects.select_related("ladder")
+            kwargs["form_class"] = LevelChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class EscalationStepInline(LadderLevelsMixin, admin.TabularInline):
     model = EscalationStep
     extra = 1
     fields = ["order", "anchor", "delay", "clock", "level", "action"]
+    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 40})}}
 
 
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["name", "severity", "is_active"]
-    list_select_related = ["severity"]
+    list_display = ["name", "severity", "type_or_any", "ladder", "is_active"]
+    list_filter = ["severity", "incident_type", "ladder", "is_active"]
+    list_select_related = ["severity", "incident_type", "ladder"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "severity", "incident_type", "ladder", "is_active"]
     inlines = [EscalationStepInline]
+
+    @admin.display(description="Type", ordering="incident_type__order")
+    def type_or_any(self, policy):
+        return policy.incident_type or "Any type"
+
+
+class ImpactConditionInline(admin.TabularInline):
+    model = ImpactCondition
+    extra = 1
+    fields = ["attribute", "at_least", "value"]
 
 
 @admin.register(ImpactRule)
-class ImpactRuleAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["name", "condition", "delay", "level", "is_active"]
+class ImpactRuleAdmin(LadderLevelsMixin, ReadOnlyHistoryAdmin):
+    list_display = ["name", "incident_type", "conditions_text", "after", "level", "is_active"]
     list_editable = ["is_active"]
-    list_select_related = ["level"]
+    list_filter = ["incident_type", "is_active"]
+    list_select_related = ["level", "level__ladder", "incident_type"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "incident_type", "match", "delay", "level", "is_active"]
+    inlines = [ImpactConditionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("conditions")
+
+    @admin.display(description="After", ordering="delay")
+    def after(self, rule):
+        return format_duration(rule.delay) if rule.delay else "At once"
+
+    @admin.display(description="When")
+    def conditions_text(self, rule):
+        joiner = " and " if rule.match == ImpactRule.Match.ALL else " or "
+        return joiner.join(str(c) for c in rule.conditions.all()) or "Every incident"
 
 
 class RotaMemberInline(admin.TabularInline):
@@ -102,12 +181,32 @@ class UpcomingOverrideInline(admin.TabularInline):
 
 @admin.register(Rota)
 class RotaAdmin(ReadOnlyHistoryAdmin):
-    list_display = ["name", "on_call_now", "handoff_time", "shift", "time_zone"]
+    list_display = ["name", "on_call_now", "handoff_time", "shift", "time_zone",
+                    "asks_to_triage"]
+    list_filter = ["asks_to_triage"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["duty_permissions"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description"]}),
+        ("Shifts", {"fields": ["time_zone", "handoff_time", "shift_length", "rotation_start"]}),
+        ("On duty", {"fields": ["asks_to_triage", "duty_permissions"],
+                     "description": "A duty rota (e.g. the daily log checker): whoever is on it "
+                                    "is asked to triage new incidents and may do the chosen "
+                                    "actions during the shift only."}),
+    ]
     inlines = [RotaMemberInline, UpcomingOverrideInline]
 
     @admin.display(description="Shift length", ordering="shift_length")
     def shift(self, rota):
         return format_duration(rota.shift_length)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "duty_permissions":
+            # Incident work only: a duty must not hand out user or configuration rights.
+            kwargs["queryset"] = Permission.objects.filter(
+                content_type__app_label="incidents", content_type__model="incident"
+            ).select_related("content_type")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         now = timezone.now()
@@ -171,8 +270,8 @@ class SlaClockAdmin(VisibleIncidentsAdminMixin, ReadOnlyRecordAdmin):
 class EscalationEventAdmin(VisibleIncidentsAdminMixin, ReadOnlyRecordAdmin):
     list_display = ["incident", "level", "source", "reason_category", "at", "by",
                     "acknowledged_at", "acknowledged_by"]
-    list_filter = ["level", "source", "reason_category",
+    list_filter = ["level__ladder", "source", "reason_category",
                    ("acknowledged_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["incident", "level", "by", "acknowledged_by"]
+    list_select_related = ["incident", "level", "level__ladder", "by", "acknowledged_by"]
     search_fields = ["incident__reference", "note"]
     date_hierarchy = "at"

@@ -86,7 +86,7 @@ def seed_shift_swap(demo) -> None:
 def seed_levels(demo) -> None:
     by = demo.users["manager"]
     for number, usernames in LEVEL_PEOPLE.items():
-        level = EscalationLevel.objects.filter(number=number).first()
+        level = EscalationLevel.objects.filter(ladder__is_default=True, number=number).first()
         if level is None:
             continue
         for username in usernames:

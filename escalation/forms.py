@@ -32,6 +32,8 @@ class EscalateForm(forms.Form):
         self.incident = incident
         if incident is not None:
             self.auto_id = f"escalate-{incident.reference}-%s"
+            # The levels of the ladder this incident climbs (its type's own, or the default).
+            self.fields["level"].queryset = selectors.escalation_levels(incident)
             if not self.is_bound:
                 # Offer the level above the one already engaged, not always the first line.
                 current = selectors.current_level(incident)

@@ -8,14 +8,10 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from incidents import signals
-from incidents.models import Incident, IncidentParticipant
-from incidents.services import participants_add
+from incidents.models import Incident
 
 from . import handlers  # noqa: F401  (registers deadline handlers)
-from . import roles, selectors, services
-from .notifications import notify
-
-DAILY_LOG_CHECKER_ROTA = "Daily log checker"
+from . import duty, roles, services
 
 
 @receiver(signals.incident_declared, dispatch_uid="escalation.declared")
@@ -26,22 +22,7 @@ def start_clocks_and_escalation(sender, incident: Incident, by=None, **kwargs):
     services.impact_rules_apply(incident, by=by, now=now)
     roles.required_roles_page(incident, now=now, by=by)
     if incident.incident_manager_id is None:
-        _ask_daily_log_checker(incident, now)
-
-
-def _ask_daily_log_checker(incident: Incident, now) -> None:
-    """Seed 002: the daily log checker confirms the severity and assigns the incident manager."""
-    rota = selectors.rota_by_name(DAILY_LOG_CHECKER_ROTA)
-    checker = selectors.on_call_now(rota, now) if rota else None
-    if checker is None:
-        return
-    participants_add(incident, [checker], reason=IncidentParticipant.Reason.PAGED)
-    notify(
-        subject=incident, reason="triage.daily_log_checker", recipients=[checker],
-        title=f"[{incident.severity.code}] {incident.reference} needs triage: {incident.title}",
-        body="You are the daily log checker: confirm the severity and assign an incident manager.",
-        url=services.incident_url(incident), incident=incident,
-    )
+        duty.triage_ask_on_duty(incident, now=now)
 
 
 @receiver(signals.incident_severity_changed, dispatch_uid="escalation.severity_changed")
@@ -71,5 +52,8 @@ def follow_lifecycle(sender, incident: Incident, by=None, transition="", **kwarg
 
 
 @receiver(signals.incident_impact_changed, dispatch_uid="escalation.impact_changed")
-def apply_impact_rules(sender, incident: Incident, by=None, **kwargs):
+def apply_impact_rules(sender, incident: Incident, by=None, changed=None, **kwargs):
+    if "incident_type" in (changed or {}):
+        # Another type may climb another ladder: its policy's steps replace the old ones.
+        services.escalation_policy_schedule(incident, catch_up=True)
     services.impact_rules_apply(incident, by=by)

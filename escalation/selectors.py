@@ -9,14 +9,19 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from . import sla
 from .models import (
     BusinessCalendar,
     EscalationEvent,
+    EscalationLadder,
     EscalationLevel,
+    EscalationPolicy,
+    ImpactRule,
     LevelResponseTime,
     Rota,
     RotaOverride,
@@ -189,10 +194,6 @@ def on_call_now(rota: Rota, at: datetime | None = None):
     return on_call_shift(rota, at).user
 
 
-def rota_by_name(name: str) -> Rota | None:
-    return Rota.objects.filter(name=name).first()
-
-
 def oncall_overview(at: datetime | None = None) -> list[dict]:
     """Every rota with who is on call now, until when, and who is next. Three queries."""
     at = at or timezone.now()
@@ -245,6 +246,42 @@ def level_response_time(level: EscalationLevel, severity) -> timedelta | None:
     return row.response_time if row else severity.response_target
 
 
+def default_ladder() -> EscalationLadder | None:
+    return EscalationLadder.objects.filter(is_default=True).first()
+
+
+def escalation_policy_for(incident) -> EscalationPolicy | None:
+    """The active policy for the incident's severity and type, with its ladder: the type's own
+    policy at that severity, else the severity's policy for any type."""
+    return (EscalationPolicy.objects
+            .filter(Q(incident_type=incident.incident_type_id) | Q(incident_type__isnull=True),
+                    severity_id=incident.severity_id, is_active=True)
+            .select_related("ladder")
+            .order_by(F("incident_type").asc(nulls_last=True))
+            .first())
+
+
+def impact_rules_for(incident) -> QuerySet[ImpactRule]:
+    """Active impact rules that apply to the incident's type (its own and those for every type),
+    with their level and conditions."""
+    return (ImpactRule.objects
+            .filter(Q(incident_type=incident.incident_type_id) | Q(incident_type__isnull=True),
+                    is_active=True)
+            .select_related("level").prefetch_related("conditions"))
+
+
+def ladder_for(incident) -> EscalationLadder | None:
+    """The ladder the incident climbs: its policy's, else the default ladder."""
+    policy = escalation_policy_for(incident)
+    return policy.ladder if policy is not None else default_ladder()
+
+
+def first_level(incident) -> EscalationLevel | None:
+    """Who hears of an SLA breach before any escalation: the first level of its ladder."""
+    ladder = ladder_for(incident)
+    return ladder.levels.order_by("number").first() if ladder is not None else None
+
+
 def can_acknowledge(event: EscalationEvent, user) -> bool:
     """Someone at the escalated level, the incident manager, or a user allowed to change events."""
     if user is None or not user.is_authenticated:
@@ -288,10 +325,6 @@ def escalation_status(incident, user=None) -> dict:
     }
 
 
-def escalation_levels() -> QuerySet[EscalationLevel]:
-    return EscalationLevel.objects.all()
-
-
 class LevelDirectory:
     """Who each level calls and how fast it should answer, loaded once for many escalations
     and breaches at different moments (a sweep batch): `level_people` and
@@ -302,12 +335,43 @@ class LevelDirectory:
         self._static: dict[int, list] = {}
         self._rotas: dict[int, Rota] = {}
         self._response_times: dict | None = None
-        self._levels: list[EscalationLevel] | None = None
+        self._levels: dict[int, list[EscalationLevel]] | None = None
+        self._policies: dict | None = None
+        self._default_ladder: int | None = None
+        self._perms: dict[int, tuple[set[str], dict[int, set[str]]]] = {}
+        self._triage_rotas: list[int] | None = None
 
-    def first_level(self) -> EscalationLevel | None:
+    def _policy_for(self, incident) -> EscalationPolicy | None:
+        if self._policies is None:
+            self._policies = {(p.severity_id, p.incident_type_id): p
+                              for p in EscalationPolicy.objects.filter(is_active=True)}
+            default = default_ladder()
+            self._default_ladder = default.pk if default is not None else None
+        return self._policies.get((incident.severity_id, incident.incident_type_id),
+                                  self._policies.get((incident.severity_id, None)))
+
+    def policy_id_for(self, incident) -> int | None:
+        """As `escalation_policy_for(incident)`, the active policies read once."""
+        policy = self._policy_for(incident)
+        return policy.pk if policy is not None else None
+
+    def ladder_id_for(self, incident) -> int | None:
+        """As `ladder_for(incident)`: its policy's ladder, else the default ladder."""
+        policy = self._policy_for(incident)
+        return policy.ladder_id if policy is not None else self._default_ladder
+
+    def ladder_levels(self, incident) -> list[EscalationLevel]:
+        """The levels of the ladder `incident` climbs, lowest first."""
         if self._levels is None:
-            self._levels = list(EscalationLevel.objects.order_by("number"))
-        return self._levels[0] if self._levels else None
+            self._levels = {}
+            for level in EscalationLevel.objects.order_by("ladder_id", "number"):
+                self._levels.setdefault(level.ladder_id, []).append(level)
+        return self._levels.get(self.ladder_id_for(incident), [])
+
+    def first_level(self, incident) -> EscalationLevel | None:
+        """As `first_level(incident)`."""
+        levels = self.ladder_levels(incident)
+        return levels[0] if levels else None
 
     def level_people(self, level: EscalationLevel, at: datetime) -> list:
         """As `level_people(level, at)`."""
@@ -334,6 +398,43 @@ class LevelDirectory:
             ).get(pk=rota_id)
         return self._rotas[rota_id]
 
+    def user_may(self, user, perm: str, at: datetime) -> bool:
+        """As `user_may(user, perm, at)`, each person's permissions read once."""
+        if user is None or not user.is_active:
+            return False
+        if user.is_superuser:
+            return True
+        if user.pk not in self._perms:
+            self._perms[user.pk] = (user_permissions(user), duty_permission_grants(user))
+        own, duties = self._perms[user.pk]
+        if perm in own:
+            return True
+        for rota_id, granted in duties.items():
+            if perm in granted:
+                on_call = on_call_shift(self._rota(rota_id), at).user
+                if on_call is not None and on_call.pk == user.pk:
+                    return True
+        return False
+
+    def people_who_may_triage(self, incident, at: datetime) -> list:
+        """As `people_who_may_triage(incident, at)`."""
+        if self._triage_rotas is None:
+            self._triage_rotas = list(triage_duty_rotas().values_list("pk", flat=True))
+        on_duty = []
+        for rota_id in self._triage_rotas:
+            person = on_call_shift(self._rota(rota_id), at).user
+            if (person is not None and person.is_active and person not in on_duty
+                    and self.user_may(person, TRIAGE_PERMISSION, at)):
+                on_duty.append(person)
+        if on_duty:
+            return on_duty
+        for level in self.ladder_levels(incident):
+            able = [p for p in self.level_people(level, at)
+                    if self.user_may(p, TRIAGE_PERMISSION, at)]
+            if able:
+                return able
+        return []
+
     def level_response_time(self, level: EscalationLevel, severity) -> timedelta | None:
         """As `level_response_time(level, severity)`."""
         if self._response_times is None:
@@ -359,3 +460,92 @@ class LevelDirectory:
             if reached:
                 top[(incident.pk, at)] = max(reached, key=lambda level: level.number)
         return top
+
+
+def escalation_levels(incident=None) -> QuerySet[EscalationLevel]:
+    """Every level of every ladder, or only those of the ladder `incident` climbs."""
+    if incident is None:
+        return EscalationLevel.objects.select_related("ladder")
+    ladder = ladder_for(incident)
+    if ladder is None:
+        return EscalationLevel.objects.none()
+    return EscalationLevel.objects.filter(ladder=ladder).select_related("ladder")
+
+
+# --- Duties (rotas that ask to triage or grant permissions on shift) ----------------------------
+
+
+TRIAGE_PERMISSION = "incidents.triage_incident"
+
+
+def triage_duty_rotas() -> QuerySet[Rota]:
+    return Rota.objects.filter(asks_to_triage=True).order_by("name")
+
+
+def duty_permissions(user, at: datetime | None = None) -> frozenset[str]:
+    """Permissions ("app_label.codename") `user` holds at `at` because it is their turn on a rota
+    that grants some. One query for someone on no such rota."""
+    at = at or timezone.now()
+    rotas = (Rota.objects.filter(duty_permissions__isnull=False)
+             .filter(Q(members__user=user)
+                     | Q(overrides__user=user, overrides__starts_at__lte=at,
+                         overrides__ends_at__gt=at))
+             .distinct()
+             .prefetch_related(Prefetch("duty_permissions",
+                                        queryset=Permission.objects.select_related("content_type"))))
+    granted = set()
+    for rota in rotas:
+        on_call = on_call_now(rota, at)
+        if on_call is not None and on_call.pk == user.pk:
+            granted.update(f"{p.content_type.app_label}.{p.codename}"
+                           for p in rota.duty_permissions.all())
+    return frozenset(granted)
+
+
+def user_permissions(user) -> set[str]:
+    """Permissions `user` has at any time: their own and their groups' (no duties)."""
+    backend = ModelBackend()
+    return (backend._get_permissions(user, None, "user")
+            | backend._get_permissions(user, None, "group"))
+
+
+def duty_permission_grants(user) -> dict[int, set[str]]:
+    """For each duty rota `user` is on (as a member, or by an override at any time): the
+    permissions it grants while it is their turn. One query."""
+    grants: dict[int, set[str]] = {}
+    rows = (Rota.objects
+            .filter(Q(members__user=user) | Q(overrides__user=user),
+                    duty_permissions__isnull=False)
+            .values_list("pk", "duty_permissions__content_type__app_label",
+                         "duty_permissions__codename").distinct())
+    for rota_id, app_label, codename in rows:
+        grants.setdefault(rota_id, set()).add(f"{app_label}.{codename}")
+    return grants
+
+
+def user_may(user, perm: str, at: datetime | None = None) -> bool:
+    """`user.has_perm(perm)` as it stands at `at`: their groups' permissions, or a duty they are
+    on at that moment."""
+    if user is None or not user.is_active:
+        return False
+    return ModelBackend().has_perm(user, perm) or perm in duty_permissions(user, at)
+
+
+def people_who_may_triage(incident, at: datetime | None = None) -> list:
+    """Who can triage `incident` now: whoever is on a triage duty and may triage; failing that,
+    the people who may at the lowest level of its ladder that has any."""
+    at = at or timezone.now()
+    on_duty = []
+    for rota in triage_duty_rotas():
+        person = on_call_now(rota, at)
+        if person is not None and person not in on_duty \
+                and user_may(person, TRIAGE_PERMISSION, at):
+            on_duty.append(person)
+    if on_duty:
+        return on_duty
+    ladder = ladder_for(incident)
+    for level in (ladder.levels.order_by("number") if ladder is not None else []):
+        able = [p for p in level_people(level, at) if user_may(p, TRIAGE_PERMISSION, at)]
+        if able:
+            return able
+    return []

@@ -136,10 +136,10 @@ def _clock_start(incident: Incident, kind: str, severity, calendar, now: datetim
 
 def _page_immediate_response(clock: SlaClock, *, now: datetime) -> None:
     """An immediate response pages at once whoever a response breach would reach (the people
-    on the incident and the current escalation level, L1 with its on-call rota at first)."""
+    on the incident and the current escalation level, the first level of its ladder at first)."""
     incident = clock.incident
     severity = incident.severity
-    level = selectors.current_level(incident) or EscalationLevel.objects.order_by("number").first()
+    level = selectors.current_level(incident) or selectors.first_level(incident)
     recipients = _people_to_tell(incident) + (selectors.level_people(level, now) if level else [])
     timeline_record(
         incident, kind=TimelineEntry.Kind.SLA, occurred_at=now,
@@ -272,6 +272,16 @@ def _running_at(clock: SlaClock, moment: datetime) -> bool:
             and (clock.stopped_at is None or clock.stopped_at > moment))
 
 
+def _untriaged_breach_audience(incident: Incident, told: list, at: datetime,
+                               directory: selectors.LevelDirectory) -> list:
+    """Nobody has triaged and the response SLA breached: if none of those told may triage, the
+    notice also goes to people who may (on triage duty, else the lowest level of the ladder
+    with any), so it never reaches only people who can do nothing about it."""
+    if any(directory.user_may(person, selectors.TRIAGE_PERMISSION, at) for person in told):
+        return []
+    return directory.people_who_may_triage(incident, at)
+
+
 def sla_clock_breach(clock: SlaClock, *, at: datetime) -> bool:
     """Record a breach at `at` (its due time); see `sla_clocks_breach`. Returns False when
     there is nothing to do."""
@@ -281,7 +291,8 @@ def sla_clock_breach(clock: SlaClock, *, at: datetime) -> bool:
 def sla_clocks_breach(breaches: list[tuple[SlaClock, datetime]],
                       directory: selectors.LevelDirectory | None = None) -> int:
     """Record each clock's breach at its moment (its due time), put it on the timeline, tell the
-    people on the incident and the level engaged (L1 before any escalation), and start the
+    people on the incident and the level engaged (before any escalation, the first level of
+    its ladder; for a response nobody has triaged, also people who may triage), and start the
     policy's breach-anchored steps counted from then. Clocks come locked, with their incident
     (and its severity, manager and reporter) loaded. Set-based: a sweep batch of breaches costs
     a handful of queries, not a handful per breach. Returns how many were recorded."""
@@ -317,22 +328,26 @@ def sla_clocks_breach(breaches: list[tuple[SlaClock, datetime]],
             text=f"{label} SLA breached: it was due {when(clock.due_at)} "
                  f"({severity.code} target {clock.target}).",
             data={"clock": clock.kind, "due_at": clock.due_at.isoformat(), "breached": True}))
-        level = levels.get((incident.pk, at)) or directory.first_level()
+        level = levels.get((incident.pk, at)) or directory.first_level(incident)
         people = directory.level_people(level, at) if level else []
+        body = f"{incident.reference} {incident.title}\n{label} was due {when(clock.due_at)}."
+        if clock.kind == SlaClock.Kind.RESPONSE and incident.state == Incident.State.REPORTED:
+            people = people + [p for p in _untriaged_breach_audience(
+                incident, _people_to_tell(incident) + people, at, directory) if p not in people]
+            body += "\nNobody has triaged it yet."
         paged.append((incident, people, IncidentParticipant.Reason.PAGED))
         messages.append(Message(
             subject=clock, reason=f"sla.{clock.kind}.breached",
             recipients=_people_to_tell(incident) + people,
             title=f"[{severity.code}] {incident.reference}: {label.lower()} SLA breached",
-            body=f"{incident.reference} {incident.title}\n{label} was due {when(clock.due_at)}.",
-            url=incident_url(incident), incident=incident, webhooks=True))
+            body=body, url=incident_url(incident), incident=incident, webhooks=True))
         anchored.append((incident, EscalationStep.Anchor.RESPONSE_BREACH
                          if clock.kind == SlaClock.Kind.RESPONSE
                          else EscalationStep.Anchor.RESOLUTION_BREACH, at))
     timeline_record_many(entries)
     participants_add_many(paged)
     notify_many(messages)
-    _schedule_anchored_steps(anchored)
+    _schedule_anchored_steps(anchored, directory)
     return len(due)
 
 
@@ -374,11 +389,14 @@ def _step_clock(step: EscalationStep, severity) -> str:
 
 def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: datetime,
                     catch_up: bool) -> int:
-    """Schedule the not-yet-fired steps of the incident's policy with this anchor, counted from
-    `origin`. With `catch_up` (severity raised or incident reopened mid-way), steps already past
-    due are not all fired at once: only the latest of them fires, at the next sweep."""
-    steps = (EscalationStep.objects
-             .filter(policy__severity=incident.severity_id, policy__is_active=True, anchor=anchor)
+    """Schedule the not-yet-fired steps of the incident's policy (for its severity and type) with
+    this anchor, counted from `origin`. With `catch_up` (severity or type changed, or incident
+    reopened mid-way), steps already past due are not all fired at once: only the latest of them
+    fires, at the next sweep."""
+    policy = selectors.escalation_policy_for(incident)
+    if policy is None:
+        return 0
+    steps = (EscalationStep.objects.filter(policy=policy, anchor=anchor)
              .exclude(pk__in=EscalationEvent.objects.filter(incident=incident, step__isnull=False)
                       .values("step_id")))
     calendars: dict[str, sla.WorkingCalendar | None] = {}
@@ -399,17 +417,20 @@ def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: d
     return len(timed)
 
 
-def _schedule_anchored_steps(anchored: list[tuple[Incident, str, datetime]]) -> None:
-    """`_schedule_steps` (without catch-up) for many (incident, anchor, origin) at once: the
-    policies' steps read once per severity and anchor, the fired ones in one query."""
+def _schedule_anchored_steps(anchored: list[tuple[Incident, str, datetime]],
+                             directory: selectors.LevelDirectory) -> None:
+    """`_schedule_steps` (without catch-up) for many (incident, anchor, origin) at once: each
+    incident's policy (for its severity and type) found once, the policies' steps read once,
+    the fired ones in one query."""
     if not anchored:
         return
-    severities = {incident.severity_id for incident, _, _ in anchored}
+    policy_of = {incident.pk: directory.policy_id_for(incident) for incident, _, _ in anchored}
     steps: dict[tuple[int, str], list[EscalationStep]] = {}
-    for step in (EscalationStep.objects.select_related("policy")
-                 .filter(policy__severity__in=severities, policy__is_active=True)):
-        steps.setdefault((step.policy.severity_id, step.anchor), []).append(step)
-    if not any(steps.get((incident.severity_id, anchor)) for incident, anchor, _ in anchored):
+    for step in EscalationStep.objects.filter(
+            policy__in={pk for pk in policy_of.values() if pk is not None}):
+        steps.setdefault((step.policy_id, step.anchor), []).append(step)
+    if not any(steps.get((policy_of[incident.pk], anchor))
+               for incident, anchor, _ in anchored):
         return
     fired = set(EscalationEvent.objects.filter(
         incident__in=[incident.pk for incident, _, _ in anchored], step__isnull=False)
@@ -418,7 +439,7 @@ def _schedule_anchored_steps(anchored: list[tuple[Incident, str, datetime]]) -> 
     content_type = _content_type(Incident)
     timers = []
     for incident, anchor, origin in anchored:
-        for step in steps.get((incident.severity_id, anchor), []):
+        for step in steps.get((policy_of[incident.pk], anchor), []):
             if (incident.pk, step.pk) in fired:
                 continue
             clock = _step_clock(step, incident.severity)
@@ -475,7 +496,7 @@ def impact_rules_apply(incident: Incident, *, by=None, now: datetime | None = No
     pending = set(pending_deadlines(incident, key_prefix="escalation.rule.")
                   .values_list("key", flat=True))
     events = []
-    for rule in ImpactRule.objects.filter(is_active=True).select_related("level"):
+    for rule in selectors.impact_rules_for(incident):
         if rule.pk in fired:
             continue
         key = _rule_key(rule)
@@ -610,7 +631,8 @@ def escalation_steps_fire(due: list[tuple[EscalationStep, Incident, datetime]],
 
 
 def escalation_rule_fire(rule: ImpactRule, incident: Incident, *, at: datetime) -> bool:
-    if (not open_at(incident, at) or not rule.is_active or not rule.matches(incident)
+    if (not open_at(incident, at) or not rule.is_active or not rule.applies_to(incident)
+            or not rule.matches(incident)
             or incident.escalations.filter(rule=rule).exists()):
         return False
     escalation_record(incident, level=rule.level, source=EscalationEvent.Source.RULE, rule=rule,

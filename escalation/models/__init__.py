@@ -8,9 +8,11 @@ rotas (configuration is data that managers edit in the admin)."""
 from .clocks import BusinessCalendar, Holiday, SlaClock, validate_time_zone
 from .ladders import (
     EscalationEvent,
+    EscalationLadder,
     EscalationLevel,
     EscalationPolicy,
     EscalationStep,
+    ImpactCondition,
     ImpactRule,
     LevelResponseTime,
     StepClock,
@@ -21,8 +23,8 @@ from .timers import PENDING, Deadline, Heartbeat
 
 __all__ = [
     "PENDING", "BusinessCalendar", "Deadline", "DeliveryAttempt", "EscalationEvent",
-    "EscalationLevel", "EscalationPolicy", "EscalationStep", "Heartbeat", "Holiday",
-    "ImpactRule", "LevelResponseTime", "Notification", "NotificationPreference", "Rota",
-    "RotaMember", "RotaOverride", "SlaClock", "StepClock", "WebhookEndpoint",
-    "validate_time_zone",
+    "EscalationLadder", "EscalationLevel", "EscalationPolicy", "EscalationStep", "Heartbeat",
+    "Holiday", "ImpactCondition", "ImpactRule", "LevelResponseTime", "Notification",
+    "NotificationPreference", "Rota", "RotaMember", "RotaOverride", "SlaClock", "StepClock",
+    "WebhookEndpoint", "validate_time_zone",
 ]

@@ -18,6 +18,13 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a time zone name such as Europe/Amsterdam.")
 
 
+class NameManager(models.Manager):
+    """Found by their unique name (their natural key) in procedure files."""
+
+    def get_by_natural_key(self, name: str):
+        return self.get(name=name)
+
+
 class BusinessCalendar(models.Model):
     """Working days and hours in a time zone, with holidays: what a business-hours clock counts."""
 
@@ -43,6 +50,7 @@ class BusinessCalendar(models.Model):
         default=False, help_text="Used by every business-hours SLA clock and escalation step."
     )
     history = HistoricalRecords()
+    objects = NameManager()
 
     WEEKDAY_FIELDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -55,6 +63,9 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def natural_key(self) -> tuple:
+        return (self.name,)
 
     def clean(self):
         if self.day_start and self.day_end and self.day_end <= self.day_start:
@@ -79,12 +90,18 @@ class BusinessCalendar(models.Model):
         )
 
 
+class HolidayManager(models.Manager):
+    def get_by_natural_key(self, calendar_name: str, date):
+        return self.get(calendar__name=calendar_name, date=date)
+
+
 class Holiday(models.Model):
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE,
                                  related_name="holidays")
     date = models.DateField()
     name = models.CharField(max_length=100)
     history = HistoricalRecords()
+    objects = HolidayManager()
 
     class Meta:
         ordering = ["date"]
@@ -93,6 +110,11 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.name}"
+
+    def natural_key(self) -> tuple:
+        return (*self.calendar.natural_key(), self.date)
+
+    natural_key.dependencies = ["escalation.businesscalendar"]
 
 
 class SlaClock(models.Model):

@@ -13,11 +13,15 @@ from simple_history.models import HistoricalRecords
 from incidents.durations import DAY, MINUTE, BoundedDurationField
 
 from .clocks import validate_time_zone
+from .keys import SluggedModel
 
 
-class Rota(models.Model):
+class Rota(SluggedModel):
     """An on-call rotation: members take turns of `shift_length`, handing off at `handoff_time`
-    on the wall clock of `time_zone` (so a 09:00 hand-off stays 09:00 across DST changes)."""
+    on the wall clock of `time_zone` (so a 09:00 hand-off stays 09:00 across DST changes).
+
+    A rota can also be a duty (seed 002's daily log checker): whoever is on it is asked to
+    triage new incidents, and holds extra permissions for the length of the shift only."""
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -35,7 +39,17 @@ class Rota(models.Model):
         help_text="When an incident requires one of these roles and nobody holds it, whoever is "
                   "on call here is paged.",
     )
-    history = HistoricalRecords(m2m_fields=[fills_roles])
+    asks_to_triage = models.BooleanField(
+        "asked to triage new incidents", default=False,
+        help_text="Whoever is on duty is asked to confirm the severity of each new incident "
+                  "that has no incident manager, and to assign one (if they may triage).",
+    )
+    duty_permissions = models.ManyToManyField(
+        "auth.Permission", blank=True, related_name="+",
+        help_text="What whoever is on duty may also do during their shift, whatever their "
+                  "groups (e.g. triage, change severity, assign roles).",
+    )
+    history = HistoricalRecords(m2m_fields=[fills_roles, duty_permissions])
 
     class Meta:
         ordering = ["name"]
@@ -44,12 +58,18 @@ class Rota(models.Model):
         return self.name
 
 
+class RotaMemberManager(models.Manager):
+    def get_by_natural_key(self, rota_slug: str, username: str):
+        return self.get(rota__slug=rota_slug, user__username=username)
+
+
 class RotaMember(models.Model):
     rota = models.ForeignKey(Rota, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="rota_memberships")
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
+    objects = RotaMemberManager()
 
     class Meta:
         ordering = ["rota", "order", "id"]
@@ -58,6 +78,11 @@ class RotaMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rota}: {self.user} (#{self.order})"
+
+    def natural_key(self) -> tuple:
+        return (*self.rota.natural_key(), self.user.get_username())
+
+    natural_key.dependencies = ["escalation.rota"]
 
 
 class RotaOverride(models.Model):

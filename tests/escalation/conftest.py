@@ -20,7 +20,7 @@ def local(zone: ZoneInfo, *args) -> datetime:
 
 @pytest.fixture
 def levels(db) -> dict[int, EscalationLevel]:
-    return {level.number: level for level in EscalationLevel.objects.all()}
+    return {level.number: level for level in EscalationLevel.objects.filter(ladder__is_default=True)}
 
 
 @pytest.fixture

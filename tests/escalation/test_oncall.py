@@ -86,7 +86,8 @@ def test_the_on_call_page_lists_who_is_on_call_per_rota_in_few_queries(
 ):
     client.force_login(responder)
     with time_machine.travel(local(AMSTERDAM, 2026, 1, 6, 10, 0), tick=False):
-        with django_assert_max_num_queries(12):
+        # 13: one of them asks whether the viewer is on a duty that grants permissions.
+        with django_assert_max_num_queries(13):
             response = client.get(reverse("escalation:oncall"))
     assert response.status_code == 200
     page = response.content.decode()
@@ -112,5 +113,5 @@ def test_the_daily_log_checker_is_asked_to_triage_a_new_incident(declare, make_u
     Rota.objects.get(name="Daily log checker").members.create(user=checker, order=0)
     with time_machine.travel(datetime(2026, 6, 15, 8, 0, tzinfo=UTC), tick=False):
         incident = declare(severity="P2")
-    asked = Notification.objects.get(reason="triage.daily_log_checker", channel="inapp")
+    asked = Notification.objects.get(reason="triage.on_duty", channel="inapp")
     assert asked.recipient == checker and asked.incident == incident

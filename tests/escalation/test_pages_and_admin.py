@@ -67,7 +67,7 @@ def test_the_dashboard_panels_show_on_call_and_slas_at_risk(declare, responder):
 
 @pytest.mark.parametrize("model", [
     "slaclock", "escalationevent", "rota", "rotaoverride", "escalationlevel", "escalationpolicy",
-    "impactrule", "businesscalendar",
+    "impactrule", "businesscalendar", "escalationladder",
 ])
 def test_admin_lists_and_add_forms_open_for_managers(client, declare, model):
     admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")

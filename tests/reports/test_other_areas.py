@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from escalation.models import EscalationEvent, EscalationLevel, SlaClock
+from escalation.models import EscalationEvent, EscalationLadder, EscalationLevel, SlaClock
 from incidents.reports import metrics, tables
 from incidents.reports.periods import ReportPeriod
 from postmortems.models import ActionItem, PostMortem
@@ -65,8 +65,9 @@ def test_a_running_clock_whose_due_time_is_ahead_is_pending(make_incident):
 
 
 def _level(number):
-    level, _ = EscalationLevel.objects.get_or_create(number=number,
-                                                     defaults={"name": f"Level {number}"})
+    level, _ = EscalationLevel.objects.get_or_create(
+        ladder=EscalationLadder.objects.get(is_default=True), number=number,
+        defaults={"name": f"Level {number}"})
     return level
 
 
