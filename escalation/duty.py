@@ -3,14 +3,16 @@ triage each new incident that has no incident manager, and holds the rota's duty
 for the length of the shift only, so a Responder on the checker rota may confirm severity and
 assign the incident manager that day, and nobody is asked to do what they may not do.
 
-`OnDutyBackend` is an authentication backend that authenticates nobody: it only adds duty
-permissions to `user.has_perm`, which the incident core, its transitions and the pages already
-ask, so the core needs to know nothing about rotas."""
+`DutyAwareModelBackend` is Django's ModelBackend whose group-permission read also returns the
+permissions of the duty rotas a user belongs to (still one query for everyone else); they count
+only while the user is on duty. The incident core, its transitions and the pages already ask
+`user.has_perm`, so the core needs to know nothing about rotas."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentParticipant
@@ -23,30 +25,19 @@ TRIAGE = selectors.TRIAGE_PERMISSION
 ASSIGN_ROLES = "incidents.assign_incident_roles"
 
 
-class OnDutyBackend:
-    """Adds the permissions of the rotas whose turn a user has now. Answers are kept on the
-    user object for the current minute, so a page asking many times costs one or two queries."""
+class DutyAwareModelBackend(ModelBackend):
+    """Group permissions plus those of the duties the user is on now, cached on the user object
+    like ModelBackend's (so for the request that loaded it)."""
 
-    def authenticate(self, request, **credentials):
-        return None
-
-    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
-        if not getattr(user_obj, "is_active", False) or user_obj.is_anonymous:
+    def _get_permissions(self, user_obj, obj, from_name):
+        if from_name != "group" or user_obj.is_superuser:
+            return super()._get_permissions(user_obj, obj, from_name)
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
-        now = timezone.now()
-        minute = now.replace(second=0, microsecond=0)
-        cached = getattr(user_obj, "_duty_perm_cache", None)
-        if cached is None or cached[0] != minute:
-            cached = (minute, set(selectors.duty_permissions(user_obj, now)))
-            user_obj._duty_perm_cache = cached
-        return cached[1]
-
-    def has_perm(self, user_obj, perm: str, obj=None) -> bool:
-        return perm in self.get_all_permissions(user_obj, obj)
-
-    def has_module_perms(self, user_obj, app_label: str) -> bool:
-        return any(perm.split(".", 1)[0] == app_label
-                   for perm in self.get_all_permissions(user_obj))
+        if not hasattr(user_obj, "_group_perm_cache"):
+            user_obj._group_perm_cache = selectors.group_and_duty_permissions(
+                user_obj, timezone.now())
+        return user_obj._group_perm_cache
 
 
 def triage_ask_on_duty(incident: Incident, *, now: datetime) -> list:

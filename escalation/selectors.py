@@ -3,6 +3,7 @@ and who is called. Each read joins what it shows, so pages use a bounded number 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import BigIntegerField, F, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
 from . import sla
@@ -482,24 +483,33 @@ def triage_duty_rotas() -> QuerySet[Rota]:
     return Rota.objects.filter(asks_to_triage=True).order_by("name")
 
 
-def duty_permissions(user, at: datetime | None = None) -> frozenset[str]:
-    """Permissions ("app_label.codename") `user` holds at `at` because it is their turn on a rota
-    that grants some. One query for someone on no such rota."""
+def group_and_duty_permissions(user, at: datetime | None = None) -> set[str]:
+    """Permissions ("app_label.codename") `user` has through their groups, and through the duty
+    rotas they are on at `at`. One query (the group read Django makes anyway) for someone who
+    belongs to no duty rota; members of one also read that rota's turns."""
     at = at or timezone.now()
-    rotas = (Rota.objects.filter(duty_permissions__isnull=False)
-             .filter(Q(members__user=user)
-                     | Q(overrides__user=user, overrides__starts_at__lte=at,
-                         overrides__ends_at__gt=at))
-             .distinct()
-             .prefetch_related(Prefetch("duty_permissions",
-                                        queryset=Permission.objects.select_related("content_type"))))
-    granted = set()
-    for rota in rotas:
-        on_call = on_call_now(rota, at)
-        if on_call is not None and on_call.pk == user.pk:
-            granted.update(f"{p.content_type.app_label}.{p.codename}"
-                           for p in rota.duty_permissions.all())
-    return frozenset(granted)
+
+    def rows(queryset, rota):
+        return queryset.order_by().values_list("content_type__app_label", "codename", rota)
+
+    no_rota = Value(None, output_field=BigIntegerField())
+    found = rows(Permission.objects.filter(group__user=user), no_rota).union(
+        rows(Permission.objects.filter(duty_rotas__members__user=user), "duty_rotas"),
+        rows(Permission.objects.filter(duty_rotas__overrides__user=user,
+                                       duty_rotas__overrides__starts_at__lte=at,
+                                       duty_rotas__overrides__ends_at__gt=at), "duty_rotas"),
+        all=True,
+    )
+    granted: set[str] = set()
+    by_rota: dict[int, set[str]] = defaultdict(set)
+    for app_label, codename, rota_id in found:
+        (granted if rota_id is None else by_rota[rota_id]).add(f"{app_label}.{codename}")
+    if by_rota:
+        for rota in Rota.objects.filter(pk__in=by_rota):
+            on_call = on_call_now(rota, at)
+            if on_call is not None and on_call.pk == user.pk:
+                granted |= by_rota[rota.pk]
+    return granted
 
 
 def user_permissions(user) -> set[str]:
@@ -524,11 +534,14 @@ def duty_permission_grants(user) -> dict[int, set[str]]:
 
 
 def user_may(user, perm: str, at: datetime | None = None) -> bool:
-    """`user.has_perm(perm)` as it stands at `at`: their groups' permissions, or a duty they are
-    on at that moment."""
+    """`user.has_perm(perm)` as it stands at `at`: their own and their groups' permissions, or a
+    duty they are on at that moment. Not cached: timers ask about moments other than now."""
     if user is None or not user.is_active:
         return False
-    return ModelBackend().has_perm(user, perm) or perm in duty_permissions(user, at)
+    if user.is_superuser:
+        return True
+    own = ModelBackend()._get_permissions(user, None, "user")
+    return perm in own or perm in group_and_duty_permissions(user, at)
 
 
 def people_who_may_triage(incident, at: datetime | None = None) -> list:

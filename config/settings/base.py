@@ -124,10 +124,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # Django's ModelBackend, plus what a duty rota (e.g. the daily log checker) lets whoever is
+    # on duty do, for the length of their shift; read in the same query as group permissions.
+    "escalation.duty.DutyAwareModelBackend",
+    # Sessions started before the line above still name this one; it shares the permission
+    # cache on the user object, so it adds no queries.
     "django.contrib.auth.backends.ModelBackend",
-    # Authenticates nobody; adds what a duty rota (e.g. the daily log checker) lets whoever is
-    # on duty do, for the length of their shift.
-    "escalation.duty.OnDutyBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:dashboard"

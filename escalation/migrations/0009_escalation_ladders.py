@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='rota',
             name='duty_permissions',
-            field=models.ManyToManyField(blank=True, help_text='What whoever is on duty may also do during their shift, whatever their groups (e.g. triage, change severity, assign roles).', related_name='+', to='auth.permission'),
+            field=models.ManyToManyField(blank=True, help_text='What whoever is on duty may also do during their shift, whatever their groups (e.g. triage, change severity, assign roles).', related_name='duty_rotas', to='auth.permission'),
         ),
         migrations.AddField(
             model_name='rota',

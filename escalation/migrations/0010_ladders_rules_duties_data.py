@@ -24,6 +24,7 @@ CONDITIONS = {
     "data_integrity": [("is_data_integrity", "")],
     "compliance": [("is_compliance", "")],
 }
+NEW_CONFIG_MODELS = ["escalationladder", "impactcondition"]
 CHECKER_ROTA = "Daily log checker"
 CHECKER_PERMISSIONS = ["triage_incident", "change_incident_severity", "assign_incident_roles"]
 
@@ -84,7 +85,13 @@ def forwards(apps, schema_editor):
             history.objects.filter(id=pk, slug__isnull=True).update(slug=slug)
         history.objects.filter(slug__isnull=True).update(slug="deleted")
 
-    grant(apps, {})  # creates the permissions on a fresh database
+    # Managers configure the new models as they did levels and rules; staff see the ladders.
+    grant(apps, {
+        "Manager": [f"escalation.{action}_{model}" for model in NEW_CONFIG_MODELS
+                    for action in ("view", "add", "change", "delete")],
+        "Responder": ["escalation.view_escalationladder"],
+        "Incident manager": ["escalation.view_escalationladder"],
+    })
     checker = Rota.objects.filter(name=CHECKER_ROTA).first()
     if checker is not None:
         checker.asks_to_triage = True

@@ -45,7 +45,7 @@ class Rota(SluggedModel):
                   "that has no incident manager, and to assign one (if they may triage).",
     )
     duty_permissions = models.ManyToManyField(
-        "auth.Permission", blank=True, related_name="+",
+        "auth.Permission", blank=True, related_name="duty_rotas",
         help_text="What whoever is on duty may also do during their shift, whatever their "
                   "groups (e.g. triage, change severity, assign roles).",
     )

@@ -109,3 +109,28 @@ def test_an_untriaged_top_severity_breach_reaches_someone_who_may_triage(
     assert incident_manager.username in recipients
     assert responder.username in recipients
     assert "Nobody has triaged" in breached.first().body
+
+
+def test_managers_may_configure_ladders_and_impact_conditions(manager):
+    assert all(manager.has_perm(f"escalation.{action}_{model}")
+               for model in ("escalationladder", "impactcondition")
+               for action in ("view", "add", "change", "delete"))
+
+
+def test_someone_on_no_duty_rota_costs_no_extra_permission_query(
+    checker_rota, make_user, django_assert_num_queries
+):
+    """Group and duty permissions are read in one query, as Django reads group permissions."""
+    user = make_user("Responder", username="outsider")
+    with django_assert_num_queries(2):  # own permissions, groups and duties
+        assert not user.has_perm("incidents.triage_incident")
+
+
+def test_a_duty_granted_by_cover_holds_for_the_override_only(checker_rota, make_user):
+    cover = make_user("Responder", username="cover")
+    checker_rota.overrides.create(user=cover, starts_at=MONDAY,
+                                  ends_at=MONDAY + timedelta(hours=2))
+    with time_machine.travel(MONDAY + timedelta(hours=1), tick=False):
+        assert fresh(cover).has_perm("incidents.triage_incident")
+    with time_machine.travel(MONDAY + timedelta(hours=3), tick=False):
+        assert not fresh(cover).has_perm("incidents.triage_incident")

@@ -86,8 +86,7 @@ def test_the_on_call_page_lists_who_is_on_call_per_rota_in_few_queries(
 ):
     client.force_login(responder)
     with time_machine.travel(local(AMSTERDAM, 2026, 1, 6, 10, 0), tick=False):
-        # 13: one of them asks whether the viewer is on a duty that grants permissions.
-        with django_assert_max_num_queries(13):
+        with django_assert_max_num_queries(12):
             response = client.get(reverse("escalation:oncall"))
     assert response.status_code == 200
     page = response.content.decode()
