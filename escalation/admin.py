@@ -7,7 +7,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import Permission
-from django.db import models
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
@@ -53,6 +52,13 @@ class BusinessCalendarAdmin(ReadOnlyHistoryAdmin):
     ]
 
 
+class CompactInlines:
+    """Narrower inline columns, so ladders, policies and rules fit a 1366-px screen."""
+
+    class Media:
+        css = {"all": ["escalation/admin-inlines.css"]}
+
+
 class EscalationLevelInline(admin.TabularInline):
     """The ladder's rungs, compact enough for a 1366-px screen: people and groups by
     autocomplete; response times per severity and the description on the level's own page."""
@@ -65,7 +71,7 @@ class EscalationLevelInline(admin.TabularInline):
 
 
 @admin.register(EscalationLadder)
-class EscalationLadderAdmin(ReadOnlyHistoryAdmin):
+class EscalationLadderAdmin(CompactInlines, ReadOnlyHistoryAdmin):
     list_display = ["name", "slug", "is_default", "level_count"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
@@ -85,7 +91,7 @@ class LevelResponseTimeInline(admin.TabularInline):
 
 
 @admin.register(EscalationLevel)
-class EscalationLevelAdmin(ReadOnlyHistoryAdmin):
+class EscalationLevelAdmin(CompactInlines, ReadOnlyHistoryAdmin):
     list_display = ["__str__", "ladder", "rota"]
     list_filter = ["ladder"]
     list_select_related = ["ladder", "rota"]
@@ -96,7 +102,7 @@ class EscalationLevelAdmin(ReadOnlyHistoryAdmin):
 
 class LevelChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, level):
-        return f"{level.ladder.name}: L{level.number} {level.name}"
+        return f"L{level.number} {level.name} ({level.ladder.name})"
 
 
 class LadderLevelsMixin:
@@ -114,11 +120,10 @@ class EscalationStepInline(LadderLevelsMixin, admin.TabularInline):
     model = EscalationStep
     extra = 1
     fields = ["order", "anchor", "delay", "clock", "level", "action"]
-    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 40})}}
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(ReadOnlyHistoryAdmin):
+class EscalationPolicyAdmin(CompactInlines, ReadOnlyHistoryAdmin):
     list_display = ["name", "severity", "type_or_any", "ladder", "is_active"]
     list_filter = ["severity", "incident_type", "ladder", "is_active"]
     list_select_related = ["severity", "incident_type", "ladder"]
@@ -138,7 +143,7 @@ class ImpactConditionInline(admin.TabularInline):
 
 
 @admin.register(ImpactRule)
-class ImpactRuleAdmin(LadderLevelsMixin, ReadOnlyHistoryAdmin):
+class ImpactRuleAdmin(CompactInlines, LadderLevelsMixin, ReadOnlyHistoryAdmin):
     list_display = ["name", "incident_type", "conditions_text", "after", "level", "is_active"]
     list_editable = ["is_active"]
     list_filter = ["incident_type", "is_active"]
@@ -180,7 +185,7 @@ class UpcomingOverrideInline(admin.TabularInline):
 
 
 @admin.register(Rota)
-class RotaAdmin(ReadOnlyHistoryAdmin):
+class RotaAdmin(CompactInlines, ReadOnlyHistoryAdmin):
     list_display = ["name", "on_call_now", "handoff_time", "shift", "time_zone",
                     "asks_to_triage"]
     list_filter = ["asks_to_triage"]

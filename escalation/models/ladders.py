@@ -191,7 +191,7 @@ class EscalationStep(models.Model):
                                                name="one_escalation_step_per_order")]
 
     def __str__(self) -> str:
-        return f"{self.policy}: {self.action} ({self.level})"
+        return f"{self.policy}, step {self.order}"
 
     def natural_key(self) -> tuple:
         return (*self.policy.natural_key(), self.order)

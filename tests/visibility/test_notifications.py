@@ -88,5 +88,5 @@ def test_the_daily_log_checker_paged_for_a_restricted_report_may_see_it(make_use
     RotaMember.objects.create(rota=rota, user=checker, order=0)
     incident = declare(title=SECRET_TITLE, restricted=True)
     [row] = Notification.objects.filter(recipient=checker, channel="inapp",
-                                        reason="triage.daily_log_checker")
+                                        reason="triage.on_duty")
     assert SECRET_TITLE in row.title
