@@ -1,14 +1,17 @@
-"""Escalation's part of a procedure: calendars, rotas (without people), levels, policies and
-impact rules."""
+"""Escalation's part of a procedure: calendars, rotas (without people), ladders with their
+levels, policies per severity x type with their steps, and impact rules with their conditions.
+Rows are keyed by their natural keys (slugs; a level by its ladder and number)."""
 
 from incidents.procedure import Children, Section, register
 
 from .models import (
     BusinessCalendar,
+    EscalationLadder,
     EscalationLevel,
     EscalationPolicy,
     EscalationStep,
     Holiday,
+    ImpactCondition,
     ImpactRule,
     LevelResponseTime,
     Rota,
@@ -20,23 +23,31 @@ register(Section(
     help="Working days and hours that business-hours clocks count.",
 ))
 register(Section(
-    name="rotas", model=Rota, key=("name",), order=40, exclude=("rotation_start",),
-    help="On-call rotations; their members are people, so they are set up in the admin.",
+    name="rotas", model=Rota, key=("slug",), order=40, exclude=("rotation_start",),
+    help="On-call rotations and duties (asked to triage, permissions while on duty); their "
+         "members are people, so they are set up in the admin.",
 ))
 register(Section(
-    name="escalation_levels", model=EscalationLevel, key=("number",), order=40,
+    name="escalation_ladders", model=EscalationLadder, key=("slug",), order=41,
+    help="Named ladders of escalation levels (the default one, a type's own matrix).",
+))
+register(Section(
+    name="escalation_levels", model=EscalationLevel, key=("ladder", "number"), order=42,
     children=(Children(name="response_times", model=LevelResponseTime, key=("severity",),
                        parent_field="level"),),
-    help="Who is called at each level, and how fast each level must respond per severity.",
+    help="Who is called at each level of each ladder, and how fast each level must respond "
+         "per severity.",
 ))
 register(Section(
-    name="escalation_policies", model=EscalationPolicy, key=("severity",), order=50,
+    name="escalation_policies", model=EscalationPolicy, key=("slug",), order=50,
     retire_field="is_active",
-    children=(Children(name="steps", model=EscalationStep, key=("order", "anchor", "level"),
+    children=(Children(name="steps", model=EscalationStep, key=("order",),
                        parent_field="policy"),),
-    help="Timed escalation steps per severity.",
+    help="Per severity x type: the ladder and the timed steps up it.",
 ))
 register(Section(
-    name="impact_rules", model=ImpactRule, key=("name",), order=50, retire_field="is_active",
+    name="impact_rules", model=ImpactRule, key=("slug",), order=50, retire_field="is_active",
+    children=(Children(name="conditions", model=ImpactCondition, key=("attribute", "value"),
+                       parent_field="rule"),),
     help="Escalation triggered by an incident's impact.",
 ))

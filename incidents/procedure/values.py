@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import models
 
 from ..durations import EXAMPLES, DurationSyntaxError, format_duration
@@ -37,6 +37,8 @@ def reference_of(instance) -> object:
     """How the file names a row of another section: its key value (or list of values)."""
     if isinstance(instance, Group):
         return instance.name
+    if isinstance(instance, Permission):  # e.g. a duty's "incidents.triage_incident"
+        return f"{instance.content_type.app_label}.{instance.codename}"
     part = section_for_model(type(instance)) or children_for_model(type(instance))
     if part is None:
         raise LookupError(f"{type(instance).__name__} is not part of a procedure")
@@ -49,6 +51,13 @@ def resolve_reference(model, reference, *, parent=None):
     """The row a file reference names, or LookupError saying what was not found.
 
     A row that belongs to a parent (a checklist's phase) is named within that parent."""
+    if model is Permission:
+        app_label, _, codename = str(reference).partition(".")
+        permission = Permission.objects.filter(content_type__app_label=app_label,
+                                               codename=codename).first()
+        if permission is None:
+            raise LookupError(f"no permission {reference!r} (write app_label.codename)")
+        return permission
     if model is Group:
         group = Group.objects.filter(name=reference).first()
         if group is None:

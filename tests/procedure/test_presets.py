@@ -25,7 +25,7 @@ def preset_dir(tmp_path, monkeypatch):
     document["description"] = "A test procedure."
     next(s for s in document["severities"] if s["code"] == "P1")["name"] = "Major"
     document["impact_rules"] = [r for r in document["impact_rules"]
-                                if r["condition"] != "compliance"]
+                                if r["slug"] != "compliance"]
     (tmp_path / "strict-response.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     monkeypatch.setattr(preset_module, "PRESET_DIR", tmp_path)
     return tmp_path
@@ -37,7 +37,7 @@ def test_loading_a_preset_makes_it_the_active_procedure(preset_dir, make_user):
     result = preset_module.preset_load("strict-response", by=manager, reason="Adopt it")
 
     assert SeverityLevel.objects.get(code="P1").name == "Major"
-    assert not ImpactRule.objects.filter(condition="compliance").exists()  # unused: deleted
+    assert not ImpactRule.objects.filter(slug="compliance").exists()  # unused: deleted
     active = ProcedureRevision.active()
     assert (active.name, active.preset, active.applied_by, active.reason) == (
         "Strict response", "strict-response", manager, "Adopt it")

@@ -48,8 +48,10 @@ def test_export_is_readable_durations_and_references_by_code():
     p1 = severity(document, "P1")
     assert p1["response_target"] == "4h" and p1["resolution_target"] == "1d"
     policy = next(p for p in document["escalation_policies"] if p["severity"] == "P1")
-    assert {"order": 1, "anchor": "start", "delay": "4h", "level": 2} == {
-        k: policy["steps"][0][k] for k in ("order", "anchor", "delay", "level")}
+    # A step names its level by ladder and number; the default anchor (start) is left out.
+    assert {"order": 1, "delay": "4h", "level": ["standard", 2]} == {
+        k: policy["steps"][0][k] for k in ("order", "delay", "level")}
+    assert "anchor" not in policy["steps"][0]
     assert all("users" not in level for level in document["escalation_levels"])  # no people
 
 
@@ -91,48 +93,51 @@ def test_children_in_the_file_are_the_whole_list_for_their_parent():
 def test_a_new_entry_is_created_and_may_refer_to_earlier_sections():
     def add_rule(document):
         document["impact_rules"].append(
-            {"name": "Payments down", "condition": "revenue", "delay": "5m", "level": 4})
+            {"slug": "payments-down", "name": "Payments down", "delay": "5m",
+             "level": ["standard", 4],
+             "conditions": [{"attribute": "revenue_impact_per_hour"}]})
 
     procedure_import(edited(add_rule), reason="New rule")
 
     rule = ImpactRule.objects.get(name="Payments down")
     assert (rule.delay, rule.level.number) == (timedelta(minutes=5), 4)
+    assert [str(c) for c in rule.conditions.all()] == ["Revenue impact per hour > 0"]
 
 
 def test_fields_left_out_take_their_default():
     def shorten(document):
-        rule = next(r for r in document["impact_rules"] if r["condition"] == "data_integrity")
+        rule = next(r for r in document["impact_rules"] if r["slug"] == "data-integrity")
         del rule["delay"]
 
     procedure_import(edited(shorten), reason="Default delay")
 
-    assert ImpactRule.objects.get(condition="data_integrity").delay == timedelta(0)
+    assert ImpactRule.objects.get(slug="data-integrity").delay == timedelta(0)
 
 
 def test_prune_deletes_unused_entries_the_file_no_longer_lists():
     def drop_rule(document):
         document["impact_rules"] = [r for r in document["impact_rules"]
-                                    if r["condition"] != "compliance"]
+                                    if r["slug"] != "compliance"]
 
     kept = procedure_import(edited(drop_rule), reason="Without prune")
-    assert ImpactRule.objects.filter(condition="compliance").exists()
-    assert any(c.where.startswith("impact_rules[Compliance") for c in kept.changes)
+    assert ImpactRule.objects.filter(slug="compliance").exists()
+    assert any(c.where.startswith("impact_rules[compliance") for c in kept.changes)
 
     procedure_import(edited(drop_rule), reason="With prune", prune=True)
-    assert not ImpactRule.objects.filter(condition="compliance").exists()
+    assert not ImpactRule.objects.filter(slug="compliance").exists()
 
 
 def test_prune_retires_entries_the_history_of_incidents_refers_to(declare, make_user):
     from escalation import services as escalation_services
 
     incident = declare(severity="P1", is_compliance=True)
-    rule = ImpactRule.objects.get(condition="compliance")
+    rule = ImpactRule.objects.get(slug="compliance")
     escalation_services.escalation_rule_fire(rule, incident, at=incident.declared_at)
     assert rule.events.exists()
 
     def drop_rule(document):
         document["impact_rules"] = [r for r in document["impact_rules"]
-                                    if r["condition"] != "compliance"]
+                                    if r["slug"] != "compliance"]
 
     procedure_import(edited(drop_rule), reason="With prune", prune=True)
 
@@ -150,7 +155,9 @@ def test_prune_retires_entries_the_history_of_incidents_refers_to(declare, make_
     (lambda d: severity(d, "P1").update(clock="sometimes"),
      "severities[P1]: clock: Value 'sometimes' is not a valid choice."),
     (lambda d: d["impact_rules"][0].update(level=9),
-     "impact_rules[Compliance violation: escalate at once]: level: no entry 9 in escalation_levels"),
+     "impact_rules[compliance]: level: a reference to escalation_levels needs 2 value(s)"),
+    (lambda d: d["impact_rules"][0].update(level=["standard", 9]),
+     "impact_rules[compliance]: level: no entry ['standard', 9] in escalation_levels"),
     (lambda d: d["calendars"][0].update(day_start="18:00", day_end="09:00"),
      "calendars[Office hours (Amsterdam)]: day_end: The working day must end after it starts."),
     (lambda d: d.update(runbooks=[]), "Unknown section 'runbooks'"),
@@ -217,9 +224,9 @@ def test_prune_never_takes_data_from_incidents(declare):
 def test_prune_deletes_configuration_nothing_uses():
     def drop_rule(document):
         document["impact_rules"] = [r for r in document["impact_rules"]
-                                    if r["condition"] != "revenue"]
-    ImpactRule.objects.filter(condition="revenue").update(is_active=True)
+                                    if r["slug"] != "revenue"]
+    ImpactRule.objects.filter(slug="revenue").update(is_active=True)
 
     procedure_import(edited(drop_rule), reason="Prune", prune=True)
 
-    assert not ImpactRule.objects.filter(condition="revenue").exists()
+    assert not ImpactRule.objects.filter(slug="revenue").exists()
