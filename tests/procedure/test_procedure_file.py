@@ -95,7 +95,7 @@ def test_a_new_entry_is_created_and_may_refer_to_earlier_sections():
         document["impact_rules"].append(
             {"slug": "payments-down", "name": "Payments down", "delay": "5m",
              "level": ["standard", 4],
-             "conditions": [{"attribute": "revenue_impact_per_hour"}]})
+             "conditions": [{"attribute": "revenue_impact_per_hour", "value": ""}]})
 
     procedure_import(edited(add_rule), reason="New rule")
 
@@ -121,7 +121,7 @@ def test_prune_deletes_unused_entries_the_file_no_longer_lists():
 
     kept = procedure_import(edited(drop_rule), reason="Without prune")
     assert ImpactRule.objects.filter(slug="compliance").exists()
-    assert any(c.where.startswith("impact_rules[compliance") for c in kept.changes)
+    assert any(c.where.startswith("impact_rules[Compliance") for c in kept.changes)
 
     procedure_import(edited(drop_rule), reason="With prune", prune=True)
     assert not ImpactRule.objects.filter(slug="compliance").exists()
