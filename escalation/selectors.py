@@ -513,10 +513,11 @@ def group_and_duty_permissions(user, at: datetime | None = None) -> set[str]:
 
 
 def user_permissions(user) -> set[str]:
-    """Permissions `user` has at any time: their own and their groups' (no duties)."""
-    backend = ModelBackend()
-    return (backend._get_permissions(user, None, "user")
-            | backend._get_permissions(user, None, "group"))
+    """Permissions `user` has at any time: their own and their groups' (no duties). One query,
+    not cached on the user (the backend's group cache holds today's duties too)."""
+    rows = (Permission.objects.filter(Q(user=user) | Q(group__user=user))
+            .values_list("content_type__app_label", "codename").distinct())
+    return {f"{app_label}.{codename}" for app_label, codename in rows}
 
 
 def duty_permission_grants(user) -> dict[int, set[str]]:

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from escalation.deadlines import deadlines_sweep
 from escalation.models import ImpactRule, Notification, Rota
@@ -134,3 +136,27 @@ def test_a_duty_granted_by_cover_holds_for_the_override_only(checker_rota, make_
         assert fresh(cover).has_perm("incidents.triage_incident")
     with time_machine.travel(MONDAY + timedelta(hours=3), tick=False):
         assert not fresh(cover).has_perm("incidents.triage_incident")
+
+
+def test_a_sweep_batch_of_untriaged_breaches_reads_each_persons_permissions_once(
+    declare, responder, incident_manager
+):
+    """Who may triage is asked per person, not per breach: a batch of nine untriaged response
+    breaches reads permissions as often as a batch of three, and each reaches the managers."""
+    ImpactRule.objects.update(is_active=False)
+    Rota.objects.get(slug="on-call-developer").members.create(user=responder, order=0)
+    permission_reads = []
+    for batch, start in ((3, MONDAY), (9, TUESDAY)):
+        with time_machine.travel(start, tick=False):
+            made = [declare(severity="P0", by=responder, title=f"Outage {n}")
+                    for n in range(batch)]
+        with time_machine.travel(start + timedelta(hours=1), tick=False), \
+                CaptureQueriesContext(connection) as queries:
+            deadlines_sweep()
+        permission_reads.append(sum("auth_permission" in q["sql"]
+                                    for q in queries.captured_queries))
+        breached = Notification.objects.filter(reason="sla.response.breached", channel="inapp",
+                                               incident__in=made)
+        assert set(breached.values_list("incident", "recipient__username")) >= {
+            (incident.pk, incident_manager.username) for incident in made}
+    assert 0 < permission_reads[1] <= permission_reads[0], permission_reads

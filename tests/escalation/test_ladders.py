@@ -207,6 +207,26 @@ def test_an_sla_breach_before_any_escalation_tells_the_first_level_of_the_incide
     assert "monitor" in told("sla.response.breached")
 
 
+def test_breach_anchored_steps_follow_the_policy_of_the_incidents_type(
+    declare, make_user, severities, quiet_impact_rules
+):
+    """A response breach starts the breach-anchored steps of the type's own policy (scheduled
+    set-based by the sweep), not those of the severity's policy for any type."""
+    duty_manager = make_user("Responder", username="dutymanager")
+    ladder = build_ladder("infra", "Infrastructure escalation", [("Duty manager", duty_manager)])
+    policy = type_policy(severities["P1"], "infrastructure", ladder)
+    policy.steps.create(order=1, anchor=EscalationStep.Anchor.RESPONSE_BREACH,
+                        delay=30 * MINUTE, action="Take over", level=ladder.levels.get())
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", incident_type=of_type("infrastructure"))
+    sweep_at(START + 4 * HOUR)  # P1 response target: the breach
+    assert levels_reached(incident) == []
+    sweep_at(START + 4 * HOUR + 30 * MINUTE)
+    assert list(EscalationEvent.objects.filter(incident=incident)
+                .values_list("level__ladder__slug", "step__action")) == [("infra", "Take over")]
+    assert "dutymanager" in told("escalation")
+
+
 def test_a_step_must_name_a_level_of_its_policys_ladder(make_user, severities):
     other = build_ladder("security", "Security", [("Security team", make_user())])
     policy = EscalationPolicy.objects.get(severity=severities["P0"])
