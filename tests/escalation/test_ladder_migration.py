@@ -1,5 +1,5 @@
 """Existing escalation configuration moves onto ladders, policy slugs, numbered steps, impact
-conditions and duties (migrations 0009-0011), and behaves as before."""
+conditions and duties (migrations 0010-0012), and behaves as before."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 from escalation.models import EscalationLevel, EscalationPolicy, ImpactRule, Rota
 from tests.conftest import COMMITTED_DB
 
-BEFORE = [("escalation", "0008_rotas_fill_roles")]
+BEFORE = [("escalation", "0009_notification_to_address")]
 
 
 @COMMITTED_DB

@@ -101,6 +101,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("escalation", "0009_escalation_ladders")]
+    dependencies = [("escalation", "0010_escalation_ladders")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

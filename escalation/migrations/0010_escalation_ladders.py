@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('escalation', '0008_rotas_fill_roles'),
+        ('escalation', '0009_notification_to_address'),
         ('incidents', '0015_roles_as_data_and_service_people'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('escalation', '0010_ladders_rules_duties_data'),
+        ('escalation', '0011_ladders_rules_duties_data'),
         ('incidents', '0015_roles_as_data_and_service_people'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
