@@ -10,7 +10,7 @@ from incidents.errors import ActionRefused
 from incidents.models import Service, SeverityLevel
 from incidents.warroom.services import checklist_item_set_done
 
-from .conftest import HOUR, MINUTE, MONDAY_MORNING, checklist, recipients
+from .conftest import HOUR, MINUTE, MONDAY_MORNING, checklist, levels_reached, recipients
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +91,26 @@ def test_p3_is_backlog_without_any_clock(carbot, level, declare_at):
     assert not {r for r in walk.reasons(60 * 24 * HOUR) if r.startswith("sla.")}
     assert "Quarterly review: business value, technical debt, market opportunity, resources" in (
         checklist(incident))
+
+
+def test_p0_escalates_at_hours_2_3_4_and_6(carbot, level, declare_at, repository, make_user):
+    cto = make_user("Manager", username="cto")
+    incident, walk = declare_at(MONDAY_MORNING, level("P0"), services=[repository])
+
+    for hours, reached in ((2, [3]), (3, [3, 3]), (4, [3, 3, 4]), (6, [3, 3, 4, 4])):
+        walk.to(hours * HOUR - MINUTE)
+        assert [n for _ladder, n in levels_reached(incident)] == reached[:-1], hours
+        told = walk.to(hours * HOUR)
+        assert [n for _ladder, n in levels_reached(incident)] == reached, hours
+    assert "cto" in recipients(walk.fired, "escalation")
+
+
+def test_p1_escalates_at_hours_12_18_24_and_36(carbot, level, declare_at):
+    incident, walk = declare_at(MONDAY_MORNING, level("P1"))
+
+    for hours, count in ((12, 1), (18, 2), (24, 3), (36, 4)):
+        walk.to(hours * HOUR - MINUTE)
+        assert len(levels_reached(incident)) == count - 1, hours
+        walk.to(hours * HOUR)
+        assert len(levels_reached(incident)) == count, hours
+    assert [n for _ladder, n in levels_reached(incident)] == [2, 2, 3, 4]

@@ -11,7 +11,7 @@ from incidents.models import IncidentType, SeverityLevel
 from incidents.warroom.services import checklist_item_set_done
 from postmortems.models import ReviewAgendaItem
 
-from .conftest import HOUR, MINUTE, MONDAY_MORNING
+from .conftest import HOUR, MINUTE, MONDAY_MORNING, levels_reached, recipients
 
 pytestmark = pytest.mark.django_db
 # Friday 19 June 2026, 15:00 in Amsterdam: two office hours before the weekend.
@@ -23,13 +23,13 @@ def escalation_procedures(load_preset):
     return load_preset("escalation-procedures")
 
 
-def test_levels_p1_to_p4_and_the_five_categories(escalation_procedures):
+def test_levels_p1_to_p4_and_the_categories(escalation_procedures):
     levels = SeverityLevel.objects.active().order_by("rank")
     assert [(s.code, s.name) for s in levels] == [
         ("P1", "Critical"), ("P2", "High"), ("P3", "Medium"), ("P4", "Low")]
     types = IncidentType.objects.filter(is_active=True)
-    assert [t.code for t in types] == ["technical", "security", "infrastructure", "process",
-                                       "business"]
+    assert [t.code for t in types] == ["technical", "security", "infrastructure",
+                                       "performance", "process", "business"]
     assert IncidentType.objects.get(code="security").restricted_by_default
 
 
@@ -112,6 +112,56 @@ def test_the_post_mortem_meeting_is_due_48_hours_after_resolution_with_its_agend
     assert "postmortem.overdue" in walk.reasons(resolved + 48 * HOUR)
     agenda = [(a.label, a.minutes) for a in ReviewAgendaItem.objects.filter(is_active=True)]
     assert [minutes for _label, minutes in agenda] == [20, 30, 20, 20, 0]
+
+
+def test_a_critical_issue_unresolved_after_an_hour_reaches_the_team_lead_who_has_15_minutes(
+        escalation_procedures, level, declare_at, make_user):
+    make_user("Incident manager", username="team-lead")
+    incident, walk = declare_at(MONDAY_MORNING, level("P1"))
+
+    walk.to(HOUR - MINUTE)
+    assert levels_reached(incident) == []
+    assert "team-lead" in recipients(walk.to(HOUR), "escalation")
+    assert levels_reached(incident) == [("standard", 2)]
+    assert not recipients(walk.to(HOUR + 14 * MINUTE), "escalation.reminder")
+    assert "team-lead" in recipients(walk.to(HOUR + 15 * MINUTE), "escalation.reminder")
+
+
+def test_a_security_incident_climbs_the_security_matrix(escalation_procedures, level,
+                                                        declare_at, make_user):
+    security = IncidentType.objects.get(code="security")
+    incident, walk = declare_at(MONDAY_MORNING, level("P3"), incident_type=security)
+
+    for minutes, number in ((15, 2), (30, 3), (60, 4), (240, 5)):
+        walk.to((minutes - 1) * MINUTE)
+        assert ("security", number) not in levels_reached(incident), minutes
+        walk.to(minutes * MINUTE)
+        assert ("security", number) in levels_reached(incident), minutes
+
+
+def test_a_performance_incident_climbs_the_performance_ladder(escalation_procedures, level,
+                                                              declare_at):
+    performance = IncidentType.objects.get(code="performance")
+    incident, walk = declare_at(MONDAY_MORNING, level("P2"), incident_type=performance)
+
+    for minutes, number in ((30, 2), (120, 3), (480, 4)):
+        walk.to((minutes - 1) * MINUTE)
+        assert ("performance", number) not in levels_reached(incident), minutes
+        walk.to(minutes * MINUTE)
+        assert ("performance", number) in levels_reached(incident), minutes
+
+
+def test_impact_escalates_data_integrity_at_15_minutes_and_revenue_at_30(
+        escalation_procedures, level, declare_at):
+    incident, walk = declare_at(MONDAY_MORNING, level("P3"), is_data_integrity=True,
+                                revenue_impact_per_hour=500)
+
+    walk.to(14 * MINUTE)
+    assert levels_reached(incident) == []
+    walk.to(15 * MINUTE)
+    assert levels_reached(incident) == [("standard", 2)]
+    walk.to(30 * MINUTE)
+    assert len(levels_reached(incident)) == 2
 
 
 def test_a_security_incident_gets_the_15_minute_immediate_response_checklist(

@@ -74,3 +74,12 @@ def test_root_cause_analysis_follows_the_incidents_category(incident_response, l
     assert "kubectl get nodes" in items["Node health checked"].runbook
     assert "Application logs checked for panics, errors and fatal messages" not in items
     assert "Root cause identified" in items
+
+
+def test_a_p1_without_response_after_an_hour_goes_to_the_incident_lead(
+        incident_response, level, declare_at, make_user):
+    make_user("Incident manager", username="lead-on-duty")
+    incident, walk = declare_at(MONDAY_MORNING, level("P1"))
+
+    assert not recipients(walk.to(HOUR - MINUTE), "escalation")
+    assert "lead-on-duty" in recipients(walk.to(HOUR), "escalation")

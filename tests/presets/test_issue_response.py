@@ -8,7 +8,7 @@ from incidents import services
 from incidents.errors import ActionRefused
 from incidents.models import SeverityLevel
 
-from .conftest import HOUR, MINUTE, MONDAY_MORNING, checklist, recipients
+from .conftest import HOUR, MINUTE, MONDAY_MORNING, checklist, levels_reached, recipients
 
 pytestmark = pytest.mark.django_db
 DAY = 24 * HOUR
@@ -87,3 +87,18 @@ def test_p1_updates_are_due_every_4_hours(issue_response, level, declare_at, man
 
     assert overdue(4 * HOUR - MINUTE) == set()
     assert overdue(4 * HOUR) == {"team", "stakeholders"}
+
+
+def test_a_missed_p0_response_brings_the_lead_developer_and_a_missed_resolution_the_cto(
+        issue_response, level, declare_at, make_user):
+    make_user("Incident manager", username="lead-dev")
+    make_user("Manager", username="cto")
+    incident, walk = declare_at(MONDAY_MORNING, level("P0"))
+
+    walk.to(HOUR - MINUTE)
+    assert levels_reached(incident) == []
+    assert "lead-dev" in recipients(walk.to(HOUR), "escalation")
+    walk.to(4 * HOUR - MINUTE)
+    assert [n for _l, n in levels_reached(incident)] == [2]
+    assert "cto" in recipients(walk.to(4 * HOUR), "escalation")
+    assert [n for _l, n in levels_reached(incident)] == [2, 3]

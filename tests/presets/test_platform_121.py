@@ -71,3 +71,21 @@ def test_a_severe_issue_closes_only_with_fix_hotfix_and_post_mortem_tasks_done(
         with pytest.raises(ActionRefused) as refused:  # now only the meeting itself is missing
             services.incident_close(incident, by=checker)
     assert "checklist" not in str(refused.value) and "post-mortem" in str(refused.value)
+
+
+def test_the_daily_log_checker_is_asked_to_triage_and_may_while_on_duty(platform, level,
+                                                                      declare_at, make_user):
+    from escalation.models import Rota, RotaMember
+
+    checker = make_user("Responder", username="checker")
+    rota = Rota.objects.get(slug="daily-log-checker")
+    RotaMember.objects.create(rota=rota, user=checker)
+    incident, walk = declare_at(MONDAY_MORNING, level("Sev1"))
+
+    assert "checker" in recipients(walk.fired, "triage")
+    checker = type(checker).objects.get(pk=checker.pk)  # fresh permission cache
+    with walk.at(HOUR):
+        assert checker.has_perm("incidents.triage_incident")
+        services.incident_triage(incident, by=checker, incident_manager=checker)
+    incident.refresh_from_db()
+    assert incident.state == "triaged"
