@@ -188,9 +188,7 @@ class _Run:
             self.errors.append(f"{section.name}: expected a list of entries.")
             return None
         if section.retire_field:
-            self.park_listed(section, entries)
-            if self.prune and section.prunable:
-                self.vacate_unlisted(section, entries)
+            self.clear_the_way(section, entries)
         seen = set()
         for index, entry in enumerate(entries):
             where = f"{section.name}[{_label(section, entry, index)}]"
@@ -201,26 +199,21 @@ class _Run:
                 seen.add(row.pk)
         return seen
 
-    def park_listed(self, section: Section, entries: list) -> None:
-        """Switch the listed active rows off for the moment, quietly (no history), so entries
-        may trade what only active rows must not share: two levels swapping ranks, or seed
-        001's P0 taking rank 0 back from seed 004's P1. Each row is switched back as its entry
-        is applied (`entry`), so an unchanged row stays unchanged."""
+    def clear_the_way(self, section: Section, entries: list) -> None:
+        """Switch active rows off before the file's entries are applied, so an entry may take
+        what only active rows must not share (two levels swapping ranks; seed 004's P1 taking
+        rank 0 from P0, and back).
+
+        A listed row is parked quietly (no history) and switched back as its entry applies
+        (`entry`), so an unchanged row stays unchanged. With prune, an unlisted row is retired
+        for good; the prune at the end then deletes those nothing refers to."""
         listed = {_file_key(section, entry) for entry in entries if isinstance(entry, dict)}
         for row in section.queryset().filter(**{section.retire_field: True}):
             if _row_key(section, row) in listed:
                 section.model._default_manager.filter(pk=row.pk).update(
                     **{section.retire_field: False})
                 self.parked[(section.model, row.pk)] = {section.retire_field: True}
-
-    def vacate_unlisted(self, section: Section, entries: list) -> None:
-        """Switch off, before the file's entries are applied, the rows the file no longer
-        lists, so a listed entry may take over what only active rows must not share (seed
-        004's P1 takes rank 0 from the retired P0). The prune at the end then deletes those
-        nothing refers to and reports the rest as retired."""
-        listed = {_file_key(section, entry) for entry in entries if isinstance(entry, dict)}
-        for row in section.queryset().filter(**{section.retire_field: True}):
-            if _row_key(section, row) not in listed:
+            elif self.prune and section.prunable:
                 setattr(row, section.retire_field, False)
                 row._history_user = self.by
                 row._change_reason = self.reason
@@ -387,15 +380,8 @@ def _file_key(section: Section, entry: dict) -> tuple:
 
 
 def _row_key(section: Section, row) -> tuple:
-    return tuple(str(_key_text(row, k)) for k in section.key)
-
-
-def _key_text(row, name: str):
-    """A key field's value as the file writes it (a related row by its own key)."""
-    value = getattr(row, name)
-    if isinstance(value, models.Model) and hasattr(value, "natural_key"):
-        (value,) = value.natural_key()[:1]
-    return value
+    """The row's key as the file writes it (a related row by its own key)."""
+    return tuple(str(to_file(row._meta.get_field(k), row)) for k in section.key)
 
 
 def _default_in_file(f: models.Field):
