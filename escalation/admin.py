@@ -11,7 +11,7 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from incidents.admin import ReadOnlyHistoryAdmin
-from incidents.admin_history import ViewOnlyAdminMixin, VisibleIncidentsAdminMixin
+from incidents.admin_history import TabularInline, ViewOnlyAdminMixin, VisibleIncidentsAdminMixin
 from incidents.durations import format_duration
 
 from . import admin_notifications  # noqa: F401
@@ -34,7 +34,7 @@ from .models import (
 from .selectors import on_call_shift
 
 
-class HolidayInline(admin.TabularInline):
+class HolidayInline(TabularInline):
     model = Holiday
     extra = 1
 
@@ -59,7 +59,7 @@ class CompactInlines:
         css = {"all": ["escalation/admin-inlines.css"]}
 
 
-class EscalationLevelInline(admin.TabularInline):
+class EscalationLevelInline(TabularInline):
     """The ladder's rungs, compact enough for a 1366-px screen: people and groups by
     autocomplete; response times per severity and the description on the level's own page."""
 
@@ -85,7 +85,7 @@ class EscalationLadderAdmin(CompactInlines, ReadOnlyHistoryAdmin):
         return ladder.level_total
 
 
-class LevelResponseTimeInline(admin.TabularInline):
+class LevelResponseTimeInline(TabularInline):
     model = LevelResponseTime
     extra = 1
 
@@ -136,7 +136,7 @@ class EscalationPolicyAdmin(CompactInlines, ReadOnlyHistoryAdmin):
         return policy.incident_type or "Any type"
 
 
-class ImpactConditionInline(admin.TabularInline):
+class ImpactConditionInline(TabularInline):
     model = ImpactCondition
     extra = 1
     fields = ["attribute", "at_least", "value"]
@@ -165,13 +165,13 @@ class ImpactRuleAdmin(CompactInlines, LadderLevelsMixin, ReadOnlyHistoryAdmin):
         return joiner.join(str(c) for c in rule.conditions.all()) or "Every incident"
 
 
-class RotaMemberInline(admin.TabularInline):
+class RotaMemberInline(TabularInline):
     model = RotaMember
     extra = 1
     autocomplete_fields = ["user"]
 
 
-class UpcomingOverrideInline(admin.TabularInline):
+class UpcomingOverrideInline(TabularInline):
     """Only cover that has not ended yet; past overrides stay in the override list."""
 
     model = RotaOverride

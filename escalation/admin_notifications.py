@@ -10,7 +10,11 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from incidents.admin_history import NoRevertHistoryAdmin, VisibleIncidentsAdminMixin
+from incidents.admin_history import (
+    NoRevertHistoryAdmin,
+    TabularInline,
+    VisibleIncidentsAdminMixin,
+)
 
 from . import delivery
 from .health import delivery_health
@@ -53,7 +57,7 @@ def _wrap_admin_index(site: admin.AdminSite) -> None:
 _wrap_admin_index(admin.site)
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False

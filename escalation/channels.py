@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
+from incidents.validation import single_line
+
 from .models import Notification, WebhookEndpoint
 
 WEBHOOK_ID_HEADER = "X-Webhook-Id"
@@ -79,7 +81,8 @@ def build_email(notification: Notification) -> EmailMessage:
         lines.append(f"Open in Firebreak: {absolute_url(notification.url)}")
     lines.append("You receive this because of your Firebreak notification preferences.")
     return EmailMessage(
-        subject=f"[Firebreak] {notification.title}",
+        # One line whatever the title holds: a line break in a subject fails the send for good.
+        subject=f"[Firebreak] {single_line(notification.title)}",
         body="\n\n".join(lines),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient.email],

@@ -57,6 +57,7 @@ from .models import (
 )
 from .admin_history import (
     NoRevertHistoryAdmin,
+    TabularInline,
     ViewOnlyAdminMixin,
     VisibleIncidentsAdminMixin,
 )
@@ -196,7 +197,7 @@ class IncidentTypeAdmin(ReasonedHistoryAdmin):
     ordering = ("order", "name")
 
 
-class RoleRequirementInline(admin.TabularInline):
+class RoleRequirementInline(TabularInline):
     """Which severity x type needs this role; narrow columns so it fits a 1366-px screen."""
 
     model = RoleRequirement
@@ -267,7 +268,7 @@ class ReferenceCounterAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 # --- Incident ---------------------------------------------------------------------------------
 
-class TimelineEntryInline(admin.TabularInline):
+class TimelineEntryInline(TabularInline):
     """The timeline as a record: entries change through the war room, never here."""
 
     model = TimelineEntry

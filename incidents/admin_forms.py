@@ -15,6 +15,7 @@ from .people import display_name
 from . import services
 from .selectors import visible_incidents
 from .models import Incident, SeverityLevel, TimelineEntry
+from .validation import bound_form_dates, validate_single_line
 
 REASON_HELP = "Recorded in the history with your name."
 
@@ -278,6 +279,8 @@ class IncidentChangeForm(ChangeReasonForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["expected_version"].initial = self.instance.version
+        if "title" in self.fields:  # absent when read-only (a past version, no change right)
+            self.fields["title"].validators.append(validate_single_line)
 
     def clean_expected_version(self):
         expected = self.cleaned_data["expected_version"]
@@ -295,6 +298,11 @@ class IncidentAddForm(forms.ModelForm):
         model = Incident
         fields = ("title", "description", "severity", "services", "detected_at",
                   *services.IMPACT_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].validators.append(validate_single_line)
+        bound_form_dates(self)
 
     def clean_detected_at(self):
         detected_at = self.cleaned_data["detected_at"]

@@ -1,13 +1,16 @@
 """The admin base for every model with history: past versions can be viewed, never restored.
 
 A revert would write an old state past the services (and, for FSM models, past the state
-machine, the timers and the timeline), so the revert POST is refused, not just hidden."""
+machine, the timers and the timeline), so the revert POST is refused, not just hidden.
+
+Every admin form (inlines too: use `TabularInline` from here) bounds its dates to the range in
+`incidents.validation`, so a typo like year 0001 is a form error, not a row that breaks lists."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -19,6 +22,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from .people import display_name
 from .templatetags.firebreak import datetime_full
+from .validation import bound_field_dates
 
 
 class ReadableHistoryHelper(HistoricalRecordContextHelper):
@@ -39,7 +43,18 @@ class ReadableHistoryHelper(HistoricalRecordContextHelper):
         return value
 
 
-class NoRevertHistoryAdmin(SimpleHistoryAdmin):
+class BoundedDatesAdminMixin:
+    """Date and date-time fields refuse values outside the portal's sane range."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return bound_field_dates(super().formfield_for_dbfield(db_field, request, **kwargs))
+
+
+class TabularInline(BoundedDatesAdminMixin, admin.TabularInline):
+    """The inline base for every area (bounded dates like the admin pages around it)."""
+
+
+class NoRevertHistoryAdmin(BoundedDatesAdminMixin, SimpleHistoryAdmin):
     # Links typed without a scheme are taken as https (Django 6's default, chosen now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     history_refused_message = (
@@ -62,6 +77,16 @@ class NoRevertHistoryAdmin(SimpleHistoryAdmin):
             ))
         request._viewing_past_version = True
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        # simple-history's past-version view reads the `prepopulated_fields` attribute directly,
+        # and prepopulating a field that is read-only there fails (KeyError 'slug'): keep them
+        # for the add and change pages, which ask get_prepopulated_fields.
+        self._prepopulate, self.prepopulated_fields = self.prepopulated_fields, {}
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return dict(self._prepopulate)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -14,6 +14,7 @@ from .models import Incident, IncidentType, Service, SeverityLevel
 from .roles import role_choices
 from .selectors import visible_incidents
 from .services import IMPACT_FIELDS, ROLE_FIELDS
+from .validation import BoundedDateTimeField, validate_single_line
 
 
 # A description or note longer than this is a document: it made a page 44,000 px tall.
@@ -111,7 +112,7 @@ class IncidentDeclareForm(ImpactFieldsMixin, forms.ModelForm):
         required=False,
         help_text="Affected systems. Critical paths are marked.",
     )
-    detected_at = forms.DateTimeField(
+    detected_at = BoundedDateTimeField(
         label="Detected at",
         required=False,
         widget=DateTimeLocalInput,
@@ -139,6 +140,7 @@ class IncidentDeclareForm(ImpactFieldsMixin, forms.ModelForm):
         offer_incident_types(self.fields["incident_type"])
         self.initial.setdefault("incident_type", IncidentType.objects.filter(
             pk=IncidentType.default_pk()).first())
+        self.fields["title"].validators.append(validate_single_line)
 
     def clean_detected_at(self):
         return _not_in_future(self.cleaned_data.get("detected_at"), "detection time")
@@ -198,7 +200,7 @@ class NoteForm(forms.Form):
                            max_length=TEXT_MAX,
                            help_text=f"Up to {TEXT_MAX:,} characters.",
                            error_messages={"required": "A note needs some text."})
-    occurred_at = forms.DateTimeField(
+    occurred_at = BoundedDateTimeField(
         label="Happened at",
         required=False,
         widget=DateTimeLocalInput,

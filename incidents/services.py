@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
@@ -29,6 +30,7 @@ from .models import (
 )
 from .people import display_name
 from .transactions import retry_on_conflict
+from .validation import require_datetime_in_range, validate_single_line
 
 ROLE_FIELDS = {
     "incident_manager": "Incident manager",
@@ -127,6 +129,13 @@ def timeline_record_many(entries: list[TimelineEntry]) -> list[TimelineEntry]:
     return bulk_create_with_history(entries, TimelineEntry)
 
 
+def _require_single_line_title(title: str) -> None:
+    try:
+        validate_single_line(title)
+    except ValidationError:
+        raise ActionRefused("A title is one line: it becomes the subject of e-mails.") from None
+
+
 def _next_reference(year: int) -> str:
     counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
     counter.last_number += 1
@@ -175,6 +184,8 @@ def incident_declare(
         raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
     if problems := impact_problems(impact):
         raise ActionRefused(problems)
+    _require_single_line_title(title)
+    require_datetime_in_range(detected_at, "detection time")
     now = timezone.now()
     detected_at = detected_at or now
     if detected_at > now:
@@ -563,6 +574,8 @@ def incident_update_impact(
         raise TypeError(f"Unknown impact fields: {sorted(unknown)}")
     if problems := impact_problems(changes):
         raise ActionRefused(problems)
+    if "title" in changes:
+        _require_single_line_title(changes["title"])
     incident = _lock(incident, expected_version)
     changed = {}
     for field, value in changes.items():
@@ -670,6 +683,7 @@ def timeline_add_note(
     require_perm(by, "incidents.add_timelineentry", "add notes to the timeline")
     if not text.strip():
         raise ActionRefused("A note needs some text.")
+    require_datetime_in_range(occurred_at, "time of the note")
     if occurred_at and occurred_at > timezone.now():
         raise ActionRefused("A note cannot be dated in the future.")
     return timeline_record(
@@ -693,6 +707,7 @@ def timeline_entry_update(
     if (text is not None or occurred_at is not None) and entry.kind != TimelineEntry.Kind.NOTE:
         raise ActionRefused("Only manual notes can be edited; automatic entries are a record.")
     if occurred_at is not None:
+        require_datetime_in_range(occurred_at, "time of the note")
         if occurred_at > timezone.now():
             raise ActionRefused("A note cannot be dated in the future.")
         entry.occurred_at = occurred_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from incidents.admin_history import NoRevertHistoryAdmin, VisibleIncidentsAdminMixin
+from incidents.admin_history import NoRevertHistoryAdmin, TabularInline, VisibleIncidentsAdminMixin
 from incidents.errors import ActionRefused
 
 from . import services
@@ -19,14 +19,14 @@ from .models import (
 )
 
 
-class TimelineItemInline(admin.TabularInline):
+class TimelineItemInline(TabularInline):
     model = PostMortemTimelineItem
     fields = ("occurred_at", "text", "included", "source_entry")
     readonly_fields = ("source_entry",)
     extra = 0
 
 
-class ActionItemInline(admin.TabularInline):
+class ActionItemInline(TabularInline):
     model = ActionItem
     fields = ("title", "owner", "due_date", "priority", "kind", "state")
     readonly_fields = ("state",)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from incidents.people import display_name
+from incidents.validation import BoundedDateField, BoundedDateTimeField, bound_form_dates
 
 from .models import ActionItem, FollowUpTask, PostMortem, PostMortemTimelineItem
 
@@ -47,6 +48,7 @@ class SectionForm(forms.ModelForm):
             if isinstance(field, forms.DateTimeField):
                 field.widget = _datetime_widget()
                 field.input_formats = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        bound_form_dates(self)
 
     def service_values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self._meta.fields}
@@ -213,6 +215,7 @@ class TimelineItemForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["occurred_at"].input_formats = [DATETIME_FORMAT, "%Y-%m-%d %H:%M"]
+        bound_form_dates(self)
         self.fields["occurred_at"].widget.attrs["class"] = "form-control form-control-sm"
         self.fields["text"].widget.attrs["class"] = "form-control form-control-sm"
         self.fields["included"].widget.attrs["class"] = "form-check-input"
@@ -224,7 +227,7 @@ TimelineFormSet = modelformset_factory(
 
 
 class TimelineAddForm(forms.Form):
-    occurred_at = forms.DateTimeField(label="Time", required=False,
+    occurred_at = BoundedDateTimeField(label="Time", required=False,
                                       widget=forms.DateTimeInput(
                                           attrs={"type": "datetime-local",
                                                  "class": "form-control form-control-sm"},
@@ -255,6 +258,7 @@ class ActionItemForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _active_users()
+        bound_form_dates(self)
 
     def clean_due_date(self):
         due = self.cleaned_data["due_date"]
@@ -267,7 +271,7 @@ class ActionItemForm(forms.ModelForm):
 class FollowUpActionForm(forms.Form):
     follow_up = forms.ChoiceField()
     owner = UserChoiceField(queryset=_active_users())
-    due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = BoundedDateField(widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,6 +20,7 @@ from incidents.errors import ActionRefused, Conflict
 from incidents.models import Incident, IncidentParticipant, TimelineEntry
 from incidents.people import display_name
 from incidents.services import participants_add, require_perm, timeline_record
+from incidents.validation import require_datetime_in_range
 
 from .models import (
     ActionItem,
@@ -257,6 +258,9 @@ def postmortem_update(
         | set(postmortem.agenda_done))
     if "five_whys" in values:
         values["five_whys"] = [why.strip() for why in values["five_whys"] if why and why.strip()]
+    for field, value in values.items():
+        if isinstance(value, date):  # datetimes too
+            require_datetime_in_range(value, PostMortem._meta.get_field(field).verbose_name)
     m2m = {field: values.pop(field) for field in list(values) if field in M2M_FIELDS}
     # The category belongs to the incident (its page, reports and exports show it).
     category = values.pop("root_cause_category", None)
@@ -359,6 +363,7 @@ def postmortem_timeline_edit(
 def _check_timeline_line(occurred_at, text: str) -> None:
     if occurred_at is None:
         raise ActionRefused("Each timeline line needs a date and time.")
+    require_datetime_in_range(occurred_at, "time of a timeline line")
     if not text.strip():
         raise ActionRefused("Each timeline line needs some text.")
 
@@ -496,6 +501,7 @@ def _check_item_fields(fields: dict) -> None:
     due = fields.get("due_date")
     if "due_date" in fields and not isinstance(due, date):
         raise ActionRefused("An action item needs a due date.")
+    require_datetime_in_range(due, "due date")
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from incidents.models import Incident, IncidentType, Service, SeverityLevel
+from incidents.validation import BoundedDateField
 
 from .metrics import ReportFilters
 from .periods import PRESETS, PeriodError, ReportPeriod, preset_period
@@ -20,10 +21,10 @@ class ReportFilterForm(forms.Form):
 
     preset = forms.ChoiceField(choices=[("", "Custom dates"), *PRESETS.items()], required=False,
                                widget=forms.HiddenInput)
-    date_from = forms.DateField(label="From", required=False,
+    date_from = BoundedDateField(label="From", required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}),
                                 input_formats=["%Y-%m-%d"])
-    date_to = forms.DateField(label="To", required=False,
+    date_to = BoundedDateField(label="To", required=False,
                               widget=forms.DateInput(attrs={"type": "date"}),
                               input_formats=["%Y-%m-%d"])
     severity = forms.ModelChoiceField(SeverityLevel.objects.order_by("rank"), to_field_name="code",

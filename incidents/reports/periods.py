@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from incidents.validation import DATE_MAX, DATE_MIN, date_in_range
+
 # The longest period a report may span: longer ranges are almost always a typo in the year.
 MAX_PERIOD_DAYS = 5 * 366
 
@@ -115,6 +117,10 @@ def week_period_before(day: date) -> ReportPeriod:
 
 def parse_date(value: str, what: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except (ValueError, AttributeError):
         raise PeriodError(f"The {what} “{value}” is not a date; use YYYY-MM-DD.") from None
+    if not date_in_range(day):
+        raise PeriodError(f"The {what} “{value}” is out of range; give a date between "
+                          f"{DATE_MIN:%d %b %Y} and {DATE_MAX:%d %b %Y}.")
+    return day

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from incidents.admin_history import (
     NoRevertHistoryAdmin,
+    TabularInline,
     ViewOnlyAdminMixin,
     VisibleIncidentsAdminMixin,
 )
@@ -41,7 +42,7 @@ class ReadOnlyAdmin(ViewOnlyAdminMixin, NoRevertHistoryAdmin):
 # --- Checklists ---------------------------------------------------------------------------
 
 
-class ChecklistTemplateItemInline(admin.TabularInline):
+class ChecklistTemplateItemInline(TabularInline):
     model = ChecklistTemplateItem
     extra = 0
     fields = ["order", "code", "text", "kind", "is_required", "blocks", "runbook"]
@@ -79,7 +80,7 @@ class ChecklistPhaseAdmin(NoRevertHistoryAdmin):
         return ", ".join(t.name for t in obj.templates.all()) or "—"
 
 
-class ChecklistTemplatePhaseInline(admin.TabularInline):
+class ChecklistTemplatePhaseInline(TabularInline):
     model = ChecklistTemplatePhase
     extra = 0
     fields = ["order", "phase"]

@@ -12,6 +12,7 @@ from incidents.forms import NoteForm, PersonChoiceField, incident_workers
 from incidents.models import Audience, MessageTemplate, TimelineEntry
 from incidents.models.communications import Stage
 from incidents.roles import role_choices
+from incidents.validation import validate_single_line
 
 # "14:05 issue detected": a note that starts with a time happened then (today, or yesterday
 # when that time has not come yet today).
@@ -84,7 +85,7 @@ class ComposeForm(forms.Form):
     audience = forms.ModelChoiceField(queryset=Audience.objects.filter(is_active=True),
                                       to_field_name="slug", empty_label=None)
     stage = forms.ChoiceField(choices=Stage.choices)
-    subject = forms.CharField(max_length=255)
+    subject = forms.CharField(max_length=255, validators=[validate_single_line])
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}))
     is_public = forms.BooleanField(
         required=False, label="Publish on the public status page",
