@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from .formulas import spreadsheet_safe
 from .metrics import ReportFilters
 from .periods import ReportPeriod
 from .tables import (
@@ -64,10 +65,18 @@ def _header(column: str, column_type: str) -> str:
     return column
 
 
+def _safe_text_formatter(column_type: str):
+    """The column's text formatter, formula-safe for text (numbers and dates are the portal's
+    own; a negative number stays a number)."""
+    formatter = text_formatter(column_type)
+    return lambda value: (spreadsheet_safe(formatter(value)) if isinstance(value, str)
+                          else formatter(value))
+
+
 def csv_lines(table: Table) -> Iterator[str]:
     """The table as CSV text, in chunks of about 64 KB."""
     writer = csv.writer(_Echo())
-    formatters = [text_formatter(column_type) for _, column_type in table.columns]
+    formatters = [_safe_text_formatter(column_type) for _, column_type in table.columns]
     buffer = [BOM, writer.writerow([_header(h, t) for h, t in table.columns])]
     size = 0
     for row in table.rows:
@@ -114,7 +123,7 @@ def _write_sheet(workbook: Workbook, table: Table) -> None:
                 cell._style = style
                 cells.append(cell)
             else:
-                cells.append(value)
+                cells.append(spreadsheet_safe(value))
         sheet.append(cells)
 
 
@@ -129,7 +138,7 @@ def _write_summary_sheet(workbook: Workbook, period: ReportPeriod, filters: Repo
     title.font = Font(bold=True, size=14)
     sheet.append([title])
     sheet.append(["Period", period.label])
-    sheet.append(["Filters", filters.describe()])
+    sheet.append(["Filters", spreadsheet_safe(filters.describe())])
     generated = WriteOnlyCell(sheet, value=timezone.localtime().replace(tzinfo=None))
     generated.number_format = NUMBER_FORMATS[DATETIME]
     sheet.append([f"Generated ({settings.TIME_ZONE})", generated])
@@ -146,7 +155,8 @@ def _write_summary_sheet(workbook: Workbook, period: ReportPeriod, filters: Repo
         if number_format and value is not None and not isinstance(value, str):
             value = WriteOnlyCell(sheet, value=value)
             value.number_format = number_format
-        sheet.append([figure.label, value, figure.note])
+        sheet.append([spreadsheet_safe(figure.label), spreadsheet_safe(value),
+                      spreadsheet_safe(figure.note)])
 
 
 def _column_letter(index: int) -> str:
