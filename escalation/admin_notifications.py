@@ -19,6 +19,7 @@ from incidents.admin_history import (
 from . import delivery
 from .health import delivery_health
 from .models import DeliveryAttempt, Notification, NotificationPreference, WebhookEndpoint
+from .webhook_targets import UnsafeWebhookTarget, check_webhook_url, mask_url
 
 
 def warn_when_delivery_unhealthy(request) -> None:
@@ -127,19 +128,46 @@ class NotificationAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https",
-                         help_text="The incoming-webhook URL (http:// or https://).")
+    """The URL (for Slack and Teams, the credential itself) and the signing secret are
+    write-only: never rendered back into the page; empty on a change keeps the current value."""
+
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", required=False,
+        widget=forms.URLInput(attrs={"autocomplete": "off", "size": 60}),
+        help_text="The incoming-webhook URL (http:// or https://), to a public address.")
+    secret = forms.CharField(
+        max_length=200, required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Signs generic JSON payloads (X-Webhook-Signature).")
 
     class Meta:
         model = WebhookEndpoint
         fields = "__all__"
-        widgets = {"secret": forms.PasswordInput(render_value=True)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["url"] = self.initial["secret"] = ""
+        if self.instance.pk and "url" in self.fields:  # absent on a past version's page
+            self.fields["url"].help_text = (
+                f"Now {mask_url(self.instance.url)} (hidden: it is a credential). Leave empty "
+                "to keep it.")
+            if self.instance.secret:
+                self.fields["secret"].help_text = "A secret is set. Leave empty to keep it."
 
     def clean_url(self):
         url = self.cleaned_data["url"]
-        if not url.lower().startswith(("http://", "https://")):
-            raise forms.ValidationError("Only http:// and https:// webhook URLs are allowed.")
+        if not url:
+            if self.instance.pk:
+                return self.instance.url
+            raise forms.ValidationError("This field is required.", code="required")
+        try:
+            check_webhook_url(url)
+        except UnsafeWebhookTarget as exc:
+            raise forms.ValidationError(str(exc)) from None
         return url
+
+    def clean_secret(self):
+        return self.cleaned_data["secret"] or (self.instance.secret if self.instance.pk else "")
 
     def clean(self):
         cleaned = super().clean()
@@ -148,14 +176,45 @@ class WebhookEndpointForm(forms.ModelForm):
                                      "verify the X-Webhook-Signature header.")
         return cleaned
 
+    def changed_credentials(self) -> list[str]:
+        return [name for name in ("url", "secret") if self.data.get(name)]
+
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(NoRevertHistoryAdmin):
     form = WebhookEndpointForm
-    list_display = ["name", "format", "url", "is_active", "min_severity_rank", "deliveries"]
+    fields = ["name", "format", "url", "secret", "is_active", "min_severity_rank"]
+    list_display = ["name", "format", "masked_url", "is_active", "min_severity_rank",
+                    "deliveries"]
     list_filter = ["format", "is_active"]
-    search_fields = ["name", "url"]
+    search_fields = ["name"]
     actions = ["send_test_message"]
+
+    def get_fields(self, request, obj=None):
+        if getattr(request, "_viewing_past_version", False):
+            # History keeps neither (see the model); the current values are not shown either.
+            return ["name", "format", "masked_url", "secret_status", "is_active",
+                    "min_severity_rank"]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "masked_url", "secret_status"]
+
+    def save_model(self, request, obj, form, change):
+        changed = form.changed_credentials()
+        if changed:
+            obj._change_reason = "Changed " + " and ".join(
+                f"the URL (now {mask_url(obj.url)})" if name == "url" else "the secret"
+                for name in changed)
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="URL")
+    def masked_url(self, obj: WebhookEndpoint):
+        return mask_url(obj.url)
+
+    @admin.display(description="Secret")
+    def secret_status(self, obj: WebhookEndpoint):
+        return "set" if obj.secret else "not set"
 
     @admin.action(description="Send a test message", permissions=["change"])
     def send_test_message(self, request, queryset):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from incidents.validation import single_line
 
 from .models import Notification, WebhookEndpoint
+from .webhook_targets import CheckedHTTPHandler, CheckedHTTPSHandler, UnsafeWebhookTarget
 
 WEBHOOK_ID_HEADER = "X-Webhook-Id"
 WEBHOOK_TIMESTAMP_HEADER = "X-Webhook-Timestamp"
@@ -227,14 +228,25 @@ PAYLOAD_BUILDERS = {
 }
 
 
-def sign(secret: str, body: bytes) -> str:
-    """`sha256=<hex>`: HMAC-SHA256 of the raw request body with the endpoint's secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex>`: HMAC-SHA256, with the endpoint's secret, of the X-Webhook-Timestamp
+    value, a full stop and the raw request body. Signing the time lets a receiver refuse a
+    captured request replayed later."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_is_valid(secret: str, body: bytes, header_value: str) -> bool:
-    """What a receiver does with X-Webhook-Signature (documented here, used by tests)."""
-    return hmac.compare_digest(sign(secret, body), header_value or "")
+def signature_is_valid(secret: str, body: bytes, header_value: str, timestamp: str, *,
+                       now: float | None = None, tolerance: int = 300) -> bool:
+    """What a receiver does with X-Webhook-Signature and X-Webhook-Timestamp (the README shows
+    the same; tests use it): a valid signature of a request sent within `tolerance` seconds."""
+    try:
+        age = (time.time() if now is None else now) - int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs(age) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), header_value or "")
 
 
 def build_webhook_request(notification: Notification) -> urllib.request.Request:
@@ -246,14 +258,15 @@ def build_webhook_request(notification: Notification) -> urllib.request.Request:
     body = json.dumps(PAYLOAD_BUILDERS[endpoint.format](_as_channel_may_see(notification)),
                       separators=(",", ":"))
     raw = body.encode()
+    timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         WEBHOOK_ID_HEADER: str(notification.idempotency_id),
-        WEBHOOK_TIMESTAMP_HEADER: str(int(time.time())),
+        WEBHOOK_TIMESTAMP_HEADER: timestamp,
     }
     if endpoint.format == WebhookEndpoint.Format.JSON and endpoint.secret:
-        headers[WEBHOOK_SIGNATURE_HEADER] = sign(endpoint.secret, raw)
+        headers[WEBHOOK_SIGNATURE_HEADER] = sign(endpoint.secret, timestamp, raw)
     return urllib.request.Request(endpoint.url, data=raw, headers=headers, method="POST")
 
 
@@ -263,7 +276,10 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_RefuseRedirects)
+# Connects only to addresses webhook_targets allows (checked at each send), directly: an
+# environment proxy would make the connection on our behalf, past that check.
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), CheckedHTTPHandler, CheckedHTTPSHandler, _RefuseRedirects)
 
 
 def send_webhook(notification: Notification) -> int:
@@ -275,7 +291,9 @@ def send_webhook(notification: Notification) -> int:
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"Webhook answered HTTP {exc.code} {exc.reason}.",
                             status_code=exc.code) from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except UnsafeWebhookTarget as exc:  # checked at each send; saving checked it too
+        raise DeliveryError(f"Webhook not sent: {exc}", permanent=True) from exc
+    except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryError(f"Webhook not reached: {reason}") from exc
 

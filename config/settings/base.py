@@ -221,6 +221,9 @@ NOTIFICATION_DELIVERY_LEASE_SECONDS = float(
 NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "8"))
 # Alert intake: the largest request body accepted from a monitoring tool (413 above it).
 INTAKE_MAX_BODY_BYTES = int(os.environ.get("INTAKE_MAX_BODY_BYTES", str(1024 * 1024)))
+# Webhooks go to public addresses only; these internal hosts (names, IPs or networks such as
+# 10.1.0.0/16) are allowed anyway (escalation/webhook_targets.py).
+WEBHOOK_ALLOWED_INTERNAL_HOSTS = env_list("WEBHOOK_ALLOWED_INTERNAL_HOSTS", "")
 
 LOGGING = {
     "version": 1,

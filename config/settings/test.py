@@ -54,6 +54,8 @@ if CI:
     if not _port_open("127.0.0.1", 6379):
         raise ImproperlyConfigured("CI=true but Redis does not answer on 127.0.0.1:6379.")
 
+# The suite's webhook receivers listen on the loopback address (tests of the refusal override it).
+WEBHOOK_ALLOWED_INTERNAL_HOSTS = ["127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False

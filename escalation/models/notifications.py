@@ -98,7 +98,9 @@ class WebhookEndpoint(models.Model):
     min_severity_rank = models.PositiveSmallIntegerField(
         default=3, help_text="Receive incidents at this severity rank or more severe (0 = P0 only)."
     )
-    history = HistoricalRecords(excluded_fields=["secret"])  # who pointed alerts where, and when
+    # Who changed an endpoint, and when. Neither the secret nor the URL (for Slack and Teams the
+    # credential itself) is copied into history; the change reason names the URL's host.
+    history = HistoricalRecords(excluded_fields=["secret", "url"])
 
     def __str__(self) -> str:
         return self.name

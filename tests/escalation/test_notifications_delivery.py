@@ -47,7 +47,8 @@ def test_a_sent_notification_is_not_sent_again(alice):
     assert len(mail.outbox) == 1
 
 
-def test_json_webhook_is_signed_with_hmac_sha256_over_the_raw_body(receiver, json_hook, alice):
+def test_json_webhook_is_signed_with_hmac_sha256_over_the_timestamp_and_raw_body(
+        receiver, json_hook, alice):
     notify(subject=alice, reason="test.hook", recipients=[], title="Checkout failing",
            webhooks=True)
     row = Notification.objects.get(channel="webhook")
@@ -57,9 +58,10 @@ def test_json_webhook_is_signed_with_hmac_sha256_over_the_raw_body(receiver, jso
     [request] = receiver.requests
     headers = request["headers"]
     assert headers["x-webhook-id"] == str(row.idempotency_id)
-    assert headers["x-webhook-signature"] == channels.sign(SECRET, request["raw"])
-    assert receiver.signature_ok(request)
     assert headers["x-webhook-timestamp"].isdigit()
+    assert headers["x-webhook-signature"] == channels.sign(
+        SECRET, headers["x-webhook-timestamp"], request["raw"])
+    assert receiver.signature_ok(request)
     assert request["json"]["id"] == str(row.idempotency_id)
     assert request["json"]["title"] == "Checkout failing"
     assert request["json"]["subject"] == {"type": "auth.user", "id": alice.pk}
@@ -68,13 +70,23 @@ def test_json_webhook_is_signed_with_hmac_sha256_over_the_raw_body(receiver, jso
     assert row.attempts_log.get().status_code == 200
 
 
-def test_a_signature_over_a_tampered_body_does_not_verify():
-    body = b'{"title": "x"}'
-    signature = channels.sign(SECRET, body)
+def test_a_signature_over_a_tampered_body_or_time_does_not_verify():
+    body, sent = b'{"title": "x"}', "1790000000"
+    signature = channels.sign(SECRET, sent, body)
 
-    assert channels.signature_is_valid(SECRET, body, signature)
-    assert not channels.signature_is_valid(SECRET, body + b" ", signature)
-    assert not channels.signature_is_valid("other", body, signature)
+    assert channels.signature_is_valid(SECRET, body, signature, sent, now=1790000010)
+    assert not channels.signature_is_valid(SECRET, body + b" ", signature, sent, now=1790000010)
+    assert not channels.signature_is_valid("other", body, signature, sent, now=1790000010)
+    assert not channels.signature_is_valid(SECRET, body, signature, "1790000001",
+                                           now=1790000010)
+
+
+def test_a_replayed_request_is_refused_once_its_timestamp_is_old():
+    body, sent = b'{"title": "x"}', "1790000000"
+    signature = channels.sign(SECRET, sent, body)
+
+    assert channels.signature_is_valid(SECRET, body, signature, sent, now=1790000000 + 299)
+    assert not channels.signature_is_valid(SECRET, body, signature, sent, now=1790000000 + 301)
 
 
 def test_slack_payload_has_fallback_text_and_blocks_with_a_link(declare):

@@ -316,7 +316,7 @@ def test_admin_refuses_a_json_webhook_without_a_secret_or_with_a_non_http_url(cl
     assert not WebhookEndpoint.objects.exists()
 
 
-def test_webhook_endpoint_changes_keep_history_without_the_secret(manager):
+def test_webhook_endpoint_changes_keep_history_without_the_secret_or_the_url(manager):
     from escalation.models import WebhookEndpoint
 
     endpoint = WebhookEndpoint(name="Ops Slack", format="slack", url="https://hooks.example/x",
@@ -325,7 +325,7 @@ def test_webhook_endpoint_changes_keep_history_without_the_secret(manager):
     endpoint.save()
     endpoint.url = "https://hooks.example/y"
     endpoint.save()
-    urls = [row.url for row in endpoint.history.order_by("history_date")]
-    assert urls == ["https://hooks.example/x", "https://hooks.example/y"]
+    assert endpoint.history.count() == 2
     assert endpoint.history.last().history_user == manager
     assert not hasattr(endpoint.history.first(), "secret")
+    assert not hasattr(endpoint.history.first(), "url")

@@ -164,7 +164,7 @@ def webhook_receiver():
 @pytest.fixture
 def celery_env(live_db, broker_url, smtp_sink, tmp_path):
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "CELERY_", "EMAIL_", "NOTIFICATION_"))}
+           if not key.startswith(("DJANGO_", "CELERY_", "EMAIL_", "NOTIFICATION_", "WEBHOOK_"))}
     env.update({
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DATABASE_URL": live_db,
@@ -174,6 +174,8 @@ def celery_env(live_db, broker_url, smtp_sink, tmp_path):
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_sink.port),
         "FIREBREAK_VAR_DIR": str(tmp_path / "var"),
+        # The webhook receiver listens on the loopback address.
+        "WEBHOOK_ALLOWED_INTERNAL_HOSTS": "127.0.0.1",
         # Short timings so a crash test recovers in seconds; the lease stays above the timeout.
         "NOTIFICATION_SEND_TIMEOUT": "3",
         "NOTIFICATION_DELIVERY_LEASE_SECONDS": "5",

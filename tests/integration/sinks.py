@@ -86,8 +86,10 @@ class WebhookReceiver:
         return set(self.ids())
 
     def signature_ok(self, record: dict) -> bool:
+        headers = record["headers"]
         return signature_is_valid(self.secret, record["raw"],
-                                  record["headers"].get("x-webhook-signature", ""))
+                                  headers.get("x-webhook-signature", ""),
+                                  headers.get("x-webhook-timestamp", ""))
 
 
 class SmtpSink:
