@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -109,8 +109,10 @@ def preferences(request):
 
 
 @login_required
+@permission_required("incidents.view_incident", raise_exception=True)
 def health(request):
-    """When the deadline sweep last ran and how deliveries are doing; JSON with ?format=json."""
+    """When the deadline sweep last ran and how deliveries are doing; JSON with ?format=json.
+    Staff only: a signed-in account without a group has no business here."""
     output = request.GET.get("format", "html")
     if output not in {"html", "json"}:
         return JsonResponse({"error": "format must be 'html' or 'json'."}, status=400)

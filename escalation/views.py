@@ -5,7 +5,7 @@ messages, never a 500."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -86,7 +86,9 @@ def acknowledge(request, reference: str, pk: int):
 
 
 @login_required
+@permission_required("incidents.view_incident", raise_exception=True)
 def oncall(request):
+    """Who is on call: staff only (a signed-in account without a group sees nothing here)."""
     return render(request, "escalation/oncall.html",
                   {"rotas": selectors.oncall_overview(), "levels": selectors.escalation_levels()
                    .select_related("rota").prefetch_related("users", "groups")})

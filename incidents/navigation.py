@@ -10,7 +10,7 @@ LINKS = [
     ("Declare", "incidents:declare", "incidents.declare_incident"),
     ("Action items", "postmortems:my_action_items", None),
     ("Reviews", "postmortems:list", "postmortems.view_postmortem"),
-    ("On call", "escalation:oncall", None),
+    ("On call", "escalation:oncall", "incidents.view_incident"),
     ("Alerts", "intake:alerts", "intake.view_alert"),
     ("Reports", "reports:dashboard", "incidents.view_reports"),
     ("Status page", "statuspage:index", None),

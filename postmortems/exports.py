@@ -122,16 +122,22 @@ def report_data(postmortem: PostMortem) -> tuple[str, list[Section]]:
     return title, sections
 
 
+def _md(text: str) -> str:
+    """People's text with HTML escaped: Markdown passes raw HTML through to whatever renders
+    it (a wiki, a ticket), where a typed <script> or <img onerror> would run."""
+    return escape(text)
+
+
 def postmortem_markdown(postmortem: PostMortem) -> str:
     title, sections = report_data(postmortem)
-    out = [f"# {title}", ""]
+    out = [f"# {_md(title)}", ""]
     for section in sections:
         out += [f"## {section.heading}", ""]
         for paragraph in section.paragraphs:
-            out += [paragraph, ""]
-        block = [f"- {b}" for b in section.bullets]
-        block += [f"{n}. {text}" for n, text in enumerate(section.numbered, 1)]
-        block += [f"- [{'x' if done else ' '}] {text}" for done, text in section.checkboxes]
+            out += [_md(paragraph), ""]
+        block = [f"- {_md(b)}" for b in section.bullets]
+        block += [f"{n}. {_md(text)}" for n, text in enumerate(section.numbered, 1)]
+        block += [f"- [{'x' if done else ' '}] {_md(text)}" for done, text in section.checkboxes]
         if section.heading == "Action Items" and not section.checkboxes:
             block = ["- None recorded"]
         if block:

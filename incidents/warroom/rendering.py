@@ -3,7 +3,13 @@
 Templates use Django's template language but run in their own engine: no loaders, no
 `{% load %}`, `{% include %}`, `{% url %}` or `{% debug %}`, and a context of plain strings
 built here, so a template can only show what this module chooses to hand it (no model
-objects, no attribute walks into users or settings)."""
+objects, no attribute walks into users or settings).
+
+Nor can a template make the work or the message grow without bound: there are no loops
+(the context holds strings only, so a loop could only multiply text), only filters whose
+output is no longer than their input or their argument (`|ljust:"999999999"`, `|add` or
+`|urlencode` chained would grow it without limit), and both the template and the message it
+renders are limited in size."""
 
 from __future__ import annotations
 
@@ -17,16 +23,26 @@ from django.utils import dateformat, timezone
 
 from incidents.people import display_name
 
-# Tags that could reach outside the restricted context or the template itself.
-_BLOCKED_TAGS = {"debug", "load", "url", "csrf_token", "include", "extends", "block", "ssi"}
+# Everything else could reach outside the restricted context (load, include, url, debug, ...)
+# or multiply output (for, cycle, with + a growing filter).
+ALLOWED_TAGS = {"if", "comment", "firstof", "now", "spaceless", "templatetag", "verbatim"}
+ALLOWED_FILTERS = {
+    "default", "default_if_none", "upper", "lower", "title", "capfirst", "truncatechars",
+    "truncatewords", "length", "first", "last", "cut", "yesno", "slugify", "striptags",
+    "linebreaksbr", "wordcount",
+}
+MAX_TEMPLATE_CHARS = 10_000
+MAX_MESSAGE_CHARS = 20_000
 
 _tags = Library()
-_tags.tags = {name: tag for name, tag in defaulttags.register.tags.items()
-              if name not in _BLOCKED_TAGS}
-_tags.filters = {}
+_tags.tags = {name: tag for name, tag in defaulttags.register.tags.items() if name in ALLOWED_TAGS}
+_filters = Library()
+_filters.filters = {name: f for name, f in defaultfilters.register.filters.items()
+                    if name in ALLOWED_FILTERS}
 
+_CLOSING_TAGS = {"elif", "else", "endif", "endcomment", "endspaceless", "endverbatim"}
 _engine = Engine(autoescape=False, libraries={}, string_if_invalid="")
-_engine.template_builtins = [_tags, defaultfilters.register]
+_engine.template_builtins = [_tags, _filters]
 
 # The variables a template may use, with what they mean (shown to people who write templates).
 VARIABLES = {
@@ -80,6 +96,14 @@ class MessageRenderError(ValueError):
 
 def template_errors(source: str) -> str | None:
     """The syntax error in `source`, in words, or None when it compiles."""
+    if len(source) > MAX_TEMPLATE_CHARS:
+        return f"A message template is at most {MAX_TEMPLATE_CHARS:,} characters long."
+    for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.BLOCK:
+            name = token.contents.split()[0] if token.contents.split() else ""
+            if name not in _tags.tags and name not in _CLOSING_TAGS:
+                return (f"The {{% {name} %}} tag is not available in message templates (line "
+                        f"{token.lineno}); use {', '.join(sorted(ALLOWED_TAGS))}.")
     try:
         _engine.from_string(source)
     except TemplateSyntaxError as exc:
@@ -96,11 +120,15 @@ def render_text(source: str, context: dict[str, str]) -> str:
     if problem:
         raise MessageRenderError(problem)
     try:
-        return _engine.from_string(source).render(Context(context, autoescape=False))
+        text = _engine.from_string(source).render(Context(context, autoescape=False))
     except TemplateSyntaxError as exc:
         raise MessageRenderError(f"Template syntax error: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - a manager's template must never cause a 500
         raise MessageRenderError(f"The template could not be rendered: {exc}") from exc
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise MessageRenderError(f"The message would be {len(text):,} characters long; at most "
+                                 f"{MAX_MESSAGE_CHARS:,} are sent. Shorten the template.")
+    return text
 
 
 def format_datetime(value: datetime | None, empty: str = "not yet") -> str:

@@ -50,3 +50,14 @@ def test_the_review_service_refuses_dates_out_of_range(review, responder):
         services.postmortem_timeline_edit(
             review, by=responder, add={"occurred_at": datetime(1, 1, 1, tzinfo=UTC),
                                        "text": "Long ago"})
+
+
+def test_the_markdown_export_escapes_raw_html(review, responder):
+    from postmortems import exports
+
+    review = services.postmortem_update(review, by=responder, section="analysis",
+                                        root_cause='<script>alert("x")</script> & '
+                                                   '<img src=x onerror=1>')
+    markdown = exports.postmortem_markdown(review)
+    assert "<script>" not in markdown and "<img" not in markdown
+    assert '&lt;script&gt;alert("x")&lt;/script&gt; &amp; &lt;img src=x onerror=1&gt;' in markdown
