@@ -5,11 +5,11 @@ service keyword arguments it provides; the admin views call the service."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from .durations import refuse_business_days_on_24x7
+from .forms import incident_workers
 from .roles import role_choices
 from .people import display_name
 from . import services
@@ -39,9 +39,10 @@ def transition_label(name: str) -> str:
 
 
 class PersonChoiceField(forms.ModelChoiceField):
+    """People who work incidents, as on the staff pages (the service refuses anyone else)."""
+
     def __init__(self, **kwargs):
-        queryset = get_user_model().objects.filter(is_active=True).order_by("username")
-        super().__init__(queryset=queryset, **kwargs)
+        super().__init__(queryset=incident_workers().order_by("username"), **kwargs)
 
     def label_from_instance(self, user):
         full_name = user.get_full_name()

@@ -64,6 +64,15 @@ def required_roles(incident: Incident) -> list[RoleSlot]:
             for r in requirements_for(incident)]
 
 
+def may_hold(user, role: IncidentRole | None) -> bool:
+    """Who may be given a role: people who work incidents, and members of the group the role
+    pages (a procedure may make a product manager its communications lead)."""
+    if user.has_perm("incidents.work_incident"):
+        return True
+    return bool(role and role.group_id and user.is_active
+                and user.groups.filter(pk=role.group_id).exists())
+
+
 def custom_roles() -> list[IncidentRole]:
     return list(IncidentRole.objects.filter(incident_field=""))
 

@@ -502,18 +502,23 @@ def incident_assign_role(
         if custom is None:
             raise ActionRefused(f"Unknown role “{role}”.")
     require_perm(by, "incidents.assign_incident_roles", "assign incident roles")
+    label = ROLE_FIELDS[role] if custom is None else custom.name
+    if user is not None and not roles.may_hold(user, custom or IncidentRole.objects.filter(
+            incident_field=role).first()):
+        # The staff pages, the admin and imports alike: no product manager as incident manager.
+        raise ActionRefused(f"{display_name(user)} does not work incidents (no responder or "
+                            f"incident manager group) and is not in the role's group, so "
+                            f"cannot be {label.lower()}.")
     incident = _lock(incident, expected_version)
     if custom is None:
         old = getattr(incident, role)
         if old == user:
             return incident
         setattr(incident, role, user)
-        label = ROLE_FIELDS[role]
     else:
         old, _new = roles.assignment_set(incident, custom, user)
         if old == user:
             return incident
-        label = custom.name
     _save(incident, by=by, reason=reason or f"{label} changed")
     if user is not None:
         incident.responders.add(user)

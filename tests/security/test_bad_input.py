@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
@@ -17,7 +17,7 @@ from escalation.channels import build_email
 from escalation.notifications import notify
 from incidents import services
 from incidents.errors import ActionRefused
-from incidents.models import Incident, Service
+from incidents.models import Incident, IncidentRole, Service
 from incidents.validation import (
     parse_datetime_in_range,
     validate_datetime_in_range,
@@ -221,3 +221,44 @@ def test_the_migration_joins_the_lines_of_stored_titles(declare):
     migration.join_title_lines(global_apps, None)
     incident.refresh_from_db()
     assert incident.title == "Checkout down"
+
+
+# --- The admin follows the staff pages' rules ---------------------------------------------------
+
+
+def test_the_admin_triage_refuses_a_product_manager_as_incident_manager(
+        client_for, manager, product_manager, declare):
+    incident = declare()
+    response = client_for(manager).post(
+        reverse("admin:incidents_incident_transition", args=[incident.pk, "triage"]),
+        {"severity": incident.severity_id, "incident_manager": product_manager.pk, "reason": ""})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.REPORTED and incident.incident_manager is None
+
+
+def test_the_role_service_refuses_someone_who_does_not_work_incidents(
+        incident_manager, product_manager, declare):
+    incident = declare()
+    with pytest.raises(ActionRefused, match="does not work incidents"):
+        services.incident_assign_role(incident, by=incident_manager, role="incident_manager",
+                                      user=product_manager)
+    with pytest.raises(ActionRefused, match="does not work incidents"):
+        services.incident_triage(incident, by=incident_manager, incident_manager=product_manager)
+
+
+def test_a_role_may_go_to_a_member_of_the_group_it_pages(incident_manager, product_manager,
+                                                          declare):
+    """A procedure may page product managers to lead communications; that makes them eligible
+    for that role only."""
+    IncidentRole.objects.filter(incident_field="communications_lead").update(
+        group=Group.objects.get(name="Product manager"))
+    incident = declare()
+    services.incident_assign_role(incident, by=incident_manager, role="communications_lead",
+                                  user=product_manager)
+    incident.refresh_from_db()
+    assert incident.communications_lead == product_manager
+    with pytest.raises(ActionRefused, match="does not work incidents"):
+        services.incident_assign_role(incident, by=incident_manager, role="incident_manager",
+                                      user=product_manager)
