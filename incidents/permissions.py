@@ -97,3 +97,10 @@ VISIBILITY_GROUPS = {
     "Incident manager": ["incidents.change_incident_visibility"],
     "Manager": ["incidents.change_incident_visibility"],
 }
+
+# Login records (django-axes, migration 0010): managers see successful and failed logins and
+# unlock a locked account by deleting its access attempts.
+LOGIN_RECORD_GROUPS = {
+    "Manager": ["axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog",
+                "axes.view_accessfailurelog"],
+}

@@ -3,6 +3,7 @@ environment; the defaults run the embedded portal (SQLite, Celery's filesystem b
 server installed."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +58,7 @@ THIRD_PARTY_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "axes",
 ]
 LOCAL_APPS = [
     "incidents",
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     "incidents.once.OneTimeFormMiddleware",
     # Records request.user as the author of every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Turns a refused (locked-out) login into the lockout page; last, as its docs ask.
+    "axes.middleware.AxesMiddleware",
     # A deadlock or serialization failure no service retried: a 409 with a message, not a 500.
     "incidents.middleware.DatabaseConflictMiddleware",
 ]
@@ -137,6 +141,26 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes checks every login first: too many failures for a username, or from an address,
+# lock further attempts for a while. https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one, counted separately
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # failed logins listed for managers, not only counted
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "incidents.accounts.client_ip"
+# Behind a reverse proxy every request comes from the proxy: count this many trusted proxies
+# from the right of X-Forwarded-For to find the person's address (0: use the connection's).
+LOGIN_TRUSTED_PROXY_COUNT = int(os.environ.get("LOGIN_TRUSTED_PROXY_COUNT", "0"))
+# A session ends after this long without a request (each request moves the expiry on).
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_IDLE_TIMEOUT_MINUTES", "480")) * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 3  # a reset link works for three hours
 
 # --- Time and language --------------------------------------------------------------------
 # Stored in UTC; shown in TIME_ZONE (the organisation's zone) with the full date.

@@ -134,3 +134,12 @@ def query_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def minutes_text(value) -> str:
+    """A timedelta as whole minutes, rounded up: "15 minutes", "1 minute"."""
+    if not value:
+        return ""
+    minutes = max(1, -(-int(value.total_seconds()) // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
