@@ -56,6 +56,11 @@ if CI:
 
 # The suite's webhook receivers listen on the loopback address (tests of the refusal override it).
 WEBHOOK_ALLOWED_INTERNAL_HOSTS = ["127.0.0.1"]
+# Tests travel in time (time-machine) far beyond an idle timeout, and pin each page's queries:
+# sessions neither expire nor are re-saved on every request here; tests of the idle timeout
+# switch the production behaviour back on (tests/security/test_login.py).
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 365 * 20
+SESSION_SAVE_EVERY_REQUEST = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False

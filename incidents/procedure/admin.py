@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from ..admin_history import ViewOnlyAdminMixin
+from ..admin_history import BoundedDatesAdminMixin, ViewOnlyAdminMixin
 from ..models import ProcedureRevision
 from .files import ProcedureError
 from .presets import preset_load, preset_named, presets
@@ -25,7 +25,7 @@ class SwitchProcedureForm(forms.Form):
 
 
 @admin.register(ProcedureRevision)
-class ProcedureRevisionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ProcedureRevisionAdmin(ViewOnlyAdminMixin, BoundedDatesAdminMixin, admin.ModelAdmin):
     list_display = ("name", "preset", "applied_at", "applied_by", "reason")
     list_select_related = ("applied_by",)
     fields = ("name", "preset", "applied_at", "applied_by", "reason", "digest", "changes")

@@ -121,7 +121,9 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(client):
     assert mail.outbox == []
 
 
-def test_a_session_ends_after_the_idle_timeout(responder):
+def test_a_session_ends_after_the_idle_timeout(responder, settings):
+    settings.SESSION_COOKIE_AGE = 8 * 60 * 60  # the production default
+    settings.SESSION_SAVE_EVERY_REQUEST = True
     start = timezone.now()
     client = Client()
     with time_machine.travel(start, tick=False):
