@@ -52,7 +52,7 @@ class ChecklistTemplateItemInline(TabularInline):
         models.CharField: {"widget": forms.TextInput(attrs={"size": 28})},
         models.SlugField: {"widget": forms.TextInput(attrs={"size": 14})},
         models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})},
-        models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"style": "width:4em"})},
+        models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"class": "fb-narrow-number"})},
     }
 
 

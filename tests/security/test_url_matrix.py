@@ -10,6 +10,8 @@ response (e.g. that a restricted incident's title never appears), add a test tha
 from __future__ import annotations
 
 import io
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,9 +23,19 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RoutePattern
 
-from escalation.models import EscalationEvent, Notification
-from incidents.models import IncidentChecklistItem
+from escalation.models import EscalationEvent, Notification, WebhookEndpoint
+from incidents.intake import services as intake_services
+from incidents.intake.models import Alert
+from incidents.models import (
+    IncidentChecklistItem,
+    IncidentRole,
+    ProcedureRevision,
+    RoleRequirement,
+    SeverityLevel,
+)
+from incidents.procedure.presets import presets
 from postmortems.models import ActionItem, PostMortem
+from tests.intake import payloads
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +53,10 @@ OWN_PAGES = PUBLIC | {"incidents:dashboard", "notifications:inbox", "notificatio
                       "postmortems:my_action_items", "password_change", "password_change_done"}
 
 
+# Not walked: a redirect to another site, and logging out (it ends the role's session).
+NOT_WALKED = {"admin:view_on_site", "logout"}
+
+
 @dataclass
 class Visit:
     role: str | None
@@ -48,6 +64,8 @@ class Visit:
     path: str
     status: int
     content: bytes
+    csp: str = ""
+    content_type: str = ""
 
 
 def _patterns(patterns, prefix: str = "", namespace: str = "",
@@ -80,14 +98,36 @@ def _admin_model(name: str):
 
 @pytest.fixture
 def demo_world(settings):
+    """The demo data, plus a row of every admin model the demo leaves empty (so each change and
+    history page is walked) and a first version of every row that has none yet."""
     settings.DEBUG = True  # seed_demo refuses to run otherwise
     call_command("seed_demo", stdout=io.StringIO())
     User.objects.create_user("nobody", password="x")  # signed in, no group
+    integration, secret = intake_services.integration_create(
+        by=None, name="Prometheus", kind="alertmanager",
+        default_severity=SeverityLevel.objects.get(code="P2"))
+    response = Client().post(
+        reverse("intake:receive", kwargs={"public_id": integration.public_id}),
+        json.dumps(payloads.alertmanager()), content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 200, response.content
+    WebhookEndpoint.objects.create(name="Status relay", url="https://hooks.example.org/firebreak",
+                                   secret="s" * 32)
+    ProcedureRevision.objects.create(name="Demo procedure", reason="walk", digest="0" * 64)
+    role = IncidentRole.objects.filter(incident_field="").first() or IncidentRole.objects.create(
+        code="security-auditor", name="Security auditor")
+    RoleRequirement.objects.get_or_create(role=role, severity=SeverityLevel.objects.get(code="P0"))
+    # A failed and a successful sign-in: django-axes' attempt, failure and access records.
+    Client().post(reverse("login"), {"username": "responder-2", "password": "firebreak-demo"})
+    Client().post(reverse("login"), {"username": "responder", "password": "wrong"})
+    call_command("populate_history", auto=True, stdout=io.StringIO())
+    return integration, secret
 
 
 @pytest.fixture
 def url_arguments(demo_world) -> dict:
     """Values for URL arguments, by argument name or by (url name, argument name)."""
+    integration, secret = demo_world
     review = PostMortem.objects.select_related("incident").first()
     item = ActionItem.objects.first()
     event = EscalationEvent.objects.select_related("incident").first()
@@ -108,19 +148,25 @@ def url_arguments(demo_world) -> dict:
         "token": "not-a-token",
         "app_label": "incidents",
         "id": User.objects.get(username="responder").pk,
+        ("intake:alert", "pk"): Alert.objects.first().pk,
+        "public_id": integration.public_id,
+        "secret": secret,
+        "slug": presets()[0].slug if presets() else "no-such-preset",
     }
 
 
 def _object_id(model, name: str, argument: str):
     if model is None:
         return None
+    if name.endswith("_simple_history"):  # a row that has a past version
+        pk = model._meta.pk.attname
+        record = model.history.filter(**{f"{pk}__in": model._default_manager.values("pk")}
+                                      ).order_by("history_id").first()
+        if record is None:
+            return None
+        return record.history_id if argument == "version_id" else getattr(record, pk)
     obj = model._default_manager.order_by("pk").first()
-    if obj is None:
-        return None
-    if argument == "version_id":
-        record = obj.history.order_by("history_id").first() if hasattr(obj, "history") else None
-        return record.history_id if record else None
-    return obj.pk
+    return obj.pk if obj is not None else None
 
 
 @pytest.fixture
@@ -128,8 +174,8 @@ def portal_urls(url_arguments) -> list[tuple[str, str]]:
     """(url name, path) for every named URL whose arguments can be filled."""
     urls = []
     for name, route, converters in _patterns(get_resolver().url_patterns):
-        if name in {"admin:view_on_site", "logout"}:
-            continue  # a redirect to another site; logging out ends the role's session
+        if name in NOT_WALKED:
+            continue
         values = {}
         model = _admin_model(name) if name.startswith("admin:") else None
         for argument in converters:
@@ -163,7 +209,9 @@ def walk(portal_urls) -> list[Visit]:
             response = client.get(path)
             content = b"".join(response.streaming_content) if response.streaming else (
                 response.content)
-            visits.append(Visit(role, name, path, response.status_code, content))
+            visits.append(Visit(role, name, path, response.status_code, content,
+                                response.get("Content-Security-Policy", ""),
+                                response.get("Content-Type", "")))
     return visits
 
 
@@ -185,6 +233,7 @@ def test_every_url_as_every_role(walk):
     assert status[("product-manager", "reports:dashboard")] == 200
     assert status[("manager", "admin:incidents_incident_change")] == 200
     assert status[("admin", "admin:axes_accessattempt_changelist")] == 200
+    assert csp_problems(walk) == [], "refused by the Content-Security-Policy"
 
 
 def test_the_walk_covers_the_portal_and_every_admin_model(portal_urls):
@@ -196,3 +245,36 @@ def test_the_walk_covers_the_portal_and_every_admin_model(portal_urls):
         opts = model._meta
         if opts.app_label in {"incidents", "escalation", "postmortems"}:
             assert f"admin:{opts.app_label}_{opts.model_name}_changelist" in names
+
+
+def test_every_named_url_is_walked(portal_urls):
+    """A page added later whose arguments the walk cannot fill fails here: add them to
+    url_arguments (or a row to demo_world)."""
+    walked = {name for name, _ in portal_urls}
+    every = {name for name, _, _ in _patterns(get_resolver().url_patterns)}
+    assert every - walked - NOT_WALKED == set()
+
+
+# simple-history's own history list has one style attribute (a paginator border): cosmetic.
+THIRD_PARTY_STYLE = '<p class="paginator" style="border-top: 0">'
+
+
+def csp_problems(walk) -> list[str]:
+    """What templates, widgets and format_html build together obeys the CSP: every inline
+    script carries the response's nonce, no inline event handlers, no style attributes."""
+    found = set()
+    for visit in walk:
+        if visit.status != 200 or not visit.content_type.startswith("text/html"):
+            continue
+        html = visit.content.decode("utf-8", "replace").replace(THIRD_PARTY_STYLE, "")
+        nonce = re.search(r"'nonce-([^']+)'", visit.csp)
+        for attributes in re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html):
+            if "application/json" in attributes or re.search(r"\bid=\"django-admin-", attributes):
+                continue  # data, not code
+            if not nonce or f'nonce="{nonce.group(1)}"' not in attributes:
+                found.add(f"{visit.name}: inline script without the nonce")
+        if re.search(r"<[^>]*\son[a-z]+\s*=", html):
+            found.add(f"{visit.name}: inline event handler")
+        if re.search(r"<[^>]*\sstyle\s*=", html) or "<style" in html:
+            found.add(f"{visit.name}: style attribute or element")
+    return sorted(found)

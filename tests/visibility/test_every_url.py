@@ -138,6 +138,10 @@ class World:
             return ["00000000-0000-0000-0000-000000000000"]
         if kwarg == "secret":
             return ["not-the-secret"]
+        if kwarg == "uidb64":  # password reset links: someone's id, a token that fails
+            return ["MQ"]
+        if kwarg == "token":
+            return ["not-a-token"]
         if kwarg == "content_type_id":
             return [ContentType.objects.get_for_model(Incident).pk]
         raise LookupError(f"{name}: no values for the URL parameter “{kwarg}”; add them to "
