@@ -219,7 +219,7 @@ def test_the_migration_joins_the_lines_of_stored_titles(declare):
 
     incident = declare()
     Incident.objects.filter(pk=incident.pk).update(title="Checkout\r\n  down")
-    migration = import_module("incidents.migrations.0021_single_line_titles")
+    migration = import_module("incidents.migrations.0022_single_line_titles")
     migration.join_title_lines(global_apps, None)
     incident.refresh_from_db()
     assert incident.title == "Checkout down"

@@ -14,6 +14,6 @@ def join_title_lines(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0020_incident_type_on_checklists_cadences_templates")]
+    dependencies = [("incidents", "0021_form_submissions")]
 
     operations = [migrations.RunPython(join_title_lines, migrations.RunPython.noop)]

@@ -11,7 +11,7 @@ def grant_login_records(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0021_single_line_titles"),
+        ("incidents", "0022_single_line_titles"),
         ("axes", "0010_accessattemptexpiration"),
     ]
 
