@@ -116,7 +116,7 @@ class LadderLevelsMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class EscalationStepInline(LadderLevelsMixin, admin.TabularInline):
+class EscalationStepInline(LadderLevelsMixin, TabularInline):
     model = EscalationStep
     extra = 1
     fields = ["order", "anchor", "delay", "clock", "level", "action"]
