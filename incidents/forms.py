@@ -125,6 +125,15 @@ class IncidentDeclareForm(ImpactFieldsMixin, forms.ModelForm):
                   f"(up to {TEXT_MAX:,} characters; details go in notes).",
     )
 
+    restricted = forms.BooleanField(
+        required=False, label="Restrict to its participants",
+        help_text="Only its participants, the groups ticked below and holders of “view all "
+                  "restricted incidents” will see it. Types restricted by default (e.g. "
+                  "security) are restricted either way.")
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.order_by("name"), required=False,
+        widget=forms.CheckboxSelectMultiple, label="Groups that may also see it if restricted")
+
     class Meta:
         model = Incident
         fields = ["title", "description", "severity", "services", "detected_at",
@@ -153,6 +162,9 @@ class IncidentDeclareForm(ImpactFieldsMixin, forms.ModelForm):
             "severity": data["severity"],
             "services": list(data["services"]),
             "detected_at": data["detected_at"],
+            # Unticked: the incident type decides (security types start restricted).
+            "restricted": True if data["restricted"] else None,
+            "groups": list(data["groups"]),
         }
         kwargs.update({field: data[field] for field in IMPACT_FORM_FIELDS})
         return kwargs

@@ -175,9 +175,12 @@ def incident_declare(
     description: str = "",
     services: Iterable[Service] = (),
     detected_at: datetime | None = None,
-    restricted: bool = False,
+    restricted: bool | None = None,
+    groups: Iterable = (),
     **impact: Any,
 ) -> Incident:
+    """Declare an incident. `restricted=None` follows its type: a type restricted by default
+    (security) starts restricted to its participants and `groups`."""
     require_perm(by, "incidents.declare_incident", "declare incidents")
     unknown = set(impact) - set(IMPACT_FIELDS)
     if unknown:
@@ -200,9 +203,13 @@ def incident_declare(
         reporter=by,
         detected_at=detected_at,
         declared_at=now,
-        is_restricted=restricted,
+        is_restricted=bool(restricted),
         **impact,
     )
+    by_type = restricted is None and incident.incident_type_id is not None and (
+        incident.incident_type.restricted_by_default)
+    if by_type:
+        incident.is_restricted = True
     # Required roles the affected services fill (seed 000: owner + technical lead), set before
     # the first save so the declaration's history row already names them.
     fills = roles.fills_from_services(incident, services)
@@ -221,6 +228,17 @@ def incident_declare(
         text=f"{display_name(by)} declared {incident.reference} as {severity}.",
         is_key_event=True,
     )
+    if incident.is_restricted:
+        groups = set(groups)
+        incident.visible_to_groups.set(groups)
+        names = ", ".join(sorted(group.name for group in groups))
+        why = (f"{incident.incident_type.name} incidents start restricted" if by_type
+               else f"{display_name(by)} restricted it when declaring")
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.VISIBILITY, by=by, is_key_event=True,
+            text=f"Visible to its participants{f' and {names}' if names else ''} only: {why}.",
+            data={"restricted": True, "groups": sorted(group.pk for group in groups)},
+        )
     _record_service_fills(incident, fills, by=by)
     if detected_at < now:
         timeline_record(
