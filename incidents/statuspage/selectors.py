@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from incidents.models import Incident, Service, StatusUpdate
@@ -66,12 +66,22 @@ def _public_incidents(queryset) -> list[PublicIncident]:
 # The status page is for the public: restricted incidents never appear on it, not even as a
 # service's degraded status.
 PUBLIC = None
+# Past triage: someone confirmed it is an incident (an untriaged report may be a false alarm).
+CONFIRMED_STATES = (Incident.State.TRIAGED, Incident.State.INVESTIGATING,
+                    Incident.State.MITIGATED, Incident.State.RESOLVED, Incident.State.CLOSED)
+
+
+def announced_incidents():
+    """What the public may hear of: confirmed incidents with a published public update. Only
+    these change a service's status, so one responder's untriaged report shows nothing."""
+    published = StatusUpdate.objects.filter(incident=OuterRef("pk"), is_public=True)
+    return visible_incidents(PUBLIC).filter(Exists(published), state__in=CONFIRMED_STATES)
 
 
 def status_page(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     open_incidents = list(
-        visible_incidents(PUBLIC).open().select_related("severity")
+        announced_incidents().open().select_related("severity")
         .prefetch_related(Prefetch("services", queryset=Service.objects.filter(is_public=True),
                                    to_attr="public"))
         .only("id", "state", "severity__public_status")
@@ -87,9 +97,9 @@ def status_page(*, now: datetime | None = None) -> dict:
     for service in Service.objects.filter(is_public=True).order_by("name"):
         status = worst.get(service.pk, OPERATIONAL)
         services.append(ServiceStatus(service.name, service.description, status))
-    current = _public_incidents(visible_incidents(PUBLIC).open().order_by("-declared_at"))
+    current = _public_incidents(announced_incidents().open().order_by("-declared_at"))
     recent = _public_incidents(
-        visible_incidents(PUBLIC).filter(resolved_at__gte=now - RECENT)
+        announced_incidents().filter(resolved_at__gte=now - RECENT)
         .exclude(state__in=Incident.OPEN_STATES).order_by("-resolved_at")
     )
     overall = (OUTAGE if any(s.status == OUTAGE for s in services)

@@ -19,6 +19,7 @@ from incidents.reports import metrics
 from incidents.reports.periods import ReportPeriod
 from incidents.selectors import firefighting_incidents
 from incidents.statuspage.selectors import status_page
+from incidents.warroom.communications import status_update_send
 
 from .conftest import admin_form_data
 
@@ -231,12 +232,19 @@ def test_the_firefighting_banner_follows_the_setting(client, responder, managed,
 # --- Public status page ----------------------------------------------------------------------
 
 
-def test_each_severity_says_how_it_shows_on_the_status_page(declare, payments, configure):
+def test_each_severity_says_how_it_shows_on_the_status_page(declare, payments, configure,
+                                                            incident_manager):
     configure("P2", public_status=SeverityLevel.PublicStatus.OUTAGE)
     configure("P0", public_status=SeverityLevel.PublicStatus.OPERATIONAL)
-    declare(severity="P0", services=[payments])
+
+    def announce(incident):  # the status page shows confirmed, announced incidents only
+        services.incident_triage(incident, by=incident_manager, incident_manager=incident_manager)
+        status_update_send(incident, by=incident_manager, audience="customer", stage="update",
+                           subject="Investigating", body="More soon.", is_public=True)
+
+    announce(declare(severity="P0", services=[payments]))
     assert status_page()["services"][0].status == "operational"
-    declare(severity="P2", services=[payments])
+    announce(declare(severity="P2", services=[payments]))
     assert status_page()["services"][0].status == "outage"
 
 

@@ -26,6 +26,13 @@ def publish(incident, by, subject, body, *, audience="customer", is_public=True)
                               subject=subject, body=body, is_public=is_public)
 
 
+def announce(incident, by, subject="We are investigating"):
+    """Confirm the incident (triage) and publish a public update: only then does it show."""
+    incident = services.incident_triage(incident, by=by, incident_manager=by)
+    publish(incident, by, subject, "More soon.")
+    return incident
+
+
 def test_anyone_can_see_every_public_service_operational_when_nothing_is_wrong(payments):
     Service.objects.create(name="Registration", slug="registration")
     html = page()
@@ -34,27 +41,35 @@ def test_anyone_can_see_every_public_service_operational_when_nothing_is_wrong(p
 
 
 def test_a_top_severity_incident_is_an_outage_and_milder_ones_degrade(
-        declare, payments, make_user):
+        declare, payments, incident_manager):
     registration = Service.objects.create(name="Registration", slug="registration")
-    declare(severity="P0", services=[payments])
-    declare(severity="P2", services=[registration])
+    announce(declare(severity="P0", services=[payments]), incident_manager)
+    announce(declare(severity="P2", services=[registration]), incident_manager)
     html = page()
     assert '<li class="list-group-item d-flex justify-content-between align-items-center service-outage">' in html
     assert "service-degraded" in html
     assert "Some systems have an outage" in html
 
 
-def test_an_affected_service_without_a_published_update_says_details_follow(declare, payments):
-    """"No incidents are being reported" under a red outage banner read as a contradiction."""
-    declare(severity="P1", services=[payments])
+def test_only_a_confirmed_incident_with_a_published_update_changes_a_service(
+        declare, payments, responder, incident_manager):
+    """One responder's untriaged report, or a confirmed incident nobody has announced yet,
+    leaves the public page as it was."""
+    incident = declare(severity="P3", services=[payments], by=responder)
+    publish(incident, incident_manager, "Payments may be slow", "Looking into it.")
+    assert "All systems operational" in page()  # published, but not confirmed
+    other = declare(severity="P1", services=[payments], by=responder)
+    services.incident_triage(other, by=incident_manager, incident_manager=incident_manager)
+    assert "All systems operational" in page()  # confirmed, but never announced
+    publish(other, incident_manager, "Card payments are failing", "We are on it.")
     html = page()
-    assert "service-degraded" in html
-    assert "No incidents are being reported." not in html
-    assert "Details appear here as soon as we publish an update." in html
+    assert "service-degraded" in html and "Card payments are failing" in html
+    assert "Payments may be slow" not in html
 
 
 def test_only_published_customer_updates_appear_and_nothing_internal_leaks(
         p0, incident_manager, internal_service, responder):
+    p0 = services.incident_triage(p0, by=incident_manager)  # confirmed: it may show publicly
     services.incident_update_impact(p0, by=incident_manager, title="Checkout down for everyone")
     p0.services.add(internal_service)
     services.timeline_add_note(p0, by=responder, text="SECRET-NOTE db primary fenced")
