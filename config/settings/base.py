@@ -130,14 +130,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = [
-    # Django's ModelBackend, plus what a duty rota (e.g. the daily log checker) lets whoever is
-    # on duty do, for the length of their shift; read in the same query as group permissions.
-    "escalation.duty.DutyAwareModelBackend",
-    # Sessions started before the line above still name this one; it shares the permission
-    # cache on the user object, so it adds no queries.
-    "django.contrib.auth.backends.ModelBackend",
-]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -145,6 +137,11 @@ LOGOUT_REDIRECT_URL = "login"
 # lock further attempts for a while. https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Django's ModelBackend, plus what a duty rota (e.g. the daily log checker) lets whoever is
+    # on duty do, for the length of their shift; read in the same query as group permissions.
+    "escalation.duty.DutyAwareModelBackend",
+    # Sessions started before the line above still name this one; it shares the permission
+    # cache on the user object, so it adds no queries.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
