@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from incidents.models.sole_default import SoleDefault
+
 from .. import sla
 
 
@@ -25,7 +27,7 @@ class NameManager(models.Manager):
         return self.get(name=name)
 
 
-class BusinessCalendar(models.Model):
+class BusinessCalendar(SoleDefault):
     """Working days and hours in a time zone, with holidays: what a business-hours clock counts."""
 
     name = models.CharField(max_length=100, unique=True)

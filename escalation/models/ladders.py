@@ -19,13 +19,14 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from incidents.durations import YEAR, BoundedDurationField
+from incidents.models.sole_default import SoleDefault
 
 from .. import sla
 from .keys import SluggedModel
 from .rotas import Rota
 
 
-class EscalationLadder(SluggedModel):
+class EscalationLadder(SoleDefault, SluggedModel):
     """A named, ordered set of levels: the default first line to executives (L1-L4), or a type's
     own matrix, e.g. security: security team, CISO, executives and legal, board and regulator,
     customer notification."""
@@ -149,10 +150,13 @@ class EscalationPolicy(SluggedModel):
         ordering = ["severity__rank", "name"]
         verbose_name_plural = "escalation policies"
         constraints = [
+            # Among active policies only: a retired one (a procedure switched away from, still
+            # named by past escalations) must not block its successor at the same place.
             models.UniqueConstraint(fields=["severity", "incident_type"],
-                                    condition=Q(incident_type__isnull=False),
+                                    condition=Q(incident_type__isnull=False, is_active=True),
                                     name="one_escalation_policy_per_severity_and_type"),
-            models.UniqueConstraint(fields=["severity"], condition=Q(incident_type__isnull=True),
+            models.UniqueConstraint(fields=["severity"],
+                                    condition=Q(incident_type__isnull=True, is_active=True),
                                     name="one_escalation_policy_per_severity_for_any_type"),
         ]
 

@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from .sole_default import SoleDefault
+
 
 class CodeNamedManager(models.Manager):
     """Configuration rows are found by their code in procedure files and fixtures."""
@@ -22,7 +24,7 @@ class CodeNamedManager(models.Manager):
         return self.get(code=code)
 
 
-class IncidentType(models.Model):
+class IncidentType(SoleDefault):
     """What kind of problem an incident is (seed 004's "Issue Categories": technical, security,
     infrastructure, process, business). Managers add their own."""
 
@@ -59,21 +61,6 @@ class IncidentType(models.Model):
 
     def natural_key(self):
         return (self.code,)
-
-    def validate_constraints(self, exclude=None):
-        # Marking a type default moves the default to it (see save), so "another type is
-        # already the default" is never an error worth showing.
-        exclude = set(exclude or ())
-        if self.is_default:
-            exclude.add("is_default")
-        super().validate_constraints(exclude=exclude)
-
-    def save(self, *args, **kwargs):
-        if self.is_default:
-            for other in IncidentType.objects.filter(is_default=True).exclude(pk=self.pk):
-                other.is_default = False
-                other.save(update_fields=["is_default"])  # saved one by one: history shows it
-        super().save(*args, **kwargs)
 
     @classmethod
     def default_pk(cls) -> int | None:

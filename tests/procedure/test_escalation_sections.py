@@ -12,12 +12,15 @@ import yaml
 from django.contrib.auth.models import Group, Permission
 
 from escalation.models import (
+    BusinessCalendar,
+    EscalationEvent,
     EscalationLadder,
     EscalationPolicy,
     ImpactRule,
     LevelResponseTime,
     Rota,
 )
+from escalation.selectors import escalation_policy_for
 from incidents.procedure import procedure_export, procedure_import
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +123,59 @@ def test_a_database_without_the_matrix_gets_it_back_from_the_file(security_matri
     policy = EscalationPolicy.objects.get(slug="p0-security")
     assert list(policy.steps.values_list("level__number", flat=True)) == [1, 2, 3, 4, 5]
     assert Rota.objects.get(slug="security-duty").duty_permissions.count() == 2
+
+
+def _renamed(document: dict, ladder: str, policy_prefix: str) -> dict:
+    """The same escalation under other names, as another team's procedure file would have it:
+    its own default ladder and its own policies at the same severities."""
+    old = "standard"
+    for entry in document["escalation_ladders"]:
+        if entry["slug"] == old:
+            entry["slug"], entry["name"] = ladder, f"{ladder} ladder"
+    for entry in document["escalation_levels"]:
+        if entry["ladder"] == old:
+            entry["ladder"] = ladder
+    for entry in document["escalation_policies"]:
+        entry["slug"] = f"{policy_prefix}-{entry['slug']}"
+        entry["name"] = f"{policy_prefix} {entry['name']}"
+        if entry["ladder"] == old:
+            entry["ladder"] = ladder
+        for step in entry["steps"]:
+            if step.get("level") and step["level"][0] == old:
+                step["level"][0] = ladder
+    for entry in document["calendars"]:
+        entry["name"] = f"{entry['name']} ({policy_prefix})"
+    return document
+
+
+def test_a_procedure_with_its_own_default_ladder_policies_and_calendar_replaces_the_old_ones(
+        severities, declare):
+    """Switching to another team's procedure: its default ladder, policies and calendar take
+    over from the ones it does not list, whatever they are called; the old policy, still named
+    by an incident's escalation plan, is retired rather than blocking its successor."""
+    # An incident that climbed the old P1 path: the record names its step and level, so the
+    # prune must retire the old policy and keep the old ladder instead of deleting them.
+    step = EscalationPolicy.objects.get(slug="p1-escalation-path").steps.first()
+    EscalationEvent.objects.create(incident=declare(severity="P1"), level=step.level, step=step,
+                                   source="step", reason_category="time")
+    document = _renamed(yaml.safe_load(procedure_export(name="Ours")), "first-line", "team-b")
+
+    procedure_import(yaml.safe_dump(document), reason="Team B's procedure", prune=True)
+
+    assert list(EscalationLadder.objects.filter(is_default=True)
+                .values_list("slug", flat=True)) == ["first-line"]
+    assert list(BusinessCalendar.objects.filter(is_default=True)
+                .values_list("name", flat=True)) == ["Office hours (Amsterdam) (team-b)"]
+    active = EscalationPolicy.objects.filter(severity=severities["P1"], is_active=True)
+    assert [(p.slug, p.ladder.slug) for p in active] == [
+        ("team-b-p1-escalation-path", "first-line")]
+    assert EscalationPolicy.objects.get(slug="p1-escalation-path").is_active is False
+    incident = declare(severity="P1", title="After the switch")
+    assert escalation_policy_for(incident).slug == "team-b-p1-escalation-path"
+
+
+def test_marking_a_ladder_default_moves_the_default_to_it(severities):
+    other = EscalationLadder.objects.create(slug="other", name="Other ladder", is_default=True)
+
+    assert list(EscalationLadder.objects.filter(is_default=True)) == [other]
+    other.full_clean()  # "another ladder is already the default" is not an error
