@@ -26,11 +26,12 @@ def _running_at(clock: SlaClock, moment: datetime) -> bool:
             and (clock.stopped_at is None or clock.stopped_at > moment))
 
 
-def _untriaged_breach_audience(incident: Incident, told: list, at: datetime,
+def _untriaged_audience(incident: Incident, told: list, at: datetime,
                                directory: selectors.LevelDirectory) -> list:
-    """Nobody has triaged and the response SLA breached: if none of those told may triage, the
-    notice also goes to people who may (on triage duty, else the lowest level of the ladder
-    with any), so it never reaches only people who can do nothing about it."""
+    """Nobody has triaged and the response is due now (breached, or an immediate response at
+    declaration): if none of those told may triage, the notice also goes to people who may (on
+    triage duty, else the lowest level of the ladder with any), so it never reaches only
+    people who can do nothing about it."""
     if any(directory.user_may(person, selectors.TRIAGE_PERMISSION, at) for person in told):
         return []
     return directory.people_who_may_triage(incident, at)
@@ -86,7 +87,7 @@ def sla_clocks_breach(breaches: list[tuple[SlaClock, datetime]],
         people = directory.level_people(level, at) if level else []
         body = f"{incident.reference} {incident.title}\n{label} was due {when(clock.due_at)}."
         if clock.kind == SlaClock.Kind.RESPONSE and incident.state == Incident.State.REPORTED:
-            people = people + [p for p in _untriaged_breach_audience(
+            people = people + [p for p in _untriaged_audience(
                 incident, _people_to_tell(incident) + people, at, directory) if p not in people]
             body += "\nNobody has triaged it yet."
         paged.append((incident, people, IncidentParticipant.Reason.PAGED))

@@ -17,7 +17,7 @@ from .. import selectors, sla
 from ..deadlines import deadline_cancel, deadline_schedule
 from ..models import SlaClock
 from ..notifications import notify
-from .breaches import sla_clock_breach
+from .breaches import _untriaged_audience, sla_clock_breach
 from .shared import _people_to_tell, _save, incident_url, when
 
 
@@ -85,11 +85,19 @@ def _clock_start(incident: Incident, kind: str, severity, calendar, now: datetim
 
 def _page_immediate_response(clock: SlaClock, *, now: datetime) -> None:
     """An immediate response pages at once whoever a response breach would reach (the people
-    on the incident and the current escalation level, the first level of its ladder at first)."""
+    on the incident and the current escalation level, the first level of its ladder at first;
+    for an incident nobody has triaged, also people who may triage when none of those may)."""
     incident = clock.incident
     severity = incident.severity
     level = selectors.current_level(incident) or selectors.first_level(incident)
     recipients = _people_to_tell(incident) + (selectors.level_people(level, now) if level else [])
+    body = (f"{incident.reference} {incident.title}\n{severity.code} needs an immediate "
+            "response: acknowledge it on the incident page.")
+    if incident.state == Incident.State.REPORTED:
+        recipients += [person for person in _untriaged_audience(
+            incident, recipients, now, selectors.LevelDirectory(since=now))
+            if person not in recipients]
+        body += "\nNobody has triaged it yet."
     timeline_record(
         incident, kind=TimelineEntry.Kind.SLA, occurred_at=now,
         text=f"{severity.code} needs an immediate response: "
@@ -99,8 +107,7 @@ def _page_immediate_response(clock: SlaClock, *, now: datetime) -> None:
     notify(
         subject=clock, reason="sla.response.immediate", recipients=recipients,
         title=f"[{severity.code}] {incident.reference}: respond now",
-        body=f"{incident.reference} {incident.title}\n{severity.code} needs an immediate "
-             "response: acknowledge it on the incident page.",
+        body=body,
         url=incident_url(incident), incident=incident, webhooks=True,
     )
 

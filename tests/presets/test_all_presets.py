@@ -4,11 +4,14 @@ keeps open incidents with their history and clocks."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from escalation.deadlines import deadlines_sweep
 from escalation.models import SlaClock
 from incidents import services
 from incidents.models import Incident, IncidentRole, ProcedureRevision, SeverityLevel
@@ -18,6 +21,7 @@ from incidents.warroom.communications import can_send_updates
 from .conftest import MONDAY_MORNING
 
 pytestmark = pytest.mark.django_db
+DAY = timedelta(days=1)
 SHIPPED = ["carbot-resolution", "escalation-procedures", "incident-response", "issue-response",
            "platform-121-critical-issues"]
 
@@ -76,3 +80,38 @@ def test_switching_through_every_preset_keeps_an_open_incident_and_its_clocks(
     assert list(SlaClock.objects.filter(incident=incident).values_list("kind", "due_at")) == clocks
     assert incident.timeline.count() == timeline
     assert SeverityLevel.objects.filter(pk=incident.severity_id).exists()
+
+
+# How each preset's top severity reaches its first responders: a response SLA that can breach,
+# or seed 003's and 004's "immediate" response, which pages the first level at declaration.
+# Seed 002 sets no SLA numbers; its daily log checker is asked to triage (test_platform_121).
+TOP_RESPONSE = {"carbot-resolution": "breach", "issue-response": "breach",
+                "incident-response": "immediate", "escalation-procedures": "immediate"}
+
+
+@pytest.mark.parametrize("slug", sorted(TOP_RESPONSE))
+def test_an_untriaged_top_severity_incident_reaches_someone_who_may_triage(
+        slug, load_preset, make_user, declare_at):
+    """On a fresh install of each preset, with one person in each group: a responder reports
+    at the top severity and nobody triages. Whoever is paged at once (immediate response) or
+    told of the breached response SLA includes someone who may triage it."""
+    load_preset(slug)
+    for group in Group.objects.exclude(name="Responder"):
+        make_user(group.name, username=f"in-{group.name.lower().replace(' ', '-')}")
+    top = SeverityLevel.top()
+    incident, walk = declare_at(MONDAY_MORNING, top)
+
+    if TOP_RESPONSE[slug] == "immediate":
+        assert top.response_target == timedelta(0)
+        reason = "sla.response.immediate"
+    else:
+        with time_machine.travel(MONDAY_MORNING + top.response_target + 7 * DAY, tick=False):
+            deadlines_sweep()  # a week on: past a response SLA counted in business hours too
+        walk.since_last()
+        reason = "sla.response.breached"
+    told = [n for n in walk.fired if n.reason.startswith(reason) and n.channel == "inapp"
+            and n.incident_id == incident.pk]
+
+    assert told, f"{slug}: nobody was told ({reason})"
+    assert any(n.recipient.has_perm("incidents.triage_incident") for n in told), (
+        f"{slug}: only {sorted(n.recipient.username for n in told)} were told, none may triage")
