@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('escalation', '0012_ladders_required'),
+        ('escalation', '0013_webhook_history_without_url'),
         ('incidents', '0021_form_submissions'),
     ]
 
