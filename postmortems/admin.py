@@ -17,6 +17,7 @@ from . import services
 from .models import (
     ActionItem,
     FollowUpTask,
+    ReportSection,
     PostMortem,
     PostMortemTimelineItem,
     ReviewAgendaItem,
@@ -226,6 +227,16 @@ class FollowUpTaskAdmin(ReviewAgendaItemAdmin):
     list_display = ("label", "kind", "order", "is_active", "slug")
     list_editable = ("kind", "order", "is_active")
     list_filter = ("kind", "is_active")
+
+
+@admin.register(ReportSection)
+class ReportSectionAdmin(NoRevertHistoryAdmin):
+    """The published review's report layout: title and headings in the document's order."""
+
+    list_display = ("heading", "part", "order", "is_active")
+    list_editable = ("order", "is_active")
+    list_filter = ("is_active",)
+    fields = ("part", "heading", "order", "is_active")
 
 
 @admin.register(ReviewReminder)

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 from django.utils import timezone
 
 from . import roi
-from .models import PostMortem
+from .models import PostMortem, ReportSection
 from .selectors import postmortem_roi
 from .services import display_name
 
@@ -23,6 +23,7 @@ class Section:
     bullets: list[str] = field(default_factory=list)
     numbered: list[str] = field(default_factory=list)
     checkboxes: list[tuple[bool, str]] = field(default_factory=list)
+    when_empty: str = ""  # said instead of nothing (no action items recorded)
 
 
 def _local(moment) -> str:
@@ -44,13 +45,60 @@ def _timeline_lines(postmortem: PostMortem) -> list[str]:
     return lines
 
 
+# Firebreak's own layout, used when the procedure sets none: seed 003's incident report plus
+# lessons learned, business impact validation (seed 000) and follow-up tasks (seed 001).
+DEFAULT_TITLE = "Incident Report - {date}: {reference} {title}"
+DEFAULT_LAYOUT = [
+    (ReportSection.Part.SUMMARY, "Summary"),
+    (ReportSection.Part.TIMELINE, "Timeline"),
+    (ReportSection.Part.IMPACT, "Impact"),
+    (ReportSection.Part.ROOT_CAUSE, "Root Cause"),
+    (ReportSection.Part.RESOLUTION, "Resolution"),
+    (ReportSection.Part.PREVENTION, "Prevention"),
+    (ReportSection.Part.LESSONS, "Lessons Learned"),
+    (ReportSection.Part.BUSINESS_IMPACT, "Business Impact"),
+    (ReportSection.Part.ACTION_ITEMS, "Action Items"),
+    (ReportSection.Part.FOLLOW_UPS, "Follow-up Tasks"),
+]
+
+
+def report_layout() -> tuple[str, list[tuple[str, str]]]:
+    """The report's title pattern and (part, heading) pairs in order, from the procedure."""
+    rows = list(ReportSection.objects.filter(is_active=True).values_list("part", "heading"))
+    if not rows:
+        return DEFAULT_TITLE, DEFAULT_LAYOUT
+    title = next((heading for part, heading in rows if part == ReportSection.Part.TITLE),
+                 DEFAULT_TITLE)
+    return title, [(part, heading) for part, heading in rows if part != ReportSection.Part.TITLE]
+
+
+def _title(pattern: str, postmortem: PostMortem, started) -> str:
+    # Plain replacement, not str.format: a manager's pattern must not reach object attributes.
+    values = {"{date}": f"{timezone.localtime(started):%Y-%m-%d}" if started else "—",
+              "{reference}": postmortem.incident.reference, "{title}": postmortem.title}
+    for placeholder, value in values.items():
+        pattern = pattern.replace(placeholder, value)
+    return pattern
+
+
 def report_data(postmortem: PostMortem) -> tuple[str, list[Section]]:
+    started = postmortem.started_at or postmortem.incident.detected_at
+    pattern, layout = report_layout()
+    parts = _report_parts(postmortem, started)
+    sections = []
+    for part, heading in layout:
+        section = parts[part]
+        section.heading = heading
+        sections.append(section)
+    return _title(pattern, postmortem, started), sections
+
+
+def _report_parts(postmortem: PostMortem, started) -> dict[str, Section]:
+    """Every part of the report, each as a section under its default heading."""
+    Part = ReportSection.Part
     incident = postmortem.incident
     figures = postmortem_roi(postmortem)
     currency = incident.currency
-    started = postmortem.started_at or incident.detected_at
-    title = f"Incident Report - {timezone.localtime(started):%Y-%m-%d}: {incident.reference} " \
-            f"{postmortem.title}"
 
     summary = Section("Summary", paragraphs=[p for p in [postmortem.summary] if p])
     summary.bullets = [
@@ -94,7 +142,7 @@ def report_data(postmortem: PostMortem) -> tuple[str, list[Section]]:
         f"Break-even time: {roi.display(figures.break_even_hours)} hours",
         f"ROI: {roi.display(figures.roi_pct, '%')}",
     ])
-    actions = Section("Action Items", checkboxes=[
+    actions = Section("Action Items", when_empty="None recorded", checkboxes=[
         (item.state == item.State.DONE,
          f"{item.title} ({item.get_kind_display()}, {item.get_priority_display().lower()} "
          f"priority) - {display_name(item.owner)}, due {item.due_date:%Y-%m-%d}, "
@@ -106,20 +154,19 @@ def report_data(postmortem: PostMortem) -> tuple[str, list[Section]]:
     follow_ups = Section("Follow-up Tasks", checkboxes=[
         (task["done"], task["label"]) for task in postmortem.follow_up_list])
 
-    sections = [
-        summary,
-        Section("Timeline", bullets=_timeline_lines(postmortem) or ["—"]),
-        impact,
-        root_cause,
-        Section("Resolution", paragraphs=[postmortem.resolution or "—"]),
-        Section("Prevention", numbered=postmortem.prevention_list,
-                paragraphs=[] if postmortem.prevention_list else ["—"]),
-        lessons,
-        business,
-        actions,
-        follow_ups,
-    ]
-    return title, sections
+    return {
+        Part.SUMMARY: summary,
+        Part.TIMELINE: Section("Timeline", bullets=_timeline_lines(postmortem) or ["—"]),
+        Part.IMPACT: impact,
+        Part.ROOT_CAUSE: root_cause,
+        Part.RESOLUTION: Section("Resolution", paragraphs=[postmortem.resolution or "—"]),
+        Part.PREVENTION: Section("Prevention", numbered=postmortem.prevention_list,
+                                 paragraphs=[] if postmortem.prevention_list else ["—"]),
+        Part.LESSONS: lessons,
+        Part.BUSINESS_IMPACT: business,
+        Part.ACTION_ITEMS: actions,
+        Part.FOLLOW_UPS: follow_ups,
+    }
 
 
 def _md(text: str) -> str:
@@ -132,14 +179,14 @@ def postmortem_markdown(postmortem: PostMortem) -> str:
     title, sections = report_data(postmortem)
     out = [f"# {_md(title)}", ""]
     for section in sections:
-        out += [f"## {section.heading}", ""]
+        out += [f"## {_md(section.heading)}", ""]
         for paragraph in section.paragraphs:
             out += [_md(paragraph), ""]
         block = [f"- {_md(b)}" for b in section.bullets]
         block += [f"{n}. {_md(text)}" for n, text in enumerate(section.numbered, 1)]
         block += [f"- [{'x' if done else ' '}] {_md(text)}" for done, text in section.checkboxes]
-        if section.heading == "Action Items" and not section.checkboxes:
-            block = ["- None recorded"]
+        if not (section.paragraphs or block) and section.when_empty:
+            block = [f"- {section.when_empty}"]
         if block:
             out += block + [""]
     return "\n".join(out).rstrip() + "\n"
@@ -175,8 +222,9 @@ def postmortem_pdf(postmortem: PostMortem) -> bytes:
             story.append(items([f"[{'x' if done else ' '}] {text}"
                                 for done, text in section.checkboxes], bulletType="bullet",
                                start=""))
-        elif section.heading == "Action Items":
-            story.append(Paragraph("None recorded", styles["BodyText"]))
+        elif section.when_empty and not (section.paragraphs or section.bullets
+                                         or section.numbered):
+            story.append(Paragraph(escape(section.when_empty), styles["BodyText"]))
         story.append(Spacer(1, 0.3 * cm))
     doc.build(story)
     return buffer.getvalue()

@@ -482,3 +482,42 @@ class ReviewReminder(models.Model):
         if self.window_share is not None and self.subject != self.Subject.POSTMORTEM:
             raise ValidationError({"window_share": "Only review reminders use a share of the "
                                                    "review window."})
+
+
+class ReportSection(models.Model):
+    """One heading of the published review's report (Markdown and PDF), in order: which part of
+    the review fills it and what the team's document calls it (seed 001's "Post-Incident
+    Review: [title]" with "Prevention Measures", seed 003's "Incident Report - [date]"). With
+    no active rows the report has every part under Firebreak's own headings."""
+
+    class Part(models.TextChoices):
+        TITLE = "title", "Report title"
+        SUMMARY = "summary", "Summary (dates, severity, review state, owner)"
+        TIMELINE = "timeline", "Timeline"
+        IMPACT = "impact", "Impact (users, duration, services, revenue)"
+        ROOT_CAUSE = "root_cause", "Root cause (with contributing factors and five whys)"
+        RESOLUTION = "resolution", "Resolution"
+        PREVENTION = "prevention", "Prevention measures"
+        LESSONS = "lessons", "Lessons learned (what went well, what could be improved)"
+        BUSINESS_IMPACT = "business_impact", "Business impact validation and ROI"
+        ACTION_ITEMS = "action_items", "Action items"
+        FOLLOW_UPS = "follow_ups", "Follow-up tasks"
+
+    part = models.CharField(max_length=20, choices=Part.choices, unique=True)
+    heading = models.CharField(
+        max_length=200,
+        help_text="What the report calls it. For the title, {date}, {reference} and {title} "
+                  "stand for the incident's start date, reference and the review's title.")
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "review report section"
+
+    def __str__(self) -> str:
+        return self.heading
+
+    def natural_key(self) -> tuple[str]:
+        return (self.part,)

@@ -1,9 +1,9 @@
-"""The review's part of a procedure: the meeting agenda, the follow-up tasks and when
-reviews and action items remind and escalate."""
+"""The review's part of a procedure: the meeting agenda, the follow-up tasks, when reviews
+and action items remind and escalate, and the layout of the published report."""
 
 from incidents.procedure import Section, register
 
-from .models import FollowUpTask, ReviewAgendaItem, ReviewReminder
+from .models import FollowUpTask, ReportSection, ReviewAgendaItem, ReviewReminder
 
 register(Section(
     name="review_agenda", model=ReviewAgendaItem, key=("slug",), order=70,
@@ -19,4 +19,10 @@ register(Section(
     name="review_reminders", model=ReviewReminder, key=("slug",), order=70,
     retire_field="is_active",
     help="When reviews and action items remind before, or escalate after, they are due.",
+))
+register(Section(
+    name="report_sections", model=ReportSection, key=("part",), order=70,
+    retire_field="is_active",
+    help="The published review's report: its title and headings, in the document's order "
+         "(none: every part under Firebreak's headings).",
 ))

@@ -17,6 +17,8 @@ from incidents import services
 from incidents.models import Incident, IncidentRole, ProcedureRevision, SeverityLevel
 from incidents.procedure.presets import presets
 from incidents.warroom.communications import can_send_updates
+from postmortems.exports import postmortem_markdown
+from postmortems.models import PostMortem
 
 from .conftest import MONDAY_MORNING
 
@@ -115,3 +117,40 @@ def test_an_untriaged_top_severity_incident_reaches_someone_who_may_triage(
     assert told, f"{slug}: nobody was told ({reason})"
     assert any(n.recipient.has_perm("incidents.triage_incident") for n in told), (
         f"{slug}: only {sorted(n.recipient.username for n in told)} were told, none may triage")
+
+
+# Each document's report: its title and headings in its order (seed 001's review template and
+# seed 003's incident report word for word; 000, 002 and 004 as their review steps describe).
+REPORT_LAYOUTS = {
+    "issue-response": ("Post-Incident Review: Checkout fails", [
+        "Incident Summary", "Impact", "Timeline", "Root Cause", "Resolution",
+        "Prevention Measures", "Lessons Learned", "Action Items for the Team",
+        "Follow-up Tasks"]),
+    "incident-response": ("Incident Report - 2026-06-15", [
+        "Summary", "Timeline", "Impact", "Root Cause", "Resolution", "Prevention",
+        "Action Items"]),
+    "carbot-resolution": ("Incident Report - 2026-06-15: {reference} Checkout fails", [
+        "Summary", "Timeline", "Impact", "Root Cause", "Resolution",
+        "Business Impact Validation", "Process Improvements", "Action Items"]),
+    "platform-121-critical-issues": ("Post-Mortem: {reference} Checkout fails", [
+        "Summary", "Timeline", "Impact", "Findings", "Resolution", "Lessons Learned",
+        "Action Items", "Follow-up Tasks"]),
+    "escalation-procedures": ("Incident Report - 2026-06-15: {reference} Checkout fails", [
+        "Summary", "Impact", "Timeline of Events and Decisions",
+        "What Went Well and What Could Be Improved", "Root Cause Analysis", "Resolution",
+        "Improvement Actions", "Process Improvements", "Follow-up Actions"]),
+}
+
+
+@pytest.mark.parametrize("slug", SHIPPED)
+def test_a_presets_review_report_comes_out_in_its_documents_layout(slug, load_preset,
+                                                                    declare_at):
+    load_preset(slug)
+    incident, _ = declare_at(MONDAY_MORNING, SeverityLevel.top())
+    postmortem = PostMortem.objects.create(incident=incident, title="Checkout fails")
+
+    lines = postmortem_markdown(postmortem).splitlines()
+
+    title, headings = REPORT_LAYOUTS[slug]
+    assert lines[0] == "# " + title.format(reference=incident.reference)
+    assert [line[3:] for line in lines if line.startswith("## ")] == headings
