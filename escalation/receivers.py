@@ -51,6 +51,13 @@ def follow_lifecycle(sender, incident: Incident, by=None, transition="", **kwarg
         services.sla_clocks_stop(incident, at=now)
 
 
+@receiver(signals.incident_acknowledged, dispatch_uid="escalation.acknowledged")
+def meet_the_response_clock(sender, incident: Incident, by=None, **kwargs):
+    # A response is an acknowledgement or a triage, whichever comes first (triage then meets
+    # the clock as of the acknowledgement); one after the due time is a breach.
+    services.sla_clock_met(incident, kind="response", at=incident.acknowledged_at)
+
+
 @receiver(signals.incident_impact_changed, dispatch_uid="escalation.impact_changed")
 def apply_impact_rules(sender, incident: Incident, by=None, changed=None, **kwargs):
     if "incident_type" in (changed or {}):

@@ -440,7 +440,8 @@ def incident_mark_duplicate(
 @transaction.atomic
 def incident_acknowledge(incident: Incident, *, by, reason: str = "") -> Incident:
     """Someone (or their paging tool, on their behalf) has seen the incident: stamps
-    `acknowledged_at` once. The state does not move; triage does that."""
+    `acknowledged_at` once, which meets the response SLA (late, it is a breach). The state
+    does not move; triage does that."""
     require_perm(by, "incidents.work_incident", "acknowledge incidents")
     incident = _lock(incident)
     if incident.acknowledged_at is not None or not incident.is_open:
@@ -454,6 +455,7 @@ def incident_acknowledge(incident: Incident, *, by, reason: str = "") -> Inciden
         text=f"{display_name(by)} acknowledged the incident." + (f" {reason}" if reason else ""),
         data={"acknowledged": True},
     )
+    signals.incident_acknowledged.send(sender=Incident, incident=incident, by=by)
     return incident
 
 

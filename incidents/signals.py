@@ -13,3 +13,4 @@ incident_transitioned = Signal()  # incident, by, transition (name), source, tar
 incident_severity_changed = Signal()  # incident, by, old, new, reason
 incident_role_changed = Signal()  # incident, by, role, old, new, reason
 incident_impact_changed = Signal()  # incident, by, changed (dict field -> (old, new)), reason
+incident_acknowledged = Signal()  # incident, by (acknowledged_at is set)

@@ -199,3 +199,36 @@ def test_the_dashboard_lists_clocks_at_risk_or_breached_in_one_query(
     assert len(rows) == 3
     assert {status for _, status, _ in rows} == {"at_risk"}
     assert fresh.reference not in {reference for reference, _, _ in rows}
+
+
+def test_acknowledging_in_time_meets_the_response_clock_before_triage(
+    managed, incident_manager, responder
+):
+    """The responder saw it at 3 h; triage comes later. The response SLA (4 h) was met when
+    it was acknowledged, so the 4 h sweep breaches nothing and nobody is told of a breach."""
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_acknowledge(incident, by=responder)
+    with time_machine.travel(START + 5 * HOUR, tick=False):
+        deadlines_sweep()
+        services.incident_triage(incident, by=incident_manager)
+
+    response = clocks(incident)["response"]
+    assert (response.met_at, response.breached_at) == (START + 3 * HOUR, None)
+    assert status(incident, "response", START + 6 * HOUR).status == "met"
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+
+
+def test_acknowledging_late_is_a_breach_even_before_the_sweep_got_to_it(
+    managed, responder
+):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + 5 * HOUR, tick=False):  # no sweep since the due time
+        services.incident_acknowledge(incident, by=responder)
+
+    response = clocks(incident)["response"]
+    assert response.breached_at == START + 4 * HOUR
+    assert response.breach_by == HOUR
+    assert Notification.objects.filter(reason="sla.response.breached").exists()
