@@ -40,7 +40,10 @@ def parse(value) -> datetime | None:
         raise BadTimestamp(f"“{value[:40]}” is not a valid date and time") from exc
     if moment.year == GO_ZERO_YEAR:
         return None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 late in the day, west of UTC: past the calendar's end
+        raise BadTimestamp(f"“{value[:40]}” is beyond the last date there is") from None
 
 
 def bound_problem(moment: datetime, *, now: datetime | None = None) -> str:

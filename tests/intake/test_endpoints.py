@@ -247,3 +247,17 @@ def test_generic_json_with_a_field_mapping(make_integration, post):
     response = post(integration, body)
     assert response.status_code == 400
     assert response.json()["problems"][0].startswith("events[0].state:")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("startsAt", "9999-12-31T23:30:00-01:00"),  # past year 9999 once in UTC
+    ("endsAt", "9999-12-31T23:59:59.999999999-23:59"),
+])
+def test_a_timestamp_beyond_the_calendar_is_400_not_a_crash(alertmanager_integration, post,
+                                                            field, value):
+    body = payloads.alertmanager()
+    body["alerts"][0][field] = value
+    response = post(alertmanager_integration, body)
+    assert response.status_code == 400
+    assert response.json()["problems"][0].startswith(f"alerts[0].{field}:")
+    assert nothing_written()
