@@ -34,7 +34,7 @@ from incidents.models import (
     SeverityLevel,
 )
 from incidents.procedure.presets import presets
-from postmortems.models import ActionItem, PostMortem
+from postmortems.models import ActionItem, PostMortem, ReportSection
 from tests.intake import payloads
 
 pytestmark = pytest.mark.django_db
@@ -117,6 +117,7 @@ def demo_world(settings):
     role = IncidentRole.objects.filter(incident_field="").first() or IncidentRole.objects.create(
         code="security-auditor", name="Security auditor")
     RoleRequirement.objects.get_or_create(role=role, severity=SeverityLevel.objects.get(code="P0"))
+    ReportSection.objects.create(part="title", heading="Incident Report - {date}")
     # A failed and a successful sign-in: django-axes' attempt, failure and access records.
     Client().post(reverse("login"), {"username": "responder-2", "password": "firebreak-demo"})
     Client().post(reverse("login"), {"username": "responder", "password": "wrong"})
