@@ -55,6 +55,7 @@ from .models import (
     SeverityLevel,
     TimelineEntry,
 )
+from .admin_paging import EstimatedCountPaginator, IncidentManagerListFilter
 from .admin_history import (
     NoRevertHistoryAdmin,
     TabularInline,
@@ -306,10 +307,16 @@ class IncidentAdmin(VisibleIncidentsAdminMixin, ReadOnlyHistoryAdmin):
     list_select_related = ("severity", "incident_manager")
     list_filter = ("state", "severity", "is_restricted", "services", "incident_type",
                    "is_customer_facing", "is_security", "is_data_integrity", "is_compliance",
-                   ("incident_manager", admin.RelatedOnlyFieldListFilter))
+                   ("incident_manager", IncidentManagerListFilter),
+                   ("declared_at", admin.DateFieldListFilter))
     search_fields = ("reference", "title", "description")
     search_help_text = "Search by reference, title or description."
-    date_hierarchy = "declared_at"
+    # No whole-table work per page: no full result count, a count capped or estimated, and
+    # dates filtered by the list filter above instead of a date hierarchy (whose year links
+    # are a SELECT DISTINCT DATE_TRUNC over every incident).
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts are whole-table counts per filter
     actions = ["close_selected", "cancel_selected"]
     inlines = [TimelineEntryInline]
     history_list_display = ["state"]
@@ -643,9 +650,12 @@ class TimelineEntryAdmin(VisibleIncidentsAdminMixin, ReadOnlyHistoryAdmin):
     list_display = ("occurred_at_display", "incident", "kind", "author", "short_text",
                     "is_key_event")
     list_select_related = ("incident", "author")
-    list_filter = ("kind", "is_key_event")
+    list_filter = ("kind", "is_key_event", ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("text", "incident__reference")
-    date_hierarchy = "occurred_at"
+    # A million rows: see IncidentAdmin (no full count, estimated paging, no date hierarchy).
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts are whole-table counts per filter
     occurred_at_display = _datetime_column("occurred_at", "Occurred at")
     created_at_display = _datetime_column("created_at", "Recorded at")
 

@@ -327,6 +327,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["state", "severity"]),
             models.Index(fields=["incident_manager", "state"]),
+            # The admin's and the list's order (-declared_at, -pk), read backwards.
+            models.Index(fields=["declared_at", "id"]),
         ]
         permissions = [
             ("declare_incident", "Can declare an incident"),
@@ -483,7 +485,11 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["occurred_at", "id"]
         verbose_name_plural = "timeline entries"
-        indexes = [models.Index(fields=["incident", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["incident", "occurred_at"]),
+            # The admin timeline's default order, a page at a time over a million rows.
+            models.Index(fields=["occurred_at", "id"]),
+        ]
 
     def __str__(self) -> str:
         # In the organisation's time zone, like every time a person reads.
