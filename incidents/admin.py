@@ -17,10 +17,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from . import selectors, services
@@ -269,10 +271,39 @@ class ReferenceCounterAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 # --- Incident ---------------------------------------------------------------------------------
 
+class NewestTimelineFormSet(BaseInlineFormSet):
+    """Only the newest `shown` entries, in time order (an incident may have thousands: the
+    page would take seconds to render); the template links to the full, filtered list."""
+
+    shown = 50
+
+    def get_queryset(self):
+        if not hasattr(self, "_newest"):
+            queryset = super().get_queryset()
+            newest = queryset.order_by("-occurred_at", "-id").values("pk")[: self.shown]
+            self._newest = queryset.filter(pk__in=newest).order_by("occurred_at", "id")
+        return self._newest
+
+    @cached_property
+    def total(self) -> int:
+        shown = len(self.get_queryset())
+        if shown < self.shown or self.instance.pk is None:
+            return shown
+        return self.instance.timeline.count()
+
+    @property
+    def full_timeline_url(self) -> str:
+        return (reverse("admin:incidents_timelineentry_changelist")
+                + f"?incident__id__exact={self.instance.pk}")
+
+
 class TimelineEntryInline(TabularInline):
-    """The timeline as a record: entries change through the war room, never here."""
+    """The timeline as a record: entries change through the war room, never here. The newest
+    entries only, with a link to all of them in the timeline's changelist."""
 
     model = TimelineEntry
+    formset = NewestTimelineFormSet
+    template = "admin/incidents/incident/timeline_inline.html"
     fields = ("occurred_at_display", "kind", "author", "text", "is_key_event")
     readonly_fields = fields
     ordering = ("occurred_at", "id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 
@@ -193,8 +194,40 @@ def recently_resolved(user, *, limit: int = 10) -> list[Incident]:
     )
 
 
-def incident_timeline(incident: Incident) -> QuerySet[TimelineEntry]:
-    return incident.timeline.select_related("author").order_by("occurred_at", "id")
+TIMELINE_PAGE_SIZE = 50
+
+
+@dataclass
+class TimelinePage:
+    """A page of an incident's timeline in time order: the newest `TIMELINE_PAGE_SIZE`
+    entries, or those just before `before` (an entry id, the oldest one the reader saw).
+    `older_than` is the id to ask for the page before this one (None: nothing older);
+    `is_latest` says whether this page ends with the newest entry."""
+
+    entries: list[TimelineEntry]
+    older_than: int | None
+    is_latest: bool
+
+
+def incident_timeline(incident: Incident, *, before: int | None = None,
+                      size: int = TIMELINE_PAGE_SIZE) -> TimelinePage:
+    """One page of the timeline in one query (two with `before`), by keyset on (occurred_at,
+    id) along the (incident, occurred_at) index: an incident with thousands of entries costs
+    what one with fifty does. An unknown `before` gives the newest page."""
+    newest_first = incident.timeline.select_related("author").order_by("-occurred_at", "-id")
+    anchor = None
+    if before is not None:
+        anchor = (incident.timeline.filter(pk=before)
+                  .values_list("occurred_at", flat=True).first())
+    if anchor is not None:
+        newest_first = newest_first.filter(
+            Q(occurred_at__lt=anchor) | Q(occurred_at=anchor, pk__lt=before))
+    rows = list(newest_first[: size + 1])
+    has_older = len(rows) > size
+    entries = rows[:size][::-1]
+    return TimelinePage(entries=entries,
+                        older_than=entries[0].pk if has_older else None,
+                        is_latest=anchor is None)
 
 
 def _with_form_inputs(incident: Incident, user) -> Incident:

@@ -91,6 +91,11 @@ def incident_detail(request, reference: str):
     return render_incident_detail(request, get_incident_or_404(reference, request.user))
 
 
+def _entry_id(value: str | None) -> int | None:
+    """The timeline's "older entries" anchor; anything but a positive number is ignored."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
 def render_incident_detail(request, incident: Incident, *, bound: dict | None = None,
                            status: int = 200):
     """The incident page. `bound` replaces blank forms with the user's submitted ones (keys:
@@ -116,7 +121,8 @@ def render_incident_detail(request, incident: Incident, *, bound: dict | None = 
         "incident": incident,
         "responders": responders,
         "is_responder": any(person.pk == user.pk for person in responders),
-        "timeline": selectors.incident_timeline(incident),
+        "timeline": selectors.incident_timeline(
+            incident, before=_entry_id(request.GET.get("before"))),
         "transitions": [t for t in transitions if not t["blocked_by"]],
         "blocked_transitions": [t for t in transitions if t["blocked_by"]],
         "can": can,
