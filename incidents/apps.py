@@ -12,3 +12,5 @@ class IncidentsConfig(AppConfig):
         # The configuration sections of a procedure file (severities, checklists, templates).
         from .procedure import core  # noqa: F401
         from .warroom import procedure  # noqa: F401
+        # The public status page's cache moves on when what it shows changes.
+        from .statuspage import freshness  # noqa: F401

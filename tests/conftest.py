@@ -126,6 +126,16 @@ def committed_database(django_db_blocker):
             restore_seeded_rows()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (the public status page's figures), as the rows
+    it wrote before are rolled back."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 _usernames = itertools.count(1)
 
 

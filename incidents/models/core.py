@@ -329,6 +329,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["incident_manager", "state"]),
             # The admin's and the list's order (-declared_at, -pk), read backwards.
             models.Index(fields=["declared_at", "id"]),
+            # Recently resolved (the dashboard, the status page): the newest resolutions first.
+            models.Index(fields=["resolved_at"]),
         ]
         permissions = [
             ("declare_incident", "Can declare an incident"),
