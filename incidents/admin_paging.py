@@ -20,9 +20,10 @@ from django.utils.functional import cached_property
 
 
 class EstimatedCountPaginator(Paginator):
-    """`count` is exact up to `exact_up_to` rows (a `SELECT COUNT(*) FROM (... LIMIT n)`),
-    and the planner's estimate above it (never below what was counted); `count_is_estimate`
-    says which, for the page to write "about"."""
+    """`count` is the planner's estimate when that is far above `exact_up_to` rows; else exact
+    up to `exact_up_to` (a `SELECT COUNT(*) FROM (... LIMIT n)`), and the estimate above it
+    (never below what was counted); `count_is_estimate` says which, for the page to write
+    "about"."""
 
     exact_up_to = 10_000
     count_is_estimate = False
@@ -32,10 +33,15 @@ class EstimatedCountPaginator(Paginator):
         queryset = self.object_list
         if not hasattr(queryset, "query"):
             return super().count
+        estimate = self._planner_estimate(queryset)
+        if estimate is not None and estimate > 2 * self.exact_up_to:
+            # Far above the cap: even the capped count (10,000 rows joined to their incident
+            # for the visibility rule) would cost more than the page itself.
+            self.count_is_estimate = True
+            return estimate
         counted = queryset.order_by()[: self.exact_up_to + 1].count()
         if counted <= self.exact_up_to:
             return counted
-        estimate = self._planner_estimate(queryset)
         if estimate is None:  # no planner to ask (SQLite): count them all
             return queryset.count()
         self.count_is_estimate = True
