@@ -1,5 +1,5 @@
 """The public status page is served from the cache for a short time, and never after a
-change to what it shows: the cached figures are keyed by a version that every such change
+change to what it shows: the cached page is keyed by a version that every such change
 moves on (an incident saved, restricted, moved along or given services; a status update
 published, withdrawn or deleted; a service or a severity edited).
 
@@ -20,7 +20,7 @@ from incidents.models import Incident, Service, SeverityLevel, StatusUpdate
 
 SEQUENCE = "incidents_status_page_version"
 CACHE_SECONDS = 30
-_KEY = "statuspage:figures:{}"
+_KEY = "statuspage:page:{}"
 
 
 def _enabled() -> bool:
@@ -50,8 +50,8 @@ def bump(**kwargs) -> None:
         transaction.on_commit(_next_version)
 
 
-def cached_figures(build):
-    """`build()`'s result (the status page's context) from the cache when nothing the page
+def cached_page(build):
+    """`build()`'s result (the rendered status page) from the cache when nothing the page
     shows has changed since it was built, at most CACHE_SECONDS ago."""
     version = current_version()
     if version is None:

@@ -45,6 +45,13 @@ def test_a_repeated_request_is_served_from_the_cache_with_one_small_query(announ
         f"SELECT last_value FROM {freshness.SEQUENCE}"]
 
 
+def test_a_repeated_request_renders_nothing(announced):
+    page()
+    response = Client().get("/status/")
+    assert SUBJECT in response.content.decode()
+    assert response.templates == []
+
+
 def test_a_withdrawn_update_leaves_the_cached_page(announced):
     _, update = announced
     update.is_public = False
