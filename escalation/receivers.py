@@ -30,6 +30,8 @@ def recompute_on_severity_change(sender, incident: Incident, by=None, reason="",
     now = timezone.now()
     services.sla_clocks_recompute(incident, by=by, reason=reason, now=now)
     services.escalation_policy_schedule(incident, now=now, catch_up=True)
+    if incident.is_open:
+        roles.required_roles_page(incident, now=now, by=by)
 
 
 @receiver(signals.incident_transitioned, dispatch_uid="escalation.transitioned")
@@ -61,6 +63,9 @@ def meet_the_response_clock(sender, incident: Incident, by=None, **kwargs):
 @receiver(signals.incident_impact_changed, dispatch_uid="escalation.impact_changed")
 def apply_impact_rules(sender, incident: Incident, by=None, changed=None, **kwargs):
     if "incident_type" in (changed or {}):
-        # Another type may climb another ladder: its policy's steps replace the old ones.
+        # Another type may climb another ladder: its policy's steps replace the old ones; and
+        # it may require roles the old type did not.
         services.escalation_policy_schedule(incident, catch_up=True)
+        if incident.is_open:
+            roles.required_roles_page(incident, now=timezone.now(), by=by)
     services.impact_rules_apply(incident, by=by)

@@ -1,5 +1,5 @@
 """Paging for required roles (seed 003: P0 pages a devops troubleshooter, a security auditor and
-a performance engineer). At declaration, each role the incident's severity x type requires and
+a performance engineer). At declaration, and when a severity or type change adds one, each role the incident's severity x type requires and
 nobody holds yet is paged: whoever is on call on the rotas that fill it, else the members of the
 role's group. The people paged become participants, so a restricted incident is theirs to see."""
 
@@ -29,10 +29,21 @@ def role_people(role: IncidentRole, now: datetime) -> list:
                 .order_by("username"))
 
 
+def _roles_called_before(incident: Incident) -> set[str]:
+    """Codes of the roles already paged for (or found nobody to page for) on `incident`."""
+    entries = incident.timeline.filter(kind=TimelineEntry.Kind.ROLE,
+                                       data__has_key="paged_roles").values_list("data", flat=True)
+    return {code for data in entries for code in data["paged_roles"]}
+
+
 def required_roles_page(incident: Incident, *, now: datetime, by=None) -> list:
-    """Page each unfilled required role; the timeline says who was paged, or that nobody
-    could be. Returns the unfilled slots."""
+    """Page each unfilled required role not called for before: at declaration, and again when
+    a severity or type change makes a role required. The timeline says who was paged, or that
+    nobody could be. Returns the slots paged for."""
     unfilled = [slot for slot in incident_roles.required_roles(incident) if not slot.is_filled]
+    if unfilled:
+        called = _roles_called_before(incident)
+        unfilled = [slot for slot in unfilled if slot.role.code not in called]
     parts = []
     for slot in unfilled:
         role = slot.role

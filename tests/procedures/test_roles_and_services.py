@@ -2,7 +2,7 @@
 are paged at declaration (rota, else group) and shown unfilled in the war room; services name an
 owner, a technical lead and a team, and a declaration can fill roles from them."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -176,3 +176,40 @@ def test_the_service_admin_shows_owner_lead_and_team(manager_client, payments, m
     payments.save()
     page = manager_client.get(reverse("admin:incidents_service_changelist")).content.decode()
     assert "olga" in page
+
+
+def test_raising_the_severity_pages_the_roles_the_new_level_requires_once(
+    declare, specialists, severities, incident_manager
+):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    with time_machine.travel(START + timedelta(minutes=20), tick=False):
+        incident = services.incident_change_severity(
+            incident, by=incident_manager, severity=severities["P0"], reason="Data at risk")
+    assert paged("role.security-auditor.required") == {"sam"}
+    assert paged("role.performance-engineer.required") == {"pia"}
+    assert incident.participants.filter(user=specialists["engineer"]).exists()
+
+    # Down and up again: the specialists were called already and are not paged twice.
+    incident = services.incident_change_severity(
+        incident, by=incident_manager, severity=severities["P1"], reason="Contained")
+    services.incident_change_severity(
+        incident, by=incident_manager, severity=severities["P0"], reason="Spread again")
+    assert Notification.objects.filter(reason="role.security-auditor.required",
+                                       channel="inapp").count() == 1
+    assert incident.timeline.filter(kind="role", text__startswith="Required roles").count() == 1
+
+
+def test_changing_the_type_pages_the_roles_the_new_type_requires(
+    declare, specialists, incident_types, incident_manager
+):
+    RoleRequirement.objects.create(role=specialists["security"],
+                                   incident_type=incident_types["security"])
+    incident = declare(severity="P2")
+    assert not Notification.objects.filter(reason__startswith="role.").exists()
+
+    services.incident_update_impact(incident, by=incident_manager,
+                                    incident_type=incident_types["security"],
+                                    reason="It is a breach")
+
+    assert paged("role.security-auditor.required") == {"sam"}
