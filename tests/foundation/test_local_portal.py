@@ -37,7 +37,8 @@ def test_start_turns_debug_off_and_local_mode_on():
     script = (ROOT / "firebreak").read_text()
     start = script[script.index("cmd_start() {"):script.index("# --- test")]
     assert 'export DEBUG="${DEBUG:-false}" FIREBREAK_LOCAL=true' in start
-    assert re.search(r"celery -A config worker -B --quiet --loglevel \"\$\{LOG_LEVEL:-WARNING\}\"",
+    # --quiet is Celery's own option (before the command): the worker refuses it as its own.
+    assert re.search(r"celery -A config --quiet worker -B --loglevel \"\$\{LOG_LEVEL:-WARNING\}\"",
                      start)
     # The logins and the address are printed after everything else has started.
     assert start.index('"$logins"') > start.index("wait_for_http")
