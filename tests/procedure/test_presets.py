@@ -152,3 +152,32 @@ def test_a_file_may_swap_the_ranks_of_two_levels():
     again = procedure_import(yaml.safe_dump(document, sort_keys=False), reason="Again")
     assert again.changed == []
     assert SeverityLevel.objects.active().count() == 4
+
+
+def test_a_restart_on_the_active_preset_keeps_the_managers_edits(preset_dir, capsys):
+    """`./firebreak start` with FIREBREAK_PROCEDURE runs `procedure load NAME --unless-active` at
+    every start: the first start loads the preset, a restart must not undo what a manager changed
+    since."""
+    call_command("procedure", "load", "strict-response", "--unless-active")
+    SeverityLevel.objects.filter(code="P1").update(name="Major outage")
+    revisions = ProcedureRevision.objects.count()
+    capsys.readouterr()
+
+    call_command("procedure", "load", "strict-response", "--unless-active")
+
+    assert "already the active procedure" in capsys.readouterr().out
+    assert SeverityLevel.objects.get(code="P1").name == "Major outage"
+    assert ProcedureRevision.objects.count() == revisions
+
+
+def test_unless_active_still_switches_from_another_procedure(preset_dir):
+    call_command("procedure", "load", "strict-response")
+    other = yaml.safe_load((preset_dir / "strict-response.yaml").read_text())
+    other["name"] = "Relaxed response"
+    next(s for s in other["severities"] if s["code"] == "P1")["name"] = "Serious"
+    (preset_dir / "relaxed-response.yaml").write_text(yaml.safe_dump(other, sort_keys=False))
+
+    call_command("procedure", "load", "relaxed-response", "--unless-active")
+
+    assert SeverityLevel.objects.get(code="P1").name == "Serious"
+    assert ProcedureRevision.active().preset == "relaxed-response"
