@@ -11,8 +11,9 @@ import socket
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.test import Client
 
-from incidents import services
+from incidents import guards, services
 from incidents.models import IncidentType, Service, SeverityLevel
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -175,6 +176,26 @@ def manager(make_user):
 @pytest.fixture
 def product_manager(make_user):
     return make_user("Product manager", username="paul", first_name="Paul", last_name="PM")
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) -> a test client logged in as `user`."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def core_guards_only():
+    """Only the lifecycle's own guards: the rules other areas add (checklists, post-mortems
+    before close) are tested by those areas, so tests elsewhere don't depend on their data."""
+    with guards.only_own_guards():
+        yield
 
 
 @pytest.fixture

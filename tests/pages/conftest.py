@@ -1,36 +1,19 @@
-"""Fixtures for the staff pages: logged-in clients and many incidents made cheaply."""
+"""Fixtures for the staff pages: many incidents made cheaply (logged-in clients: tests/conftest.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from incidents import guards
 from incidents.models import Incident
 
 
 @pytest.fixture(autouse=True)
-def core_guards_only():
-    """Page tests drive the lifecycle through the forms; the rules other areas add (checklists,
-    post-mortems before close) are tested by those areas, and would otherwise make these tests
-    depend on their data. Tests that need a guard register it themselves."""
-    with guards.only_own_guards():
-        yield
-
-
-@pytest.fixture
-def client_for():
-    """client_for(user) -> a test client logged in as `user`."""
-
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
+def _pages_use_core_guards_only(core_guards_only):
+    """Page tests drive the lifecycle through the forms with the lifecycle's own guards only;
+    tests that need another area's guard register it themselves."""
 
 
 @pytest.fixture

@@ -49,13 +49,3 @@ def staffed_levels(make_user):
     return people
 
 
-@pytest.fixture
-def client_for():
-    """client_for(user) -> a Client logged in as `user`."""
-
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 
 from incidents import guards, services
 
@@ -16,16 +15,6 @@ SECRET_TITLE = "Exfiltration via the billing export token"
 def core_guards_only():
     with guards.only_own_guards():
         yield
-
-
-@pytest.fixture
-def client_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -1,22 +1,11 @@
-"""War-room fixtures: a P0 incident with its roster, logged-in clients, subscribers."""
+"""War-room fixtures: a P0 incident with its roster, and subscribers."""
 
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from incidents import services
 from incidents.models import AudienceSubscription, Service
-
-
-@pytest.fixture
-def client_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture
