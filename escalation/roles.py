@@ -1,6 +1,7 @@
 """Paging for required roles (seed 003: P0 pages a devops troubleshooter, a security auditor and
-a performance engineer). At declaration, and when a severity or type change adds one, each role the incident's severity x type requires and
-nobody holds yet is paged: whoever is on call on the rotas that fill it, else the members of the
+a performance engineer). At declaration, and when a severity or type change adds one, each role
+the incident's severity x type requires and nobody holds yet is paged (and each role an
+auto-triage rule names): whoever is on call on the rotas that fill it, else the members of the
 role's group. The people paged become participants, so a restricted incident is theirs to see."""
 
 from __future__ import annotations
@@ -41,12 +42,19 @@ def required_roles_page(incident: Incident, *, now: datetime, by=None) -> list:
     a severity or type change makes a role required. The timeline says who was paged, or that
     nobody could be. Returns the slots paged for."""
     unfilled = [slot for slot in incident_roles.required_roles(incident) if not slot.is_filled]
-    if unfilled:
-        called = _roles_called_before(incident)
-        unfilled = [slot for slot in unfilled if slot.role.code not in called]
+    paged = roles_page(incident, [slot.role for slot in unfilled], now=now, by=by)
+    return [slot for slot in unfilled if slot.role in paged]
+
+
+def roles_page(incident: Incident, roles: list[IncidentRole], *, now: datetime, by=None,
+               why: str = "") -> list[IncidentRole]:
+    """Page whoever can fill each of `roles` (nobody holds them yet) that was not called for
+    before: the unfilled required roles, or the roles an auto-triage rule names (`why` says
+    so). The timeline says who was paged, or that nobody could be. Returns the roles called."""
+    called = _roles_called_before(incident) if roles else set()
+    roles = [role for role in roles if role.code not in called]
     parts = []
-    for slot in unfilled:
-        role = slot.role
+    for role in roles:
         people = role_people(role, now)
         if not people:
             parts.append(f"{role.name}: nobody to page (give the role a rota or group)")
@@ -55,15 +63,17 @@ def required_roles_page(incident: Incident, *, now: datetime, by=None) -> list:
         notify(
             subject=incident, reason=f"role.{role.code}.required", recipients=people,
             title=f"[{incident.severity.code}] {incident.reference} needs a {role.name.lower()}",
-            body=f"{incident.reference} {incident.title}\n{incident.severity} needs a "
-                 f"{role.name.lower()}. Join the war room and take the role.",
+            body=f"{incident.reference} {incident.title}\n"
+                 + (f"The {why} asks for" if why else f"{incident.severity} needs")
+                 + f" a {role.name.lower()}. Join the war room and take the role.",
             url=incident.get_absolute_url(), incident=incident,
         )
         parts.append(f"{role.name}: paged " + ", ".join(display_name(p) for p in people))
     if parts:
+        heading = f"Roles called by the {why}. " if why else "Required roles. "
         timeline_record(
             incident, kind=TimelineEntry.Kind.ROLE, by=by, occurred_at=now,
-            text="Required roles. " + "; ".join(parts) + ".",
-            data={"paged_roles": [slot.role.code for slot in unfilled]},
+            text=heading + "; ".join(parts) + ".",
+            data={"paged_roles": [role.code for role in roles]},
         )
-    return unfilled
+    return roles

@@ -34,7 +34,7 @@ class IntegrationAdmin(NoRevertHistoryAdmin):
     filter_horizontal = ["default_services"]
     readonly_fields = ["endpoint", "secret_display", "secret_rotated_at", "created_at"]
     fields = ["name", "kind", "is_enabled", "endpoint", "secret_display", "secret_rotated_at",
-              "default_severity", "default_services", "when_all_resolved", "group_by",
+              "default_severity", "default_type", "default_services", "when_all_resolved", "group_by",
               "group_window", "flap_window", "rate_limit_per_minute", "field_mapping",
               "created_at"]
     actions = ["rotate_secret"]
@@ -101,14 +101,16 @@ class TriageRuleAdmin(NoRevertHistoryAdmin):
     list_editable = ["order", "is_active"]
     list_filter = ["is_active", "integration", "suppress"]
     list_select_related = ["integration", "set_severity"]
-    filter_horizontal = ["set_services", "restrict_to_groups"]
+    filter_horizontal = ["set_services", "page_roles", "restrict_to_groups"]
+    prepopulated_fields = {"slug": ["name"]}
     inlines = [RuleConditionInline]
     change_list_template = "admin/intake/triagerule/change_list.html"
     fieldsets = [
-        (None, {"fields": ["order", "name", "is_active", "integration",
+        (None, {"fields": ["order", "name", "slug", "is_active", "integration",
                            "continue_after_match"]}),
-        ("Actions", {"fields": ["suppress", "set_severity", "set_services", "title_template",
-                                "page_rota", "page_group", "restrict", "restrict_to_groups"]}),
+        ("Actions", {"fields": ["suppress", "set_severity", "set_type", "set_services",
+                                "title_template", "page_rota", "page_group", "page_roles",
+                                "restrict", "restrict_to_groups"]}),
     ]
 
     def get_urls(self):

@@ -13,6 +13,7 @@ class IntakeConfig(AppConfig):
     def ready(self):
         from incidents.views.panels import register_incident_panel
 
+        from . import procedure  # noqa: F401  (registers the intake's procedure sections)
         from .panels import similar_context
 
         register_incident_panel("intake/_incident_alerts.html", order=15)

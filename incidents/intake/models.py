@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from incidents.models import Incident, Service, SeverityLevel
+from incidents.models import Incident, IncidentRole, IncidentType, Service, SeverityLevel
 
 from . import matching
 
@@ -48,6 +49,11 @@ class Integration(models.Model):
         SeverityLevel, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         help_text="Severity of the incidents it opens unless a rule says otherwise "
                   "(empty: the least severe level).")
+    default_type = models.ForeignKey(
+        IncidentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="default type",
+        help_text="Type of the incidents it opens unless a rule says otherwise "
+                  "(empty: the default type).")
     default_services = models.ManyToManyField(Service, blank=True, related_name="+")
     when_all_resolved = models.CharField(
         max_length=20, choices=WhenAllResolved.choices, default=WhenAllResolved.MITIGATE,
@@ -182,6 +188,8 @@ class TriageRule(models.Model):
 
     order = models.PositiveIntegerField(default=100)
     name = models.CharField(max_length=100)
+    # How a procedure file names the rule (ids differ between installations).
+    slug = models.SlugField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True)
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="rules", help_text="Empty: every integration.")
@@ -192,6 +200,8 @@ class TriageRule(models.Model):
                                    help_text="Record the alert but open no incident.")
     set_severity = models.ForeignKey(SeverityLevel, on_delete=models.PROTECT, null=True,
                                      blank=True, related_name="+")
+    set_type = models.ForeignKey(IncidentType, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", verbose_name="set type")
     set_services = models.ManyToManyField(Service, blank=True, related_name="+")
     title_template = models.CharField(
         max_length=300, blank=True,
@@ -203,6 +213,10 @@ class TriageRule(models.Model):
     page_group = models.ForeignKey("auth.Group", on_delete=models.SET_NULL, null=True,
                                    blank=True, related_name="+",
                                    help_text="Everyone in this group is paged.")
+    page_roles = models.ManyToManyField(
+        IncidentRole, blank=True, related_name="+",
+        help_text="Each role is paged as a required role is: whoever is on call on a rota "
+                  "that fills it, else the role's group.")
     restrict = models.BooleanField(
         "restrict the incident", default=False,
         help_text="Open the incident restricted: only its participants (the people paged), "
@@ -217,6 +231,22 @@ class TriageRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(TriageRule, self.name, exclude=self.pk)
+        super().save(*args, **kwargs)
+
+
+def unique_slug(model, name: str, *, exclude=None, max_length: int = 100) -> str:
+    """A slug from `name` that no other row of `model` has ("name", "name-2", ...)."""
+    base = slugify(name)[:max_length - 4] or "rule"
+    taken = set(model._default_manager.exclude(pk=exclude)
+                .filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, number = base, 2
+    while slug in taken:
+        slug, number = f"{base}-{number}", number + 1
+    return slug
 
 
 class RuleCondition(models.Model):

@@ -35,10 +35,12 @@ class Decision:
     matched: list[TriageRule] = field(default_factory=list)
     suppress: bool = False
     severity: Any = None
+    incident_type: Any = None
     services: list = field(default_factory=list)
     title: str = ""
     page_rotas: list = field(default_factory=list)
     page_groups: list = field(default_factory=list)
+    page_roles: list = field(default_factory=list)
     restrict: bool = False
     restrict_to_groups: list = field(default_factory=list)
     trace: list[RuleOutcome] = field(default_factory=list)
@@ -48,8 +50,9 @@ def rules_for(integration: Integration | None) -> list[TriageRule]:
     rules = TriageRule.objects.filter(is_active=True)
     if integration is not None:
         rules = rules.filter(Q(integration__isnull=True) | Q(integration=integration))
-    return list(rules.select_related("set_severity", "page_rota", "page_group")
-                .prefetch_related("conditions", "set_services", "restrict_to_groups").order_by("order", "id"))
+    return list(rules.select_related("set_severity", "set_type", "page_rota", "page_group")
+                .prefetch_related("conditions", "set_services", "restrict_to_groups",
+                                  "page_roles").order_by("order", "id"))
 
 
 def evaluate(rule: TriageRule, view: dict[str, Any],
@@ -82,6 +85,8 @@ def _apply(decision: Decision, rule: TriageRule, view: dict[str, Any]) -> None:
     decision.suppress = decision.suppress or rule.suppress
     if rule.set_severity is not None:
         decision.severity = rule.set_severity
+    if rule.set_type is not None:
+        decision.incident_type = rule.set_type
     services = list(rule.set_services.all())
     if services:
         decision.services = services
@@ -91,6 +96,8 @@ def _apply(decision: Decision, rule: TriageRule, view: dict[str, Any]) -> None:
         decision.page_rotas.append(rule.page_rota)
     if rule.page_group is not None:
         decision.page_groups.append(rule.page_group)
+    decision.page_roles.extend(role for role in rule.page_roles.all()
+                               if role not in decision.page_roles)
     if rule.restrict:
         decision.restrict = True
         decision.restrict_to_groups.extend(rule.restrict_to_groups.all())

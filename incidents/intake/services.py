@@ -20,10 +20,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from escalation.notifications import notify
+from escalation.roles import roles_page
 from escalation.selectors import on_call_now
 from escalation.services import incident_url
 from incidents import services as incident_services
 from incidents.errors import ActionRefused
+from incidents.roles import holder as role_holder
 from incidents.models import Incident, IncidentParticipant, SeverityLevel, TimelineEntry
 
 from . import rules
@@ -59,6 +61,15 @@ def integration_prepare(integration: Integration) -> str:
         content_type__app_label="incidents", codename__in=ACCOUNT_PERMISSIONS))
     integration.account = account
     return _new_secret(integration)
+
+
+def integration_prepare_from_file(integration: Integration) -> str:
+    """An integration a procedure file creates: files carry no secrets, so it gets a fresh one
+    that nobody knows and starts switched off; a manager rotates its secret in the admin (and
+    sees it then) before switching it on."""
+    integration_prepare(integration)
+    integration.is_enabled = False
+    return "created switched off with a new secret: rotate it in the admin, then switch it on"
 
 
 @transaction.atomic
@@ -288,6 +299,8 @@ def _declare(integration: Integration, alert: Alert, event: AlertEvent,
     severity = decision.severity or integration.default_severity
     if severity is None or not severity.is_active:  # none set, or retired by a procedure switch
         severity = SeverityLevel.objects.active().order_by("-rank").first()
+    incident_type = decision.incident_type or integration.default_type
+    typed = {"incident_type": incident_type} if incident_type and incident_type.is_active else {}
     services = decision.services or list(integration.default_services.all())
     description = "\n\n".join(filter(None, [
         event.annotations.get("description", ""),
@@ -297,7 +310,7 @@ def _declare(integration: Integration, alert: Alert, event: AlertEvent,
     incident = incident_services.incident_declare(
         by=integration.account, title=(decision.title or event.title or "Alert")[:200],
         severity=severity, description=description, services=services,
-        detected_at=min(event.starts_at or now, now),
+        detected_at=min(event.starts_at or now, now), **typed,
     )
     people = _paged_people(decision, now)
     if decision.restrict:
@@ -309,6 +322,10 @@ def _declare(integration: Integration, alert: Alert, event: AlertEvent,
         incident_services.participants_add(incident, people,
                                            reason=IncidentParticipant.Reason.PAGED)
     _page(decision, incident, people)
+    unheld = [role for role in decision.page_roles if role_holder(incident, role) is None]
+    if unheld:
+        roles_page(incident, unheld, now=now, by=integration.account,
+                   why=f"auto-triage rule “{decision.rule}”")
     return incident
 
 

@@ -275,6 +275,10 @@ class _Run:
                 if not created:
                     details.append(f"{name}: {_show(old)} → {_show(value)}")
                 setattr(row, name, value)
+        if created and getattr(part, "prepare", None) and not unreadable:
+            note = part.prepare(row)
+            if note:
+                details.append(note)
         try:
             # The fields that could not be read are already reported; check all the others,
             # so one pass over a file lists every problem in it.

@@ -7,6 +7,7 @@ core never imports them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -58,14 +59,18 @@ class Section(Part):
     `prunable=False`: entries the file does not list are always kept (services: incidents
     link to them, and a procedure names only the ones it needs).
     `order`: sections are read in this order, so a section may refer only to those before it
-    (calendars 10, severities and types 20, roles 30, rotas and ladders 40, policies and rules
-    50, checklists, cadences and templates 60, reviews 70)."""
+    (calendars 10, severities and types 20, roles 30, rotas and ladders 40, policies, rules and
+    integrations 50, triage rules 51, checklists, cadences and templates 60, reviews 70).
+    `prepare`: called on a row the file creates, before it is validated, to give it what a
+    file never carries (an integration's account and a fresh secret); returns a note for the
+    plan, or ""."""
 
     name: str = ""
     order: int = 100
     children: tuple[Children, ...] = ()
     retire_field: str | None = None
     prunable: bool = True
+    prepare: Callable[[models.Model], str] | None = None
     help: str = ""
 
     def queryset(self):
