@@ -146,3 +146,62 @@ def test_a_rule_can_open_the_incident_restricted(alertmanager_integration, post,
     assert incident.is_restricted
     assert list(incident.visible_to_groups.all()) == [security]
     assert can_see(on_call, incident) and not can_see(bystander, incident)
+
+
+def test_a_rule_sets_the_type_else_the_integration_does(make_integration, post,
+                                                         incident_types):
+    integration = make_integration("alertmanager", name="Prometheus",
+                                   default_type=incident_types["infrastructure"])
+    make_rule(1, "Security alerts are security incidents",
+              [("labels.alertname", "regex", "^Security")], set_type=incident_types["security"])
+    post(integration, payloads.alertmanager(payloads.am_alert("SecurityBreach"),
+                                            group_key="security"))
+    post(integration, payloads.alertmanager(payloads.am_alert("DiskFull"), group_key="disk"))
+    types = dict(Incident.objects.values_list("title", "incident_type__code"))
+    assert types == {"SecurityBreach on checkout": "security",
+                     "DiskFull on checkout": "infrastructure"}
+
+
+def test_a_retired_type_is_not_given_to_new_incidents(make_integration, post, incident_types):
+    from incidents.models import IncidentType
+
+    integration = make_integration("alertmanager", name="Prometheus")
+    make_rule(1, "Everything is a process issue", [], set_type=incident_types["process"])
+    IncidentType.objects.filter(code="process").update(is_active=False)
+    post(integration, payloads.alertmanager())
+    assert Incident.objects.get().incident_type_id == IncidentType.default_pk()
+
+
+def test_a_rule_pages_the_roles_it_names_once(alertmanager_integration, post, make_user):
+    from django.contrib.auth.models import Group
+
+    from escalation.models import Notification, Rota, RotaMember
+    from incidents.models import IncidentRole, TimelineEntry
+    from incidents.people import display_name
+
+    auditor_on_call = make_user("Responder", username="auditor")
+    rota = Rota.objects.create(name="Auditors on call")
+    RotaMember.objects.create(rota=rota, user=auditor_on_call)
+    auditor = IncidentRole.objects.create(code="security-auditor", name="Security auditor")
+    rota.fills_roles.add(auditor)
+    engineers = Group.objects.create(name="Performance engineers")
+    engineer = make_user("Responder", username="perf")
+    engineer.groups.add(engineers)
+    performance = IncidentRole.objects.create(code="performance-engineer",
+                                              name="Performance engineer", group=engineers)
+    rule = make_rule(1, "Page the specialists", [("labels.service", "eq", "checkout")],
+                     continue_after_match=True)
+    rule.page_roles.set([auditor, performance])
+    make_rule(2, "Auditor again", []).page_roles.set([auditor])
+
+    post(alertmanager_integration, payloads.alertmanager())
+    incident = Incident.objects.get()
+    paged = set(Notification.objects.filter(reason__startswith="role.")
+                .values_list("recipient__username", "reason"))
+    assert paged == {("auditor", "role.security-auditor.required"),
+                     ("perf", "role.performance-engineer.required")}
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.ROLE)
+    assert entry.text == ("Roles called by the auto-triage rule “Auditor again”. Performance "
+                          f"engineer: paged {display_name(engineer)}; Security auditor: "
+                          f"paged {display_name(auditor_on_call)}.")
+    assert {p.user.username for p in incident.participants.all()} >= {"auditor", "perf"}
