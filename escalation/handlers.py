@@ -12,7 +12,14 @@ from __future__ import annotations
 from incidents.models import Incident
 
 from .deadlines import register, register_batch
-from .models import Deadline, EscalationEvent, EscalationStep, ImpactRule, SlaClock
+from .models import (
+    Deadline,
+    EscalationEvent,
+    EscalationLevel,
+    EscalationStep,
+    ImpactRule,
+    SlaClock,
+)
 from . import selectors, services
 
 
@@ -53,12 +60,27 @@ def sla_at_risk(deadlines: list[Deadline]) -> None:
 def escalation_steps(deadlines: list[Deadline]) -> None:
     steps = EscalationStep.objects.select_related("level").in_bulk(
         _payload_ids(deadlines, "step"))
+    removed = [d for d in deadlines if d.payload.get("step") not in steps]
+    levels = EscalationLevel.objects.in_bulk(_payload_ids(removed, "level"))
     incidents = Incident.objects.select_related("severity", "incident_manager").in_bulk(
         {d.incident_id for d in deadlines})
-    services.escalation_steps_fire(
-        [(steps[d.payload["step"]], incidents[d.incident_id], d.acts_at) for d in deadlines
-         if d.payload.get("step") in steps and d.incident_id in incidents],
-        _directory(deadlines))
+    due = []
+    for d in deadlines:
+        step = steps.get(d.payload.get("step")) or _step_as_scheduled(d, levels)
+        if step is not None and d.incident_id in incidents:
+            due.append((step, incidents[d.incident_id], d.acts_at))
+    services.escalation_steps_fire(due, _directory(deadlines))
+
+
+def _step_as_scheduled(deadline: Deadline, levels: dict) -> EscalationStep | None:
+    """A step removed from the procedure (an import dropped it) after its timer was set: the
+    timer still escalates as it was told then (an unsaved stand-in, so the event names no
+    step). Timers set before they carried their level have nothing to go on."""
+    level = levels.get(deadline.payload.get("level"))
+    if level is None:
+        return None
+    return EscalationStep(level=level, action=deadline.payload.get("action", ""),
+                          anchor=deadline.payload.get("anchor", EscalationStep.Anchor.START))
 
 
 @register("escalation.rule")

@@ -123,20 +123,24 @@ def escalation_step_fire(step: EscalationStep, incident: Incident, *, at: dateti
 def escalation_steps_fire(due: list[tuple[EscalationStep, Incident, datetime]],
                           directory: selectors.LevelDirectory | None = None) -> int:
     """Each step falls due at its moment: escalate as of then where the incident was open
-    then and the step has not fired for it yet."""
+    then and the step has not fired for it yet. A step an import removed comes as an unsaved
+    stand-in (no pk): its timer fires once, so it needs no such check."""
     fired = set(EscalationEvent.objects.filter(
         incident__in={incident.pk for _, incident, _ in due},
-        step__in={step.pk for step, _, _ in due}).values_list("incident_id", "step_id"))
+        step__in={step.pk for step, _, _ in due if step.pk}).values_list("incident_id",
+                                                                         "step_id"))
     escalations = []
     for step, incident, at in due:
         if not open_at(incident, at) or (incident.pk, step.pk) in fired:
             continue
-        fired.add((incident.pk, step.pk))
+        if step.pk:
+            fired.add((incident.pk, step.pk))
         reason = (EscalationEvent.ReasonCategory.TIME
                   if step.anchor == EscalationStep.Anchor.START
                   else EscalationEvent.ReasonCategory.SLA_BREACH)
         escalations.append(Escalation(
-            incident=incident, level=step.level, source=EscalationEvent.Source.STEP, step=step,
+            incident=incident, level=step.level, source=EscalationEvent.Source.STEP,
+            step=step if step.pk else None,
             reason_category=reason, note=step.action, at=at))
     return len(escalations_record(escalations, directory))
 

@@ -38,6 +38,14 @@ def _step_key(step: EscalationStep) -> str:
     return f"escalation.step.{step.pk}"
 
 
+def step_payload(step: EscalationStep) -> dict:
+    """What a step's timer must do, carried by the timer itself: a procedure import that drops
+    the step (or its whole policy) must not leave an incident mid-escalation stuck, so the
+    timer escalates as it was told when it was scheduled (see escalation.handlers)."""
+    return {"step": step.pk, "level": step.level_id, "action": step.action,
+            "anchor": step.anchor}
+
+
 def _rule_key(rule: ImpactRule) -> str:
     return f"escalation.rule.{rule.pk}"
 
@@ -72,7 +80,7 @@ def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: d
         timed = past[-1:] + [pair for pair in timed if pair[0] > now]
     for due_at, step in timed:
         deadline_schedule(subject=incident, key=_step_key(step), kind="escalation.step",
-                          due_at=due_at, incident=incident, payload={"step": step.pk})
+                          due_at=due_at, incident=incident, payload=step_payload(step))
     return len(timed)
 
 
@@ -106,7 +114,7 @@ def _schedule_anchored_steps(anchored: list[tuple[Incident, str, datetime]],
                 calendars[clock] = selectors.working_calendar_for(clock)
             timers.append(Deadline(
                 kind="escalation.step", key=_step_key(step), incident=incident,
-                content_type=content_type, object_id=incident.pk, payload={"step": step.pk},
+                content_type=content_type, object_id=incident.pk, payload=step_payload(step),
                 due_at=sla.add_time(origin, step.delay, clock=clock, calendar=calendars[clock])))
     deadlines_schedule_many(timers)
 

@@ -1,0 +1,79 @@
+"""A step's pending timer carries what it must do: a procedure import that drops the step (or
+its whole policy) while an incident is mid-escalation does not leave that incident stuck; it
+keeps escalating as it was told when the timer was set."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+import yaml
+
+from escalation.deadlines import deadlines_sweep
+from escalation.models import EscalationEvent, EscalationPolicy, EscalationStep
+from escalation.selectors import escalation_policy_for
+from incidents import services
+from incidents.procedure import procedure_export, procedure_import
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
+HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
+
+
+def sweep_at(moment: datetime) -> int:
+    with time_machine.travel(moment, tick=False):
+        return deadlines_sweep()
+
+
+def escalations(incident) -> list[tuple[int, str, int | None]]:
+    return list(EscalationEvent.objects.filter(incident=incident).order_by("at", "id")
+                .values_list("level__number", "note", "step_id"))
+
+
+@pytest.fixture
+def p0(declare, incident_manager, staffed_levels):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+        return services.incident_assign_role(incident, by=incident_manager,
+                                             role="incident_manager", user=incident_manager)
+
+
+def import_without(policy: EscalationPolicy, *, steps_after: int = 0, prune=False) -> None:
+    """Import the exported procedure with the policy's steps after the first `steps_after`
+    left out (all of them, and the policy, with `steps_after=0` and prune)."""
+    document = yaml.safe_load(procedure_export())
+    entries = document["escalation_policies"]
+    entry = next(e for e in entries if e["slug"] == policy.slug)
+    if steps_after:
+        entry["steps"] = entry["steps"][:steps_after]
+    else:
+        entries.remove(entry)
+    with time_machine.travel(START + 90 * MINUTE, tick=False):
+        procedure_import(yaml.safe_dump(document, allow_unicode=True), reason="New procedure",
+                         prune=prune)
+
+
+def test_a_step_dropped_by_an_import_still_fires_as_it_was_scheduled(p0):
+    policy = escalation_policy_for(p0)
+    first, second = list(policy.steps.filter(anchor="start").order_by("order"))[:2]
+    sweep_at(START + first.delay)
+    import_without(policy, steps_after=1)
+    assert not EscalationStep.objects.filter(pk=second.pk).exists()
+
+    sweep_at(START + second.delay)
+    assert escalations(p0)[:2] == [(first.level.number, first.action, first.pk),
+                                   (second.level.number, second.action, None)]
+    sweep_at(START + second.delay + HOUR)
+    assert len([e for e in escalations(p0) if e[1] == second.action]) == 1  # once only
+
+
+def test_a_policy_pruned_mid_escalation_keeps_its_timers(p0):
+    policy = escalation_policy_for(p0)
+    steps = [(s.delay, s.level.number, s.action) for s in policy.steps.filter(anchor="start")]
+    import_without(policy, prune=True)
+    assert not EscalationPolicy.objects.filter(pk=policy.pk).exists()
+
+    for delay, _, _ in steps:
+        sweep_at(START + delay)
+    assert [(number, note) for number, note, _ in escalations(p0)] == [
+        (number, action) for _, number, action in sorted(steps)]
