@@ -34,9 +34,9 @@ class IntegrationAdmin(NoRevertHistoryAdmin):
     filter_horizontal = ["default_services"]
     readonly_fields = ["endpoint", "secret_display", "secret_rotated_at", "created_at"]
     fields = ["name", "kind", "is_enabled", "endpoint", "secret_display", "secret_rotated_at",
-              "default_severity", "default_type", "default_services", "when_all_resolved", "group_by",
-              "group_window", "flap_window", "rate_limit_per_minute", "field_mapping",
-              "created_at"]
+              "default_severity", "default_type", "default_services", "when_all_resolved",
+              "group_by", "group_window", "flap_window", "rate_limit_per_minute",
+              "field_mapping", "created_at"]
     actions = ["rotate_secret"]
 
     @admin.display(description="Secret")

@@ -151,3 +151,25 @@ def test_alerts_of_restricted_incidents_are_hidden_from_others(responder, manage
     client.force_login(responder)
     assert list(client.get(reverse("intake:alerts")).context["alerts"]) == []
     assert client.get(reverse("intake:alert", args=[alert.pk])).status_code == 404
+
+
+def test_a_manager_adds_a_rule_with_its_slug_type_and_roles(manager_client, severities,
+                                                            incident_types):
+    from incidents.models import IncidentRole
+
+    auditor = IncidentRole.objects.create(code="security-auditor", name="Security auditor")
+    form = {"order": 5, "name": "Security alerts", "slug": "security-alerts", "is_active": "on",
+            "set_severity": severities["P0"].pk, "set_type": incident_types["security"].pk,
+            "page_roles": [auditor.pk], "conditions-TOTAL_FORMS": 1,
+            "conditions-INITIAL_FORMS": 0, "conditions-0-field": "labels.alertname",
+            "conditions-0-operator": "regex", "conditions-0-value": "^Security"}
+    response = manager_client.post(reverse("admin:intake_triagerule_add"), form)
+    assert response.status_code == 302
+    rule = TriageRule.objects.get(slug="security-alerts")
+    assert rule.set_type.code == "security" and list(rule.page_roles.all()) == [auditor]
+
+    again = manager_client.post(reverse("admin:intake_triagerule_add"),
+                                {**form, "name": "Security alerts again"})
+    assert again.status_code == 200
+    assert "slug" in again.context["adminform"].form.errors
+    assert TriageRule.objects.filter(slug="security-alerts").count() == 1
