@@ -77,3 +77,26 @@ def test_a_policy_pruned_mid_escalation_keeps_its_timers(p0):
         sweep_at(START + delay)
     assert [(number, note) for number, note, _ in escalations(p0)] == [
         (number, action) for _, number, action in sorted(steps)]
+
+
+def test_timers_set_before_they_carried_their_step_get_it_from_the_migration(p0):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from escalation.models import Deadline
+
+    timers = Deadline.objects.filter(incident=p0, kind="escalation.step", fired_at__isnull=True)
+    for timer in timers:  # as the timers were before
+        timer.payload = {"step": timer.payload["step"]}
+        timer.save(update_fields=["payload"])
+    import_module("escalation.migrations.0015_step_timers_carry_their_step").fill_payloads(
+        apps, None)
+
+    policy = escalation_policy_for(p0)
+    first = policy.steps.filter(anchor="start").order_by("order").first()
+    assert timers.get(key=f"escalation.step.{first.pk}").payload == {
+        "step": first.pk, "level": first.level_id, "action": first.action, "anchor": "start"}
+    import_without(policy, prune=True)
+    sweep_at(START + first.delay)
+    assert escalations(p0) == [(first.level.number, first.action, None)]
