@@ -5,7 +5,9 @@ Rows are keyed by their natural keys (slugs; a level by its ladder and number)."
 from incidents.procedure import Children, Section, register
 
 from .models import (
+    PENDING,
     BusinessCalendar,
+    Deadline,
     EscalationLadder,
     EscalationLevel,
     EscalationPolicy,
@@ -31,8 +33,18 @@ register(Section(
     name="escalation_ladders", model=EscalationLadder, key=("slug",), order=41,
     help="Named ladders of escalation levels (the default one, a type's own matrix).",
 ))
+
+
+def level_awaited(level: EscalationLevel) -> bool:
+    """A pending step timer will escalate to the level (its step may be gone: the timer
+    carries its level), so a prune keeps the level until the timer has fired."""
+    return Deadline.objects.filter(PENDING, kind="escalation.step",
+                                   payload__level=level.pk).exists()
+
+
 register(Section(
     name="escalation_levels", model=EscalationLevel, key=("ladder", "number"), order=42,
+    in_use=level_awaited,
     children=(Children(name="response_times", model=LevelResponseTime, key=("severity",),
                        parent_field="level"),),
     help="Who is called at each level of each ladder, and how fast each level must respond "

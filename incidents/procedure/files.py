@@ -334,7 +334,8 @@ class _Run:
         if not self.prune or not section.prunable:
             self.changes.append(Change("keep", where, ["not in the file; kept"]))
             return
-        if _deletes_only_configuration(section, row):
+        if _deletes_only_configuration(section, row) and not (
+                section.in_use and section.in_use(row)):
             row.delete()
             self.changes.append(Change("delete", where))
         elif section.retire_field and (section.model, row.pk) in self.vacated:

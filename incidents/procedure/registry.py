@@ -63,7 +63,9 @@ class Section(Part):
     integrations 50, triage rules 51, checklists, cadences and templates 60, reviews 70).
     `prepare`: called on a row the file creates, before it is validated, to give it what a
     file never carries (an integration's account and a fresh secret); returns a note for the
-    plan, or ""."""
+    plan, or "".
+    `in_use`: whether a row is still needed by something no foreign key shows (a pending
+    timer naming an escalation level); such a row is retired or kept, never deleted."""
 
     name: str = ""
     order: int = 100
@@ -71,6 +73,7 @@ class Section(Part):
     retire_field: str | None = None
     prunable: bool = True
     prepare: Callable[[models.Model], str] | None = None
+    in_use: Callable[[models.Model], bool] | None = None
     help: str = ""
 
     def queryset(self):

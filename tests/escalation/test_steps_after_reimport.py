@@ -100,3 +100,38 @@ def test_timers_set_before_they_carried_their_step_get_it_from_the_migration(p0)
     import_without(policy, prune=True)
     sweep_at(START + first.delay)
     assert escalations(p0) == [(first.level.number, first.action, None)]
+
+
+def test_a_level_a_pending_timer_names_is_kept_by_a_prune(
+        declare, severities, incident_types, make_user):
+    from escalation.models import EscalationLadder, EscalationLevel
+
+    ladder = EscalationLadder.objects.create(slug="security", name="Security escalation")
+    team, ciso = (ladder.levels.create(number=n, name=name)
+                  for n, name in [(1, "Security team"), (2, "CISO")])
+    ciso.users.add(make_user("Responder", username="ciso"))
+    policy = EscalationPolicy.objects.create(
+        slug="p0-security", name="P0 security", severity=severities["P0"], ladder=ladder,
+        incident_type=incident_types["security"])
+    policy.steps.create(order=1, delay=timedelta(0), level=team, action="Security team")
+    policy.steps.create(order=2, delay=15 * MINUTE, level=ciso, action="The CISO decides")
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0", incident_type=incident_types["security"])
+    sweep_at(START)
+
+    document = yaml.safe_load(procedure_export())
+    document["escalation_levels"] = [level for level in document["escalation_levels"]
+                                     if level["ladder"] != "security" or level["number"] == 1]
+    entry = next(e for e in document["escalation_policies"] if e["slug"] == "p0-security")
+    entry["steps"] = entry["steps"][:1]
+    with time_machine.travel(START + 5 * MINUTE, tick=False):
+        result = procedure_import(yaml.safe_dump(document, allow_unicode=True),
+                                  reason="CISO level retired", prune=True)
+    kept = [c for c in result.changes if c.where == f"escalation_levels[{ciso}]"]
+    assert [(c.action, c.details) for c in kept] == [("keep", ["still used, so kept"])]
+    assert EscalationLevel.objects.filter(pk=ciso.pk).exists()
+
+    sweep_at(START + 15 * MINUTE)
+    assert list(EscalationEvent.objects.filter(incident=incident, level__ladder=ladder)
+                .order_by("at").values_list("level__number", "note")) == [
+        (1, "Security team"), (2, "The CISO decides")]
