@@ -11,7 +11,7 @@ class IntakeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from incidents.views.panels import register_incident_panel
+        from incidents.views.panels import register_declare_panel, register_incident_panel
 
         from . import procedure  # noqa: F401  (registers the intake's procedure sections)
         from .panels import similar_context
@@ -19,3 +19,4 @@ class IntakeConfig(AppConfig):
         register_incident_panel("intake/_incident_alerts.html", order=15)
         register_incident_panel("intake/_similar_incidents.html", context=similar_context,
                                 order=16)
+        register_declare_panel("intake/_declare_similar.html")

@@ -10,4 +10,6 @@ urlpatterns = [
     path("v2/enqueue", endpoints.pagerduty_enqueue, name="pagerduty_enqueue"),
     path("alerts/", views.alert_list, name="alerts"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert"),
+    path("incidents/declare/similar/", views.similar_while_declaring,
+         name="similar_while_declaring"),
 ]

@@ -1,4 +1,5 @@
-"""Staff pages: the alerts list (recent, unmatched, suppressed) and one alert."""
+"""Staff pages: the alerts list (recent, unmatched, suppressed), one alert, and the similar
+incidents shown on the declare form while its title is typed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from . import selectors
 from .forms import AlertFilterForm
-from incidents.models import Incident
+from incidents.models import Incident, Service
 
 from .similar import similar_incidents
 
@@ -51,3 +52,23 @@ def alert_detail(request, pk: int):
                           and request.user.has_perm("incidents.cancel_incident"))
     return render(request, "intake/alert_detail.html", {
         "alert": alert, "similar": similar, "can_mark_duplicate": can_mark_duplicate})
+
+
+# What a search is asked with is bounded: words past these lengths add nothing to a match.
+TYPED_TITLE_LIMIT = 200
+TYPED_DESCRIPTION_LIMIT = 2_000
+
+
+@login_required
+@permission_required("incidents.declare_incident", raise_exception=True)
+def similar_while_declaring(request):
+    """Open possible duplicates (and similar past incidents) of what is being typed on the declare
+    form, among the incidents the person may see; asked again as the title or services change."""
+    service_ids = [int(value) for value in request.GET.getlist("services")[:50]
+                   if value.isdigit() and len(value) < 12]
+    similar = similar_incidents(
+        user=request.user,
+        title=request.GET.get("title", "")[:TYPED_TITLE_LIMIT],
+        description=request.GET.get("description", "")[:TYPED_DESCRIPTION_LIMIT],
+        services=list(Service.objects.filter(pk__in=service_ids)))
+    return render(request, "intake/_declare_similar_list.html", {"similar": similar})

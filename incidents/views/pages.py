@@ -82,7 +82,9 @@ def incident_declare(request):
             messages.success(request, f"{incident.reference} declared as {incident.severity}.")
             return redirect(incident)
     status = 400 if form.is_bound else 200
-    return render(request, "incidents/incident_declare.html", {"form": form}, status=status)
+    templates, panel_context = panels.collect(panels.DECLARE_PANELS, request)
+    return render(request, "incidents/incident_declare.html",
+                  {"form": form, "panel_templates": templates, **panel_context}, status=status)
 
 
 @login_required

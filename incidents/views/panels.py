@@ -1,4 +1,4 @@
-"""Places where later areas add panels to the dashboard and the incident page.
+"""Places where later areas add panels to the dashboard, the incident page and the declare form.
 
 A panel is a template. The conventional templates below are included when they exist, so an
 area only has to add the file; an area that needs data for its panel registers a context
@@ -7,8 +7,8 @@ function (from its AppConfig.ready() or receivers module):
     from incidents.views.panels import register_incident_panel
     register_incident_panel("escalation/panels/incident_sla.html", context=sla_context)
 
-Dashboard context functions take (request) and incident ones (request, incident); each returns
-a dict merged into the page context. Keep them to a fixed number of queries."""
+Dashboard and declare-form context functions take (request) and incident ones (request,
+incident); each returns a dict merged into the page context. Keep them to a fixed number of queries."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ INCIDENT_PANELS: list[Panel] = [
     Panel("postmortems/_incident_panel.html", order=50),
 ]
 
+DECLARE_PANELS: list[Panel] = []
+
 
 def _register(panels: list[Panel], template: str, context, order: int) -> None:
     for panel in panels:
@@ -55,6 +57,11 @@ def register_dashboard_panel(template: str, context: Callable | None = None,
 def register_incident_panel(template: str, context: Callable | None = None,
                             order: int = 100) -> None:
     _register(INCIDENT_PANELS, template, context, order)
+
+
+def register_declare_panel(template: str, context: Callable | None = None,
+                           order: int = 100) -> None:
+    _register(DECLARE_PANELS, template, context, order)
 
 
 def _exists(template: str) -> bool:

@@ -101,3 +101,69 @@ def test_the_alert_view_lists_similar_incidents(history, alertmanager_integratio
     page = client.get(reverse("intake:alert", args=[alert.pk])).content.decode()
     assert open_one.reference in page
     assert "Mark " + alert.incident.reference + " a duplicate" in page
+
+
+# --- while declaring --------------------------------------------------------------------------
+
+SIMILAR_WHILE_DECLARING = "/incidents/declare/similar/"
+
+
+def test_the_declare_form_asks_for_similar_incidents_as_the_title_is_typed(responder,
+                                                                           client_for):
+    page = client_for(responder).get(reverse("incidents:declare"))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'hx-get="{reverse("intake:similar_while_declaring")}"' in html
+    assert "from:#id_title" in html and 'id="id_title"' in html
+
+
+def test_typing_a_title_like_an_open_incident_lists_it_as_a_possible_duplicate(
+        engine, history, payments, responder, client_for):
+    open_one, past = history
+
+    answer = client_for(responder).get(SIMILAR_WHILE_DECLARING, {
+        "title": "Checkout errors: payments return 500", "services": [str(payments.pk)]})
+
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert "Already open: is it one of these?" in html
+    duplicates, past_part = html.split("Similar past incidents")
+    assert open_one.reference in duplicates and "shares Payments" in duplicates
+    assert past.reference in past_part and past.reference not in duplicates
+    assert "Office wifi" not in html
+
+
+def test_nothing_similar_shows_nothing(history, responder, client_for):
+    answer = client_for(responder).get(SIMILAR_WHILE_DECLARING, {"title": "Printer out of toner"})
+
+    assert answer.status_code == 200 and answer.content.strip() == b""
+
+
+def test_a_restricted_incident_is_not_offered_to_someone_outside_it(history, responder,
+                                                                   client_for, django_user_model):
+    open_one, _ = history
+    security_lead = django_user_model.objects.create_superuser("sec", "sec@example.com", "x")
+    incident_services.incident_set_visibility(open_one, by=security_lead, restricted=True,
+                                              reason="Security issue")
+
+    answer = client_for(responder).get(SIMILAR_WHILE_DECLARING, {
+        "title": "Checkout errors: payments return 500"})
+
+    assert open_one.reference.encode() not in answer.content
+
+
+@pytest.mark.parametrize("query", [
+    {"title": "Checkout " * 20_000},
+    {"title": "Checkout", "services": ["x", "-1", "9" * 40, ""]},
+    {"description": "payments", "title": ""},
+    {},
+])
+def test_odd_input_is_an_answer_never_an_error(history, responder, client_for, query):
+    assert client_for(responder).get(SIMILAR_WHILE_DECLARING, query).status_code == 200
+
+
+def test_only_people_who_may_declare_are_answered(history, product_manager, client_for):
+    answer = client_for(product_manager).get(SIMILAR_WHILE_DECLARING, {"title": "Checkout"})
+
+    assert answer.status_code == 403
