@@ -34,7 +34,8 @@ from .models import Alert, AlertGroup, Integration, RateWindow
 
 # What an integration's account may do on the incidents it opens; nothing else.
 ACCOUNT_PERMISSIONS = ("declare_incident", "work_incident", "reopen_incident",
-                       "add_timelineentry", "change_incident_visibility")
+                       "add_timelineentry", "change_incident_visibility",
+                       "change_incident_severity")
 
 
 def secret_hash(secret: str) -> str:
@@ -223,6 +224,8 @@ def _fire(integration: Integration, alert: Alert, event: AlertEvent, *, refire: 
     if incident is None:
         incident = _declare(integration, alert, event, decision, now)
         how, action = "", "declared"
+    else:
+        incident = _raise_to_rule_severity(integration, alert, incident, decision, now)
     if group is not None:
         if action == "declared" or group.incident is None or not group.incident.is_open:
             group.incident = incident
@@ -312,12 +315,36 @@ def _declare(integration: Integration, alert: Alert, event: AlertEvent,
         severity=severity, description=description, services=services,
         detected_at=min(event.starts_at or now, now), **typed,
     )
-    people = _paged_people(decision, now)
     if decision.restrict:
         incident = incident_services.incident_set_visibility(
             incident, by=integration.account, restricted=True,
             groups=decision.restrict_to_groups,
             reason=f"Auto-triage rule “{decision.rule}” restricts it.")
+    _page_as_the_rule_says(integration, decision, incident, now)
+    return incident
+
+
+def _raise_to_rule_severity(integration: Integration, alert: Alert, incident: Incident,
+                            decision: rules.Decision, now: datetime) -> Incident:
+    """A worse alert joining an open incident raises it to the severity its rule sets, and pages
+    whom the rule pages, as if it had come first. Never lowers it: a milder alert says nothing
+    about the rest, and a person may have raised it on purpose."""
+    wanted = decision.severity
+    if wanted is None or not wanted.is_active or wanted.rank >= incident.severity.rank:
+        return incident
+    incident = incident_services.incident_change_severity(
+        incident, by=integration.account, severity=wanted,
+        reason=f"Alert “{alert.title or alert.identity}” joined; the auto-triage rule "
+               f"“{decision.rule}” sets {wanted.code}.")
+    _page_as_the_rule_says(integration, decision, incident, now)
+    return incident
+
+
+def _page_as_the_rule_says(integration: Integration, decision: rules.Decision,
+                           incident: Incident, now: datetime) -> None:
+    """Page the rule's rotas and groups, and the roles it names that nobody holds yet."""
+    people = _paged_people(decision, now)
+    if incident.is_restricted:
         # Whoever is paged must be able to open what they are paged about.
         incident_services.participants_add(incident, people,
                                            reason=IncidentParticipant.Reason.PAGED)
@@ -326,7 +353,6 @@ def _declare(integration: Integration, alert: Alert, event: AlertEvent,
     if unheld:
         roles_page(incident, unheld, now=now, by=integration.account,
                    why=f"auto-triage rule “{decision.rule}”")
-    return incident
 
 
 def _paged_people(decision: rules.Decision, now: datetime) -> list:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from incidents.intake import matching, rules
 from incidents.intake.models import Alert, RuleCondition, TriageRule
-from incidents.models import Incident
+from incidents.models import Incident, TimelineEntry
 
 from . import payloads
 
@@ -205,3 +205,66 @@ def test_a_rule_pages_the_roles_it_names_once(alertmanager_integration, post, ma
                           f"engineer: paged {display_name(engineer)}; Security auditor: "
                           f"paged {display_name(auditor_on_call)}.")
     assert {p.user.username for p in incident.participants.all()} >= {"auditor", "perf"}
+
+
+def test_a_worse_alert_joining_the_group_raises_the_incident_and_pages_the_rule(
+        alertmanager_integration, post, severities, make_user):
+    """Seed 001: an error rate over 5% is P0 whatever opened the incident; the alert that shows it
+    may arrive second, in the same Alertmanager group."""
+    from escalation.models import Notification, Rota, RotaMember
+
+    on_call = make_user("Responder", username="oncall")
+    rota = Rota.objects.create(name="Checkout on call")
+    RotaMember.objects.create(rota=rota, user=on_call)
+    make_rule(1, "Critical is P0", [("labels.severity", "eq", "critical")],
+              set_severity=severities["P0"], page_rota=rota)
+    make_rule(2, "Warning is P2", [("labels.severity", "eq", "warning")],
+              set_severity=severities["P2"])
+    post(alertmanager_integration, payloads.alertmanager(payloads.am_alert(
+        "HighLatency", fingerprint="f1", labels={"severity": "warning"})))
+    incident = Incident.objects.get()
+    assert incident.severity.code == "P2"
+
+    post(alertmanager_integration, payloads.alertmanager(payloads.am_alert(
+        "HighErrorRate", fingerprint="f2", labels={"severity": "critical"})))
+
+    incident.refresh_from_db()
+    assert Incident.objects.count() == 1 and incident.severity.code == "P0"
+    raised = TimelineEntry.objects.get(incident=incident, kind=TimelineEntry.Kind.SEVERITY)
+    assert "from P2 to P0" in raised.text and "Critical is P0" in raised.text
+    assert Notification.objects.filter(recipient=on_call, reason="intake.page").exists()
+
+
+def test_a_milder_alert_joining_never_lowers_the_incident(alertmanager_integration, post,
+                                                        severities):
+    make_rule(1, "Critical is P0", [("labels.severity", "eq", "critical")],
+              set_severity=severities["P0"])
+    make_rule(2, "Warning is P2", [("labels.severity", "eq", "warning")],
+              set_severity=severities["P2"])
+    post(alertmanager_integration, payloads.alertmanager(payloads.am_alert(
+        "HighErrorRate", fingerprint="f1", labels={"severity": "critical"})))
+
+    post(alertmanager_integration, payloads.alertmanager(payloads.am_alert(
+        "HighLatency", fingerprint="f2", labels={"severity": "warning"})))
+
+    incident = Incident.objects.get()
+    assert incident.severity.code == "P0"
+    assert not TimelineEntry.objects.filter(incident=incident,
+                                            kind=TimelineEntry.Kind.SEVERITY).exists()
+
+
+def test_integrations_made_before_may_raise_severity_after_migrating(alertmanager_integration):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "incidents.intake.migrations.0007_integrations_raise_severity")
+    account = alertmanager_integration.account
+    account.user_permissions.remove(*account.user_permissions.filter(
+        codename="change_incident_severity"))
+
+    migration.grant(apps, None)
+
+    account = type(account).objects.get(pk=account.pk)
+    assert account.has_perm("incidents.change_incident_severity")
