@@ -214,6 +214,11 @@ class IncidentChecklistItem(models.Model):
         default=BlockedTransition.NONE,
     )
     runbook = models.TextField(blank=True)
+    applies = models.BooleanField(
+        "required now", default=True,
+        help_text="Off once the incident's severity or type no longer asks for the item: it "
+                  "is kept (ticks are a record), shown as not required and gates nothing.",
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="checklist_items_assigned",

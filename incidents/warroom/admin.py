@@ -101,9 +101,9 @@ class ChecklistTemplateAdmin(NoRevertHistoryAdmin):
 
 @admin.register(IncidentChecklistItem)
 class IncidentChecklistItemAdmin(VisibleIncidentsAdminMixin, ReadOnlyAdmin):
-    list_display = ["incident", "text", "phase_name", "is_required", "blocks", "due_at",
-                    "done_at", "done_by"]
-    list_filter = ["is_required", "blocks", "kind", ("done_at", admin.EmptyFieldListFilter)]
+    list_display = ["incident", "text", "phase_name", "is_required", "applies", "blocks",
+                    "due_at", "done_at", "done_by"]
+    list_filter = ["is_required", "applies", "blocks", "kind", ("done_at", admin.EmptyFieldListFilter)]
     list_select_related = ["incident", "done_by"]
     search_fields = ["incident__reference", "text"]
     date_hierarchy = "added_at"

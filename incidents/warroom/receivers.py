@@ -1,5 +1,6 @@
 """Wiring of the war room into the incident lifecycle, imported by IncidentsConfig.ready():
-- checklists are instantiated on declaration and extended (or trimmed) on severity changes;
+- checklists are instantiated on declaration and follow severity and type changes (items
+  no longer asked for are kept as not required);
 - open required checklist items refuse the transition they gate (guards, any transition);
 - a phase window that ends with open items reminds people (deadline handler in services);
 - communication cadence timers start on declaration, follow severity and customer-facing
@@ -39,12 +40,8 @@ def on_incident_declared(sender, incident, by, **kwargs):
 
 @receiver(signals.incident_severity_changed, dispatch_uid="warroom.on_severity_changed")
 def on_incident_severity_changed(sender, incident, by, old, new, **kwargs):
-    now = timezone.now()
-    if new.rank < old.rank:
-        services.checklist_instantiate(incident, severity=new, anchor=now, by=by)
-    else:
-        services.checklist_trim_after_lowering(incident, severity=new, by=by)
-    communications.cadence_plan(incident, since=now)
+    services.checklist_follow_severity_change(incident, old=old, by=by)
+    communications.cadence_plan(incident, since=timezone.now())
 
 
 @receiver(signals.incident_impact_changed, dispatch_uid="warroom.on_impact_changed")

@@ -49,36 +49,61 @@ def last_timeline_id(incident: Incident) -> int:
 
 @dataclass
 class ChecklistGroup:
+    """One phase of one template on the incident's checklist. Its window and counters are
+    those of the items the current severity and type ask for (`applies`); items kept from
+    another level are listed too, marked not required."""
+
     template_name: str
     phase_name: str
-    window_starts_at: datetime | None
-    due_at: datetime | None
     items: list = field(default_factory=list)
 
     @property
+    def required_items(self) -> list:
+        return [item for item in self.items if item.applies]
+
+    @property
+    def not_required_count(self) -> int:
+        return len(self.items) - len(self.required_items)
+
+    @property
     def done_count(self) -> int:
-        return sum(1 for item in self.items if item.done_at)
+        return sum(1 for item in self.required_items if item.done_at)
 
     @property
     def overdue_count(self) -> int:
         return sum(1 for item in self.items if getattr(item, "overdue", False))
 
+    @property
+    def _window_item(self):
+        """The item whose window the header shows: of the items that apply, the one of the
+        latest procedure start (a phase re-required after a severity change starts again)."""
+        items = self.required_items or self.items
+        timed = [item for item in items if item.due_at is not None]
+        return max(timed, key=lambda item: item.due_at) if timed else items[0]
+
+    @property
+    def window_starts_at(self) -> datetime | None:
+        return self._window_item.window_starts_at
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self._window_item.due_at
+
 
 def checklist_groups(incident: Incident, *, now: datetime | None = None) -> list[ChecklistGroup]:
     """The incident's checklist grouped by template and phase, each item marked overdue when
-    its window has passed unticked (only while the incident is open: afterwards the
-    windows no longer matter)."""
+    its window has passed unticked (only while the incident is open and the item is still
+    required: afterwards the windows no longer matter)."""
     now = now or timezone.now()
     items = (IncidentChecklistItem.objects.filter(incident=incident)
              .select_related("done_by", "assignee")
              .order_by("position", "id"))
     groups: OrderedDict[tuple[str, str], ChecklistGroup] = OrderedDict()
     for item in items:
-        item.overdue = incident.is_open and item.is_overdue(now)
+        item.overdue = incident.is_open and item.applies and item.is_overdue(now)
         key = (item.template_name, item.phase_name)
         if key not in groups:
-            groups[key] = ChecklistGroup(item.template_name, item.phase_name,
-                                         item.window_starts_at, item.due_at)
+            groups[key] = ChecklistGroup(item.template_name, item.phase_name)
         groups[key].items.append(item)
     return list(groups.values())
 

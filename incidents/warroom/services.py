@@ -7,6 +7,7 @@ Communication writes live in `incidents.warroom.communications`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -68,24 +69,25 @@ def _template_items(templates) -> list[tuple[ChecklistTemplate, ChecklistPhase,
     return [(link.template, link.phase, item) for link in links for item in link.phase.items.all()]
 
 
-def checklist_instantiate(
-    incident: Incident, *, severity: SeverityLevel | None = None,
-    anchor: datetime | None = None, by=None,
-) -> list[IncidentChecklistItem]:
-    """Copy the items of the templates that apply to the incident at `severity` (default: its
-    own), skipping items it already has (same text), so raising the severity only adds what
-    is missing and never touches ticked items. Windows count from `anchor` (the declaration,
-    or the moment the severity was raised: that is when the stricter procedure starts); each
-    window that ends gets a timer that reminds people of items still open."""
-    severity = severity or incident.severity
-    anchor = anchor or incident.declared_at
+def _window(phase: ChecklistPhase, anchor: datetime) -> tuple[datetime | None, datetime | None]:
+    """A phase's window counted from `anchor`: (starts, ends), None where the phase has none."""
+    starts = anchor + phase.starts_after if phase.starts_after is not None else None
+    ends = anchor + phase.ends_after if phase.ends_after is not None else None
+    return starts, ends
+
+
+def _add_missing_items(incident: Incident, wanted, *, anchor: datetime, by
+                       ) -> list[IncidentChecklistItem]:
+    """Copy the `wanted` (template, phase, item) triples the incident has no item for yet
+    (same text: levels share items, which are never duplicated)."""
     existing = {_normalise(text) for text in incident.checklist_items.values_list("text", flat=True)}
     position = (incident.checklist_items.aggregate(last=Max("position"))["last"] or 0) + 1
     created = []
-    for template, phase, item in _template_items(applicable_templates(incident, severity)):
+    for template, phase, item in wanted:
         if _normalise(item.text) in existing:
             continue
         existing.add(_normalise(item.text))
+        window_starts_at, due_at = _window(phase, anchor)
         row = IncidentChecklistItem(
             incident=incident,
             template_item=item,
@@ -98,15 +100,29 @@ def checklist_instantiate(
             is_required=item.is_required,
             blocks=item.blocks if item.is_required else "",
             runbook=item.runbook,
-            window_starts_at=(anchor + phase.starts_after
-                              if phase.starts_after is not None else None),
-            due_at=anchor + phase.ends_after if phase.ends_after is not None else None,
+            window_starts_at=window_starts_at,
+            due_at=due_at,
         )
         row._history_user = by
         row.save()
         row.reminds = phase.remind_when_window_ends
         created.append(row)
         position += 1
+    return created
+
+
+def checklist_instantiate(
+    incident: Incident, *, severity: SeverityLevel | None = None,
+    anchor: datetime | None = None, by=None,
+) -> list[IncidentChecklistItem]:
+    """Copy the items of the templates that apply to the incident at `severity` (default: its
+    own). Windows count from `anchor` (the declaration); each window that ends gets a timer
+    that reminds people of items still open. Later severity and type changes go through
+    `checklist_follow_procedure`."""
+    severity = severity or incident.severity
+    anchor = anchor or incident.declared_at
+    created = _add_missing_items(incident, _template_items(applicable_templates(incident, severity)),
+                                 anchor=anchor, by=by)
     if created:
         _schedule_window_reminders(incident, created)
         names = ", ".join(sorted({row.template_name for row in created}))
@@ -116,6 +132,84 @@ def checklist_instantiate(
             data={"added": len(created), "severity": severity.code},
         )
     return created
+
+
+@dataclass
+class ChecklistChange:
+    """What following a new severity or type did to the checklist, by item id."""
+
+    added: list[int] = field(default_factory=list)
+    required_again: list[int] = field(default_factory=list)
+    not_required: list[int] = field(default_factory=list)
+    not_required_ticked: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.required_again or self.not_required)
+
+    def summary(self) -> str:
+        parts = []
+        if self.added:
+            parts.append(f"{_items(len(self.added))} added")
+        if self.required_again:
+            parts.append(f"{_items(len(self.required_again))} required again")
+        if self.not_required:
+            kept = (f"kept, {self.not_required_ticked} of them ticked"
+                    if self.not_required_ticked else "kept on the list")
+            parts.append(f"{_items(len(self.not_required))} no longer required ({kept})")
+        return "; ".join(parts)
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+def checklist_follow_procedure(incident: Incident, *, anchor: datetime, by=None,
+                               cause: str) -> ChecklistChange:
+    """Make the checklist follow the incident's current severity and type: items their
+    templates ask for and the incident lacks are added, kept items they ask for again are
+    required again (open ones with windows counted from `anchor`, when that procedure
+    starts), and items they no longer ask for are kept but marked not required, so ticks are
+    never lost, nothing is duplicated and nothing stale gates a transition. One timeline
+    entry says what changed and why (`cause`, e.g. "the severity was lowered to P1")."""
+    wanted = _template_items(applicable_templates(incident, incident.severity))
+    by_id = {item.pk: phase for _, phase, item in wanted}
+    by_text = {_normalise(item.text): phase for _, phase, item in wanted}
+    change = ChecklistChange()
+    reanchored = []
+    # The service that changed the incident holds its row lock, so nobody changes these rows.
+    for row in incident.checklist_items.all():
+        phase = by_id.get(row.template_item_id) or by_text.get(_normalise(row.text))
+        if row.applies and phase is None and row.template_item_id is not None:
+            row.applies = False
+            change.not_required.append(row.pk)
+            change.not_required_ticked += row.is_done
+            reason = "No longer required"
+        elif not row.applies and phase is not None:
+            row.applies = True
+            change.required_again.append(row.pk)
+            if not row.is_done:
+                row.window_starts_at, row.due_at = _window(phase, anchor)
+                row.reminds = phase.remind_when_window_ends
+                reanchored.append(row)
+            reason = "Required again"
+        else:
+            continue
+        row._history_user = by
+        row._change_reason = reason
+        row.save(update_fields=["applies", "window_starts_at", "due_at"])
+    created = _add_missing_items(incident, wanted, anchor=anchor, by=by)
+    change.added = [row.pk for row in created]
+    if created or reanchored:
+        _schedule_window_reminders(incident, [*created, *reanchored])
+    if change:
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.CHECKLIST, by=by,
+            text=f"Checklist changed after {cause}: {change.summary()}.",
+            data={"added": len(change.added), "required_again": len(change.required_again),
+                  "not_required": len(change.not_required),
+                  "severity": incident.severity.code},
+        )
+    return change
 
 
 def _schedule_window_reminders(incident: Incident, rows: list[IncidentChecklistItem]) -> None:
@@ -144,7 +238,7 @@ def remind_phase_window_ended(deadline) -> None:
     open_items = list(
         IncidentChecklistItem.objects.filter(
             incident=incident, phase_slug=deadline.payload.get("phase", ""),
-            due_at__lte=deadline.due_at, done_at__isnull=True,
+            due_at__lte=deadline.due_at, done_at__isnull=True, applies=True,
         ).select_related("assignee").order_by("position", "id")
     )
     if not open_items:
@@ -174,43 +268,22 @@ def remind_phase_window_ended(deadline) -> None:
     )
 
 
-def checklist_trim_after_lowering(incident: Incident, *, severity: SeverityLevel, by=None,
-                                  why: str = "") -> int:
-    """After the severity is lowered (or the type changed), drop the still-open items that only
-    templates no longer applying asked for. Ticked items stay: they are a record of work
-    done."""
-    keep_ids, keep_texts = set(), set()
-    for _, _, item in _template_items(applicable_templates(incident, severity)):
-        keep_ids.add(item.pk)
-        keep_texts.add(_normalise(item.text))
-    stale = incident.checklist_items.filter(done_at__isnull=True, template_item__isnull=False)
-    doomed = [item.pk for item in stale
-              if item.template_item_id not in keep_ids and _normalise(item.text) not in keep_texts]
-    if not doomed:
-        return 0
-    for item in IncidentChecklistItem.objects.filter(pk__in=doomed):
-        item._history_user = by
-        item.delete()
-    timeline_record(
-        incident, kind=TimelineEntry.Kind.CHECKLIST, by=by,
-        text=why.format(count=len(doomed)) if why else (
-            f"{len(doomed)} open checklist items of more severe levels were removed after the "
-            f"severity was lowered to {severity.code}."),
-        data={"removed": len(doomed), "severity": severity.code},
-    )
-    return len(doomed)
+def checklist_follow_severity_change(incident: Incident, *, old: SeverityLevel, by=None
+                                     ) -> ChecklistChange:
+    """The severity changed: the checklist follows the new level from now on."""
+    direction = "raised" if incident.severity.rank < old.rank else "lowered"
+    return checklist_follow_procedure(
+        incident, anchor=timezone.now(), by=by,
+        cause=f"the severity was {direction} from {old.code} to {incident.severity.code}")
 
 
-def checklist_follow_type_change(incident: Incident, *, old_type, by=None) -> None:
-    """The incident's type changed: it gets the new type's checklist items (windows counted
-    from now, when that procedure starts), and loses the open ones only the old type asked
-    for."""
-    checklist_instantiate(incident, anchor=timezone.now(), by=by)
+def checklist_follow_type_change(incident: Incident, *, old_type, by=None) -> ChecklistChange:
+    """The incident's type changed: the checklist follows the new type's procedure (windows
+    counted from now, when that procedure starts)."""
     old = old_type.name if old_type is not None else "another type"
-    checklist_trim_after_lowering(
-        incident, severity=incident.severity, by=by,
-        why=f"{{count}} open checklist items of the {old} checklist were removed after the "
-            f"type changed to {incident.incident_type.name}.")
+    return checklist_follow_procedure(
+        incident, anchor=timezone.now(), by=by,
+        cause=f"the type changed from {old} to {incident.incident_type.name}")
 
 
 def can_tick(user, incident: Incident) -> bool:
@@ -292,7 +365,8 @@ def checklist_item_assign(item: IncidentChecklistItem, *, by, assignee) -> Incid
 
 def checklist_windows_plan(incident: Incident) -> None:
     """After a reopen: remind again for windows still ahead with open items."""
-    rows = list(incident.checklist_items.filter(done_at__isnull=True, due_at__gt=timezone.now())
+    rows = list(incident.checklist_items.filter(done_at__isnull=True, applies=True,
+                                                due_at__gt=timezone.now())
                 .select_related("template_item__phase"))
     for row in rows:
         phase = row.template_item.phase if row.template_item_id else None
@@ -308,7 +382,8 @@ def open_blocking_items(incident: Incident, transition: str) -> list[IncidentChe
         return []
     return list(
         IncidentChecklistItem.objects.filter(
-            incident=incident, is_required=True, blocks=transition, done_at__isnull=True,
+            incident=incident, is_required=True, applies=True, blocks=transition,
+            done_at__isnull=True,
         ).order_by("position", "id")
     )
 
