@@ -9,13 +9,15 @@ Idempotent: every row is looked up before it is created."""
 
 from __future__ import annotations
 
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from . import notifications, selectors, services
 from .models import (
     EscalationEvent,
     EscalationLevel,
+    Heartbeat,
+    Notification,
     NotificationPreference,
     Rota,
     RotaMember,
@@ -121,6 +123,21 @@ def seed_preferences(demo) -> None:
     notifications.notification_preference_update(
         user=manager, email=True, weekly_summary=True, monthly_summary=True)
     demo.log("Mona Berg gets the weekly and monthly summaries.")
+
+
+def settle(demo) -> None:
+    """What this run's past sent (at the moments the demo went back to, more than an hour
+    before the seeding) was delivered back then: marked sent, and read in the portal, when it
+    was queued, so a first start does not mail months of old notices. The sweep's record of
+    runs at past moments is dropped: beat writes the real one on its first run."""
+    past = [moment for moment in demo.moments if moment < demo.ago(hours=1)]
+    delivered = Notification.objects.filter(status=Notification.Status.PENDING,
+                                            created_at__in=past)
+    delivered.filter(channel=Notification.Channel.INAPP).update(read_at=F("created_at"))
+    count = delivered.update(status=Notification.Status.SENT, sent_at=F("created_at"))
+    if count:
+        demo.log(f"Marked {count} notifications of the demo's past as delivered back then.")
+    Heartbeat.objects.filter(name="deadlines_sweep", last_run_at__lt=demo.now).delete()
 
 
 def seed(demo) -> None:

@@ -11,12 +11,21 @@ action items are looked up by title."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import datetime, time, timedelta
 
+from django.db import transaction
 from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.demo_history import HISTORY, tick_all
+from incidents.errors import ActionRefused
+from incidents.models import Incident
 
 from . import services
 from .models import ActionItem, PostMortem
+
+PAST_BY_KEY = {past.key: past for past in HISTORY}
 
 ORDER = 30
 
@@ -139,7 +148,69 @@ def _add_action_items(demo, postmortem: PostMortem) -> None:
                  f"{postmortem.incident.reference} ({FATE_WORDS[fate]}).")
 
 
+# --- Reviews of the past incidents (incidents/demo_history.py) -------------------------------
+
+
+def _history_review(demo, incident, past) -> None:
+    """Write, submit and publish the review a few days after resolution, add its action items
+    (closed on time where already due, so the demo has exactly one overdue item: the SSO
+    one), then close the incident: each step at its own moment, never in the future."""
+    rng = random.Random(past.title)
+    latest = demo.now - timedelta(hours=2)
+    drafted = min(incident.resolved_at + timedelta(hours=rng.randint(18, 40)), latest)
+    published = min(drafted + timedelta(hours=rng.randint(20, 60)), latest)
+    owner, reviewer = demo.users["responder"], demo.users["incident-manager"]
+    with demo.at(drafted):
+        postmortem = PostMortem.objects.select_related("incident").get(incident=incident)
+        postmortem = services.postmortem_update(
+            postmortem, by=owner, section="summary", summary=f"{past.title}. {past.fix}",
+            impact_description=(f"{incident.customers_affected:,} recipients affected."
+                                if incident.customers_affected else "No recipients affected."))
+        postmortem = services.postmortem_update(postmortem, by=owner, section="analysis",
+                                                root_cause=past.cause)
+        postmortem = services.postmortem_update(postmortem, by=owner, section="resolution",
+                                                resolution=past.fix, prevention_measures=past.fix)
+        postmortem = services.postmortem_transition(postmortem, "submit", by=owner)
+    with demo.at(published):
+        postmortem = services.postmortem_transition(postmortem, "publish", by=reviewer)
+        items = [services.action_item_create(
+            postmortem, by=reviewer, title=f"{title}: {past.title.lower()}"[:200], owner=owner,
+            due_date=timezone.localdate() + timedelta(days=days), kind=kind)
+            for title, days, kind in (("Runbook", 7, ActionItem.Kind.DOCUMENTATION),
+                                      ("Alert", 21, ActionItem.Kind.MONITORING))]
+    for item in items:
+        done_at = timezone.make_aware(datetime.combine(item.due_date, time(15)))
+        done_at = min(done_at - timedelta(days=rng.randint(0, 3)), latest)
+        if done_at > published + timedelta(hours=4):
+            with demo.at(done_at):
+                services.action_item_transition(item, "complete", by=owner)
+    with demo.at(min(published + timedelta(hours=3), latest)):
+        incident = Incident.objects.get(pk=incident.pk)
+        tick_all(incident, "close", by=reviewer)
+        try:
+            incident_services.incident_close(incident, by=reviewer,
+                                              reason="Review published; fix verified")
+        except ActionRefused as refused:
+            demo.log(f"Left {incident.reference} resolved: {refused}")
+    demo.log(f"Published the review of {incident.reference} with its action items.")
+
+
+def seed_history_reviews(demo) -> None:
+    for key in demo.history:
+        incident = Incident.objects.get(pk=demo.incidents[key].pk)
+        postmortem = PostMortem.objects.filter(incident=incident).first()
+        if (postmortem is None or postmortem.waived or incident.resolved_at is None
+                or postmortem.state != PostMortem.State.SCHEDULED):
+            continue  # none needed, or written already
+        try:
+            with transaction.atomic():
+                _history_review(demo, incident, PAST_BY_KEY[key])
+        except ActionRefused as refused:
+            demo.log(f"Left the review of {incident.reference} as it was: {refused}")
+
+
 def seed(demo) -> None:
+    seed_history_reviews(demo)
     incident = demo.incidents.get("sso-logins")
     if incident is None:
         return
