@@ -1,7 +1,8 @@
 """Demo data for post-incident reviews: the review of the resolved P1 "Recipients using SSO
 could not log in" (scheduled when it was resolved) in draft, with its summary, root cause,
 resolution and lessons written, and three action items: one in progress, one done and one
-overdue. The closed P2 needed no review (P2 does not require one).
+overdue. The closed P2 needed no review (P2 does not require one). And the published reviews
+of the past P0/P1 incidents (incidents/demo_history.py), written at the moments they were.
 
 Everything goes through `postmortems.services`, so history and timers are real. The one
 exception: the services refuse a due date in the past (rightly), so the overdue item is
@@ -152,16 +153,23 @@ def _add_action_items(demo, postmortem: PostMortem) -> None:
 
 
 def _history_review(demo, incident, past) -> None:
-    """Write, submit and publish the review a few days after resolution, add its action items
-    (closed on time where already due, so the demo has exactly one overdue item: the SSO
-    one), then close the incident: each step at its own moment, never in the future."""
+    """Write, submit and publish the review after resolution (before it is due, mostly), add
+    its action items (closed on time where already due, so the demo has exactly one overdue
+    item: the SSO one), then close the incident: each step at its own moment, never in the
+    future."""
     rng = random.Random(past.title)
     latest = demo.now - timedelta(hours=2)
-    drafted = min(incident.resolved_at + timedelta(hours=rng.randint(18, 40)), latest)
-    published = min(drafted + timedelta(hours=rng.randint(20, 60)), latest)
+    postmortem = PostMortem.objects.select_related("incident").get(incident=incident)
+    window = ((postmortem.due_at - incident.resolved_at) if postmortem.due_at
+              else timedelta(days=3))
+    drafted = min(incident.resolved_at + window * rng.uniform(0.3, 0.5), latest)
+    # On time, but for the incident whose fix was late too: its review slipped as well.
+    published = (postmortem.due_at + timedelta(hours=rng.randint(6, 30))
+                 if past.late_fix and postmortem.due_at
+                 else incident.resolved_at + window * rng.uniform(0.7, 0.95))
+    published = min(max(published, drafted + timedelta(hours=1)), latest)
     owner, reviewer = demo.users["responder"], demo.users["incident-manager"]
     with demo.at(drafted):
-        postmortem = PostMortem.objects.select_related("incident").get(incident=incident)
         postmortem = services.postmortem_update(
             postmortem, by=owner, section="summary", summary=f"{past.title}. {past.fix}",
             impact_description=(f"{incident.customers_affected:,} recipients affected."

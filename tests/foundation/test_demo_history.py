@@ -117,6 +117,8 @@ def test_reviews_and_action_items_come_after_resolution_and_old_notices_are_deli
             assert item.due_date >= timezone.localdate(item.created_at)
             if item.completed_at:
                 assert item.created_at < item.completed_at <= now
+    on_time = [p.published_at <= p.due_at for p in published if p.due_at]
+    assert sum(on_time) >= 5 and not all(on_time), "mostly on time, one late"
     assert ActionItem.objects.overdue().count() == 1, "only the SSO review's runbook"
     # Notices of the past were delivered back then; the start mails only today's.
     old = Notification.objects.filter(created_at__lt=seeded - timedelta(days=1))
