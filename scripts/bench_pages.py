@@ -440,8 +440,9 @@ def pages() -> list[dict]:
     from incidents.models import Incident
 
     big = Incident.objects.get(reference="BENCH-BIG")
-    total = Incident.objects.count()
-    last = max((total + settings.INCIDENTS_PAGE_SIZE - 1) // settings.INCIDENTS_PAGE_SIZE, 1)
+    # The list pages by keyset: the oldest page is the one "Older" from its newest incident.
+    oldest = list(Incident.objects.order_by("declared_at", "pk")
+                  .values_list("pk", flat=True)[: settings.INCIDENTS_PAGE_SIZE + 1])
     today = timezone.localdate()
     year = f"date_from={today - timedelta(days=365)}&date_to={today}"
     size = settings.INCIDENTS_PAGE_SIZE
@@ -449,7 +450,7 @@ def pages() -> list[dict]:
         {"key": "list", "label": "incident list, page 1", "path": "/incidents/",
          "floor": f"/_floor/incidents/{size}/"},
         {"key": "list-last", "label": "incident list, last page",
-         "path": f"/incidents/?page={last}", "floor": f"/_floor/incidents/{size}/"},
+         "path": f"/incidents/?before={oldest[-1]}", "floor": f"/_floor/incidents/{size}/"},
         {"key": "list-search", "label": "incident list, search",
          "path": "/incidents/?q=payment", "floor": f"/_floor/incidents/{size}/"},
         {"key": "dashboard", "label": "staff dashboard", "path": "/",

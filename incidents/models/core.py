@@ -331,6 +331,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["declared_at", "id"]),
             # Recently resolved (the dashboard, the status page): the newest resolutions first.
             models.Index(fields=["resolved_at"]),
+            # And, on PostgreSQL only, trigram indexes on UPPER(reference), UPPER(title) and
+            # UPPER(description) for the list's search (migration 0026: SQLite has none).
         ]
         permissions = [
             ("declare_incident", "Can declare an incident"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -55,10 +54,12 @@ def dashboard(request):
 def incident_list(request):
     filter_form = IncidentFilterForm(request.GET)
     incidents = selectors.incident_list(user=request.user, **filter_form.filters())
-    # A stable order, so a page never repeats or skips rows declared in the same instant.
-    paginator = Paginator(incidents.order_by("-declared_at", "-pk"), settings.INCIDENTS_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    context = {"filter_form": filter_form, "page": page, "incidents": page.object_list}
+    page = selectors.incident_list_page(
+        incidents, user=request.user, size=settings.INCIDENTS_PAGE_SIZE,
+        before=_positive_id(request.GET.get("before")),
+        after=_positive_id(request.GET.get("after")))
+    context = {"filter_form": filter_form, "page": page, "incidents": page.incidents,
+               "count_cap": f"{selectors.LIST_COUNT_CAP:,}"}
     if request.htmx and not request.htmx.boosted:
         response = render(request, "incidents/_incident_table.html", context)
     else:
@@ -93,8 +94,8 @@ def incident_detail(request, reference: str):
     return render_incident_detail(request, get_incident_or_404(reference, request.user))
 
 
-def _entry_id(value: str | None) -> int | None:
-    """The timeline's "older entries" anchor; anything but a positive number is ignored."""
+def _positive_id(value: str | None) -> int | None:
+    """A page anchor (`?before=`, `?after=`); anything but a positive number is ignored."""
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
@@ -124,7 +125,7 @@ def render_incident_detail(request, incident: Incident, *, bound: dict | None = 
         "responders": responders,
         "is_responder": any(person.pk == user.pk for person in responders),
         "timeline": selectors.incident_timeline(
-            incident, before=_entry_id(request.GET.get("before"))),
+            incident, before=_positive_id(request.GET.get("before"))),
         "transitions": [t for t in transitions if not t["blocked_by"]],
         "blocked_transitions": [t for t in transitions if t["blocked_by"]],
         "can": can,
