@@ -1,19 +1,22 @@
 """CSV and XLSX writers for the report's tables. Neither holds the rows in memory: CSV is
-yielded in chunks to a StreamingHttpResponse, XLSX is written by openpyxl's write-only workbook
-(rows go to a temporary file as they come) into a temporary file the response streams."""
+yielded to a StreamingHttpResponse, its header at once and then the rows in chunks as they
+are read; XLSX is written by XlsxWriter in constant-memory mode (each row goes to a temporary
+file as it comes, several times faster than openpyxl's writer at 100,000 rows) into a
+temporary file the response streams."""
 
 from __future__ import annotations
 
 import csv
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+
+from xlsxwriter import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from .formulas import spreadsheet_safe
 from .metrics import ReportFilters
@@ -74,11 +77,12 @@ def _safe_text_formatter(column_type: str):
 
 
 def csv_lines(table: Table) -> Iterator[str]:
-    """The table as CSV text, in chunks of about 64 KB."""
+    """The table as CSV text: the header line, then chunks of about 64 KB."""
     writer = csv.writer(_Echo())
     formatters = [_safe_text_formatter(column_type) for _, column_type in table.columns]
-    buffer = [BOM, writer.writerow([_header(h, t) for h, t in table.columns])]
-    size = 0
+    # The header goes at once: the download starts before the first row is read.
+    yield BOM + writer.writerow([_header(h, t) for h, t in table.columns])
+    buffer, size = [], 0
     for row in table.rows:
         line = writer.writerow([fmt(value) for fmt, value in zip(formatters, row, strict=True)])
         buffer.append(line)
@@ -89,93 +93,94 @@ def csv_lines(table: Table) -> Iterator[str]:
     yield "".join(buffer)
 
 
+def _write_cell(sheet: Worksheet, row: int, column: int, value, cell_format=None) -> None:
+    """One cell by its Python type: text always as a string (formula-safe), never a formula
+    or a link; numbers, dates and booleans as such; None left blank."""
+    if value is None:
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(row, column, value, cell_format)
+    elif isinstance(value, int | float | Decimal):
+        sheet.write_number(row, column, value, cell_format)
+    elif isinstance(value, datetime | date):
+        if isinstance(value, datetime):
+            # Excel has no time zones: the organisation's wall clock (see the header).
+            value = value.replace(tzinfo=None)
+        sheet.write_datetime(row, column, value, cell_format)
+    else:
+        # A line end is "\n" in a cell (a carriage return would be stored escaped, _x000D_).
+        text = spreadsheet_safe(str(value)).replace("\r\n", "\n").replace("\r", "\n")
+        sheet.write_string(row, column, text, cell_format)
+
+
+def _new_workbook(output) -> Workbook:
+    return Workbook(output, {
+        "constant_memory": True,
+        # Text is text: never read as a formula, a number or a link, whatever it looks like.
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+    })
+
+
 def _write_sheet(workbook: Workbook, table: Table) -> None:
-    sheet = workbook.create_sheet(title=table.title[:31])
+    sheet = workbook.add_worksheet(table.title[:31])
     for index, (_, column_type) in enumerate(table.columns):
-        letter = _column_letter(index)
-        sheet.column_dimensions[letter].width = COLUMN_WIDTHS.get(column_type, 14)
-    bold = Font(bold=True)
-    header = []
-    for name, column_type in table.columns:
-        cell = WriteOnlyCell(sheet, value=_header(name, column_type))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    sheet.freeze_panes = "A2"
-    # One style per number format, shared by every cell that uses it: setting number_format
-    # cell by cell costs a style lookup each time, which adds up over 100,000s of cells.
-    styles = {}
-    for _, column_type in table.columns:
-        number_format = NUMBER_FORMATS.get(column_type)
-        if number_format and column_type not in styles:
-            template = WriteOnlyCell(sheet)
-            template.number_format = number_format
-            styles[column_type] = template._style
-    column_styles = [styles.get(column_type) for _, column_type in table.columns]
-    for row in table.rows:
-        cells = []
-        for value, style in zip(row, column_styles, strict=True):
-            if style is not None and value is not None:
-                if isinstance(value, datetime):
-                    # Excel has no time zones: the organisation's wall clock (see the header).
-                    value = value.replace(tzinfo=None)
-                cell = WriteOnlyCell(sheet, value=value)
-                cell._style = style
-                cells.append(cell)
-            else:
-                cells.append(spreadsheet_safe(value))
-        sheet.append(cells)
+        sheet.set_column(index, index, COLUMN_WIDTHS.get(column_type, 14))
+    sheet.freeze_panes(1, 0)
+    bold = workbook.add_format({"bold": True})
+    for index, (name, column_type) in enumerate(table.columns):
+        sheet.write_string(0, index, _header(name, column_type), bold)
+    # One format per number format, shared by every cell that uses it.
+    formats = {column_type: workbook.add_format({"num_format": number_format})
+               for column_type, number_format in NUMBER_FORMATS.items()}
+    column_formats = [formats.get(column_type) for _, column_type in table.columns]
+    for row_index, row in enumerate(table.rows, start=1):
+        for column, (value, cell_format) in enumerate(zip(row, column_formats, strict=True)):
+            _write_cell(sheet, row_index, column, value, cell_format)
 
 
 def _write_summary_sheet(workbook: Workbook, period: ReportPeriod, filters: ReportFilters,
                          figures) -> None:
-    sheet = workbook.create_sheet(title="Summary")
-    sheet.column_dimensions["A"].width = 40
-    sheet.column_dimensions["B"].width = 16
-    sheet.column_dimensions["C"].width = 60
-    bold = Font(bold=True)
-    title = WriteOnlyCell(sheet, value="Firebreak stakeholder report")
-    title.font = Font(bold=True, size=14)
-    sheet.append([title])
-    sheet.append(["Period", period.label])
-    sheet.append(["Filters", spreadsheet_safe(filters.describe())])
-    generated = WriteOnlyCell(sheet, value=timezone.localtime().replace(tzinfo=None))
-    generated.number_format = NUMBER_FORMATS[DATETIME]
-    sheet.append([f"Generated ({settings.TIME_ZONE})", generated])
-    sheet.append([])
-    header = []
-    for name in ("Figure", "Value", "Note"):
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for figure in figures:
-        value = figure.value
+    sheet = workbook.add_worksheet("Summary")
+    sheet.set_column(0, 0, 40)
+    sheet.set_column(1, 1, 16)
+    sheet.set_column(2, 2, 60)
+    bold = workbook.add_format({"bold": True})
+    sheet.write_string(0, 0, "Firebreak stakeholder report",
+                       workbook.add_format({"bold": True, "font_size": 14}))
+    sheet.write_string(1, 0, "Period")
+    _write_cell(sheet, 1, 1, period.label)
+    sheet.write_string(2, 0, "Filters")
+    _write_cell(sheet, 2, 1, filters.describe())
+    _write_cell(sheet, 3, 0, f"Generated ({settings.TIME_ZONE})")
+    _write_cell(sheet, 3, 1, timezone.localtime(),
+                workbook.add_format({"num_format": NUMBER_FORMATS[DATETIME]}))
+    for column, name in enumerate(("Figure", "Value", "Note")):
+        sheet.write_string(5, column, name, bold)
+    formats = {}
+    for row, figure in enumerate(figures, start=6):
         number_format = NUMBER_FORMATS.get(figure.type)
-        if number_format and value is not None and not isinstance(value, str):
-            value = WriteOnlyCell(sheet, value=value)
-            value.number_format = number_format
-        sheet.append([spreadsheet_safe(figure.label), spreadsheet_safe(value),
-                      spreadsheet_safe(figure.note)])
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
+        cell_format = None
+        if number_format:
+            cell_format = formats.setdefault(
+                figure.type, workbook.add_format({"num_format": number_format}))
+        _write_cell(sheet, row, 0, figure.label)
+        _write_cell(sheet, row, 1, figure.value, cell_format)
+        _write_cell(sheet, row, 2, figure.note)
 
 
 def xlsx_report(summary, period: ReportPeriod, filters: ReportFilters, now=None):
     """The stakeholder workbook (Summary, Incidents, SLA breaches, Action items sheets) in a
     temporary file, rewound, for FileResponse to stream and close."""
-    workbook = Workbook(write_only=True)
+    output = tempfile.TemporaryFile(suffix=".xlsx")
+    workbook = _new_workbook(output)
     _write_summary_sheet(workbook, period, filters, summary_figures(summary))
     _write_sheet(workbook, incident_table(period, filters, now))
     _write_sheet(workbook, breach_table(period, filters, now))
     action_items = action_item_table(period, filters)
     if action_items is not None:
         _write_sheet(workbook, action_items)
-    output = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook.save(output)
+    workbook.close()
     output.seek(0)
     return output

@@ -3,8 +3,9 @@ never run as a formula when a stakeholder opens an export in Excel or LibreOffic
 
 Every CSV and XLSX cell holding text goes through `spreadsheet_safe`: text that a spreadsheet
 would read as a formula or a command (starting with = + - @, a tab or a carriage return) gets a
-leading apostrophe, which spreadsheets show as plain text. openpyxl writes a string that does
-not start with "=" as a string cell, so XLSX text cells are always strings."""
+leading apostrophe, which spreadsheets show as plain text. The XLSX writer writes text with
+`write_string` and is told never to turn a string into a formula, number or link, so XLSX text
+cells are always strings."""
 
 from __future__ import annotations
 

@@ -266,3 +266,34 @@ def test_a_large_csv_is_sent_in_chunks_while_rows_are_read(client, manager, seve
     assert len(chunks) > 1
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
     assert len(rows) == 1501
+
+
+def test_the_csv_download_starts_before_any_incident_row_is_read(
+        client, manager, severities, make_user):
+    """At 100,000 incidents the rows take seconds to read: the browser gets the header at
+    once, and the rows follow as they are read (issue 14)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.models import Incident
+
+    reporter = make_user("Responder")
+    Incident.objects.bulk_create([
+        Incident(reference=f"BULK-{n:05d}", title=f"Bulk incident {n}", severity=severities["P2"],
+                 reporter=reporter, declared_at=at("2026-11-10 10:00"),
+                 detected_at=at("2026-11-10 09:00"))
+        for n in range(1500)
+    ])
+    client.force_login(manager)
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(reverse("reports:export_csv"), NOVEMBER_QUERY)
+        assert response.streaming
+        content = iter(response.streaming_content)
+        with CaptureQueriesContext(connection) as before_first_chunk:
+            first = next(content)
+        rest = b"".join(content)
+    assert first.decode("utf-8-sig").startswith("Reference,")
+    assert first.count(b"\n") == 1  # the header line alone
+    assert not any("incidents_incident" in q["sql"] for q in before_first_chunk.captured_queries)
+    rows = list(csv.reader(io.StringIO((first + rest).decode("utf-8-sig"))))
+    assert len(rows) == 1501
