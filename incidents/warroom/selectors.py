@@ -37,6 +37,15 @@ def timeline_entries(incident: Incident, *, kind: str = "", after_id: int | None
     return qs.order_by("-occurred_at", "-id")
 
 
+def latest_timeline_entries(incident: Incident, *, kind: str = "", limit: int
+                            ) -> tuple[list[TimelineEntry], int | None]:
+    """The newest `limit` entries, newest first, and when there are more, the id of the
+    oldest one shown: the incident page's timeline pages on from it (`?before=`, the same
+    (occurred_at, id) order), so no entry is out of reach however long the incident ran."""
+    rows = list(timeline_entries(incident, kind=kind)[: limit + 1])
+    return rows[:limit], (rows[limit - 1].pk if len(rows) > limit else None)
+
+
 def key_events(incident: Incident) -> list[TimelineEntry]:
     return list(TimelineEntry.objects.filter(incident=incident, is_key_event=True)
                 .select_related("author").order_by("occurred_at", "id"))

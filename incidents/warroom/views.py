@@ -97,7 +97,8 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
     now = timezone.now()
     filter_form = TimelineFilterForm(request.GET or None)
     kind = filter_form.cleaned_data.get("kind", "") if filter_form.is_valid() else ""
-    entries = list(selectors.timeline_entries(incident, kind=kind)[:TIMELINE_LIMIT])
+    entries, older_than = selectors.latest_timeline_entries(incident, kind=kind,
+                                                            limit=TIMELINE_LIMIT)
     transitions = []
     for choice in incident_selectors.transition_choices(incident, user):
         name = choice["name"]
@@ -117,6 +118,7 @@ def render_room(request, incident, *, bound: dict | None = None, status: int = 2
         "responders": responders,
         "is_responder": any(person.pk == user.pk for person in responders),
         "entries": entries,
+        "older_than": older_than,
         "last_entry_id": selectors.last_timeline_id(incident),
         "key_events": selectors.key_events(incident),
         "kind": kind,
@@ -159,9 +161,12 @@ def timeline_fragment(request, incident):
     if last_entry_id <= form.cleaned_data["after"]:
         return HttpResponse(status=204)
     kind = form.cleaned_data.get("kind") or ""
+    entries, older_than = selectors.latest_timeline_entries(incident, kind=kind,
+                                                            limit=TIMELINE_LIMIT)
     context = {
         "incident": incident,
-        "entries": selectors.timeline_entries(incident, kind=kind)[:TIMELINE_LIMIT],
+        "entries": entries,
+        "older_than": older_than,
         "key_events": selectors.key_events(incident),
         "last_entry_id": last_entry_id,
         "kind": kind,

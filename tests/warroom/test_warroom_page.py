@@ -219,3 +219,31 @@ def test_leftover_placeholders_are_a_form_error(p0, incident_manager, client_for
         "action": "send"})
     assert response.status_code == 400
     assert not StatusUpdate.objects.exists()
+
+
+def test_past_the_war_room_s_cap_older_entries_are_one_link_away_on_the_incident_page(
+        p0, incident_manager, client_for, monkeypatch):
+    """A long incident's early entries used to be out of reach from the war room: it shows
+    the newest entries only. The link continues on the incident page's paged timeline, from
+    just before the oldest entry the war room shows, so every entry is seen once."""
+    from incidents.warroom import views as warroom_views
+
+    monkeypatch.setattr(warroom_views, "TIMELINE_LIMIT", 5)
+    client = client_for(incident_manager)
+    assert 'id="timeline-older"' not in client.get(url(p0)).content.decode()
+    last = p0.timeline.order_by("-id").first().pk
+    for n in range(8):
+        services.timeline_add_note(p0, by=incident_manager, text=f"note {n}")
+    every = list(p0.timeline.order_by("-occurred_at", "-id").values_list("pk", flat=True))
+    assert len(every) > 5
+
+    room = client.get(url(p0)).content.decode().split('id="timeline-entries"')[1]
+    live = client.get(url(p0, f"timeline/?after={last}")).content.decode()
+    for html in (room, live.split('id="timeline-poller"')[0]):
+        shown = [int(pk) for pk in entry_ids(html)]
+        assert shown == every[:5]
+        link = re.search(r'id="timeline-older">.*?href="([^"]+)"', html, re.S).group(1)
+        assert link == f"/incidents/{p0.reference}/?before={every[4]}#timeline"
+        older = client.get(link.split("#")[0]).context["timeline"].entries
+        assert [entry.pk for entry in older][::-1] == every[5:5 + len(older)]
+        assert len(older) == min(50, len(every) - 5)
