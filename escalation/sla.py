@@ -12,7 +12,6 @@ turns a calendar row (with its holidays) into a `WorkingCalendar`."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -156,7 +155,3 @@ def point_after_share(start: datetime, due: datetime, share: float, *, clock: st
     if clock == BUSINESS_HOURS and calendar is not None:
         return add_business_time(start, portion, calendar)
     return _utc(start) + portion
-
-
-def parse_working_days(days: Iterable[int]) -> frozenset[int]:
-    return frozenset(int(d) for d in days if 0 <= int(d) <= 6)

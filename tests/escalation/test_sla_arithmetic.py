@@ -148,3 +148,9 @@ def test_the_default_calendar_is_office_hours_in_amsterdam_with_its_holiday_rows
     # Thursday 24 December 16:00 + 2 h: Christmas Day is off, then the weekend.
     due = sla.add_business_time(local(AMSTERDAM, 2026, 12, 24, 16, 0), 2 * HOUR, working)
     assert due == local(AMSTERDAM, 2026, 12, 28, 10, 0)
+
+
+@pytest.mark.parametrize("end", [time(9, 0), time(8, 59)])
+def test_a_working_day_that_ends_when_or_before_it_starts_is_refused(end):
+    with pytest.raises(ValueError, match="must end after it starts"):
+        sla.WorkingCalendar(time_zone=AMSTERDAM, day_start=time(9, 0), day_end=end)
