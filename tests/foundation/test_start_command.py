@@ -112,12 +112,17 @@ def sweep_has_run(database: Path) -> bool:
 
 
 def wait_until(condition, what: str, portal: StartedPortal) -> None:
-    """Waits for another process to do something (polling, never a fixed sleep)."""
+    """Checks `condition` until the deadline, between checks waiting on the portal itself: a
+    portal that stops fails at once instead of after the deadline."""
     deadline = time.monotonic() + START_TIMEOUT
     while not condition():
-        if portal.process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen while the portal ran:\n{portal.output()}")
-        time.sleep(0.5)
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {START_TIMEOUT} s:\n{portal.output()}")
+        try:
+            portal.process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"the portal stopped before {what}:\n{portal.output()}")
 
 
 def manage(environment: dict, *args: str) -> str:
