@@ -21,6 +21,12 @@ BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=30, hour=3),
         "options": {"expires": 12 * 3600},
     },
+    # Background report exports: ask again for any no worker took up, delete expired ones.
+    "reports.tidy_exports": {
+        "task": "incidents.reports.tasks.tidy_report_exports",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     "reports.monthly_summary": {
         "task": "incidents.reports.tasks.send_monthly_summary",
         "schedule": crontab(minute=15, hour=6),

@@ -172,9 +172,15 @@ SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Report exports built in the background (incidents.reports.background) are written here by the
+# worker and read by the web processes: on more than one host, point this at a shared folder
+# (or replace the "exports" storage with any Django storage backend).
+REPORT_EXPORTS_DIR = Path(os.environ.get("FIREBREAK_EXPORTS_DIR", VAR_DIR / "exports"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(REPORT_EXPORTS_DIR)}},
 }
 WHITENOISE_USE_FINDERS = True
 
@@ -244,6 +250,10 @@ NOTIFICATION_DELIVERY_LEASE_SECONDS = float(
 NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "8"))
 # Alert intake: the largest request body accepted from a monitoring tool (413 above it).
 INTAKE_MAX_BODY_BYTES = int(os.environ.get("INTAKE_MAX_BODY_BYTES", str(1024 * 1024)))
+# Report XLSX exports of more incidents than this are built by a worker (a page shows the
+# progress and then the download) instead of holding a web worker; kept this many hours.
+REPORT_XLSX_DIRECT_MAX_ROWS = int(os.environ.get("REPORT_XLSX_DIRECT_MAX_ROWS", "10000"))
+REPORT_EXPORT_KEEP_HOURS = float(os.environ.get("REPORT_EXPORT_KEEP_HOURS", "24"))
 # Webhooks go to public addresses only; these internal hosts (names, IPs or networks such as
 # 10.1.0.0/16) are allowed anyway (escalation/webhook_targets.py).
 WEBHOOK_ALLOWED_INTERNAL_HOSTS = env_list("WEBHOOK_ALLOWED_INTERNAL_HOSTS", "")

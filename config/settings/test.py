@@ -6,14 +6,17 @@ real workers over it, and a missing service fails the run here, before any test,
 TEST_POSTGRES_URL picks the server and database name; Django creates and drops
 `test_<name>` on it, so concurrent runs with different names do not collide."""
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, env_bool
+from .base import BASE_DIR, DATABASES, STORAGES, env_bool
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 CI = env_bool("CI", False)
@@ -64,9 +67,20 @@ SESSION_SAVE_EVERY_REQUEST = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
+
+
+def _test_exports_dir() -> str:
+    folder = tempfile.mkdtemp(prefix="firebreak-test-exports-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Each test process writes background exports to a folder of its own, removed at exit.
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": _test_exports_dir()}},
 }
 # Tests run with DEBUG off and without collectstatic: let whitenoise look files up as they are
 # requested (from the finders) instead of indexing a STATIC_ROOT that does not exist.

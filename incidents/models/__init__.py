@@ -36,3 +36,4 @@ from .communications import (  # noqa: F401, E402
 )
 from .procedure import ProcedureRevision  # noqa: F401, E402
 from .submissions import FormSubmission  # noqa: F401, E402
+from .exports import ReportExport  # noqa: F401, E402

@@ -123,7 +123,8 @@ def _new_workbook(output) -> Workbook:
     })
 
 
-def _write_sheet(workbook: Workbook, table: Table) -> None:
+def _write_sheet(workbook: Workbook, table: Table, progress=None) -> None:
+    """The table as a sheet; `progress(rows)` is called after each row when given."""
     sheet = workbook.add_worksheet(table.title[:31])
     for index, (_, column_type) in enumerate(table.columns):
         sheet.set_column(index, index, COLUMN_WIDTHS.get(column_type, 14))
@@ -138,6 +139,8 @@ def _write_sheet(workbook: Workbook, table: Table) -> None:
     for row_index, row in enumerate(table.rows, start=1):
         for column, (value, cell_format) in enumerate(zip(row, column_formats, strict=True)):
             _write_cell(sheet, row_index, column, value, cell_format)
+        if progress is not None:
+            progress(row_index)
 
 
 def _write_summary_sheet(workbook: Workbook, period: ReportPeriod, filters: ReportFilters,
@@ -170,13 +173,14 @@ def _write_summary_sheet(workbook: Workbook, period: ReportPeriod, filters: Repo
         _write_cell(sheet, row, 2, figure.note)
 
 
-def xlsx_report(summary, period: ReportPeriod, filters: ReportFilters, now=None):
+def xlsx_report(summary, period: ReportPeriod, filters: ReportFilters, now=None, progress=None):
     """The stakeholder workbook (Summary, Incidents, SLA breaches, Action items sheets) in a
-    temporary file, rewound, for FileResponse to stream and close."""
+    temporary file, rewound, for FileResponse to stream and close. `progress(rows)` hears of
+    each incident row written (background exports show it)."""
     output = tempfile.TemporaryFile(suffix=".xlsx")
     workbook = _new_workbook(output)
     _write_summary_sheet(workbook, period, filters, summary_figures(summary))
-    _write_sheet(workbook, incident_table(period, filters, now))
+    _write_sheet(workbook, incident_table(period, filters, now), progress)
     _write_sheet(workbook, breach_table(period, filters, now))
     action_items = action_item_table(period, filters)
     if action_items is not None:

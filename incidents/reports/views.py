@@ -9,15 +9,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from incidents.models import Incident
+from incidents.models import Incident, ReportExport
 
-from . import charts, exports, metrics, pdf, stakeholder, tables
+from . import background, charts, exports, metrics, pdf, stakeholder, tables
 from .expressions import without_jit
 from .forms import ReportFilterForm
 from .periods import PRESETS
@@ -169,12 +169,47 @@ def export_xlsx(request):
     form, error = _parsed(request)
     if error:
         return error
+    filename = _filename("report", form, "xlsx")
+    if background.builds_in_background(form):
+        export = background.export_request(by=request.user, form=form, filename=filename)
+        return redirect("reports:export_status", export_id=export.pk)
     now = timezone.now()
     with without_jit():
         summary = metrics.report_summary(form.period, form.filters, now)
         output = exports.xlsx_report(summary, form.period, form.filters, now)
-    return FileResponse(output, as_attachment=True, content_type=XLSX_TYPE,
-                        filename=_filename("report", form, "xlsx"))
+    return FileResponse(output, as_attachment=True, content_type=XLSX_TYPE, filename=filename)
+
+
+def _own_export(request, export_id) -> ReportExport:
+    """The export, if `request.user` asked for it; 404 for anyone else's (or none)."""
+    return get_object_or_404(ReportExport, pk=export_id, requested_by=request.user)
+
+
+@require_GET
+@login_required
+@permission_required(EXPORT_REPORTS, raise_exception=True)
+def export_status(request, export_id):
+    """A background export's progress, refreshing itself until the download is ready."""
+    export = _own_export(request, export_id)
+    return render(request, "reports/export_status.html", {
+        "export": export, "report_query": urlencode(export.query),
+        "keep_hours": settings.REPORT_EXPORT_KEEP_HOURS,
+    })
+
+
+@require_GET
+@login_required
+@permission_required(EXPORT_REPORTS, raise_exception=True)
+def export_download(request, export_id):
+    export = _own_export(request, export_id)
+    if export.state != ReportExport.State.READY:
+        return redirect("reports:export_status", export_id=export.pk)
+    try:
+        workbook = export.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("This export's file is gone; ask for the export again.") from None
+    return FileResponse(workbook, as_attachment=True, content_type=XLSX_TYPE,
+                        filename=export.filename)
 
 
 @require_GET

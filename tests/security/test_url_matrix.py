@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 
 from escalation.models import EscalationEvent, Notification, WebhookEndpoint
 from incidents.intake import services as intake_services
@@ -30,6 +31,7 @@ from incidents.models import (
     IncidentChecklistItem,
     IncidentRole,
     ProcedureRevision,
+    ReportExport,
     RoleRequirement,
     SeverityLevel,
 )
@@ -118,6 +120,11 @@ def demo_world(settings):
         code="security-auditor", name="Security auditor")
     RoleRequirement.objects.get_or_create(role=role, severity=SeverityLevel.objects.get(code="P0"))
     ReportSection.objects.create(part="title", heading="Incident Report - {date}")
+    ReportExport.objects.create(  # a background XLSX export on its way, of the product manager
+        requested_by=User.objects.get(username="product-manager"), requested_at=timezone.now(),
+        query={"date_from": "2026-11-01", "date_to": "2026-11-30"},
+        description="1 Nov 2026 – 30 Nov 2026", filename="firebreak-report.xlsx",
+        rows_expected=20000)
     # A failed and a successful sign-in: django-axes' attempt, failure and access records.
     Client().post(reverse("login"), {"username": "responder-2", "password": "firebreak-demo"})
     Client().post(reverse("login"), {"username": "responder", "password": "wrong"})
@@ -153,6 +160,7 @@ def url_arguments(demo_world) -> dict:
         "public_id": integration.public_id,
         "secret": secret,
         "slug": presets()[0].slug if presets() else "no-such-preset",
+        "export_id": ReportExport.objects.get().pk,
     }
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from escalation.models import EscalationEvent, Notification
 from escalation.notifications import notify
 from incidents import services
-from incidents.models import Incident, IncidentChecklistItem
+from incidents.models import Incident, IncidentChecklistItem, ReportExport
 from postmortems.forms import SECTION_FORMS
 from postmortems.models import ActionItem, PostMortem
 from postmortems.services import ACTION_ITEM_TRANSITIONS, POSTMORTEM_TRANSITIONS
@@ -142,6 +142,9 @@ class World:
             return ["MQ"]
         if kwarg == "token":
             return ["not-a-token"]
+        if kwarg == "export_id":  # background report exports: only their requester's
+            return [str(pk) for pk in ReportExport.objects.values_list("pk", flat=True)] or [
+                "00000000-0000-0000-0000-000000000000"]
         if kwarg == "content_type_id":
             return [ContentType.objects.get_for_model(Incident).pk]
         raise LookupError(f"{name}: no values for the URL parameter “{kwarg}”; add them to "
