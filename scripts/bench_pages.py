@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts.benchdb import django_environment, ensure_database, recreate_database  # noqa: E402
+
 DATASET_VERSION = 1
 BIG_TIMELINE = 2_000
 ENTRIES_PER_INCIDENT = 10
@@ -188,30 +190,6 @@ def parse_args():
                         help="also hit /status/ with this many concurrent anonymous clients")
     parser.add_argument("--flood-seconds", type=float, default=20)
     return parser.parse_args()
-
-
-def ensure_database(server: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                    [name]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def recreate_database(server: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def django_environment(server: str, name: str) -> dict:
-    return {"DATABASE_URL": f"{server}/{name}", "DEBUG": "false",
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost"}
 
 
 def dataset_size() -> int | None:
