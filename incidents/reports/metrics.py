@@ -56,6 +56,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from incidents import severity_style
@@ -126,57 +127,62 @@ def incidents_resolved(period: ReportPeriod, filters: ReportFilters) -> QuerySet
     return filters.apply(qs.exclude(state__in=NOT_COUNTED_STATES))
 
 
-def _with_sla(qs: QuerySet, kind: str, now: datetime) -> QuerySet:
-    """Annotate `<kind>_due_at`, `<kind>_achieved_at` and `<kind>_sla` (met / breached /
-    pending) for one SLA kind.
+def sla_outcome(kind: str, now: datetime) -> Case:
+    """met / breached / pending / no_sla for one SLA kind, as an expression on incidents.
 
-    When the escalation app keeps SLA clocks, an incident's clock decides (it knows business
-    hours and severity changes; one clock per kind, so the join adds no rows); incidents without
-    a clock fall back to their own times against the severity's targets."""
+    The clock services store each clock's outcome when it is decided (escalation's
+    SlaOutcome, one row per incident): a decided outcome stands; a clock still running is
+    breached once its stored due time has passed, pending before. An incident without a clock
+    of that kind (declared before the clocks existed, or at a level without that SLA) is judged
+    on its own times against its severity's target, counted from declaration (24x7). Either
+    way no clock is joined, so a report over 100,000 incidents is one pass over them."""
+    achieved_field = SLA_ACHIEVED_FIELD[kind]
+    target_field = f"severity__{kind}_target"
+    due_at = due("declared_at", target_field)
+    outcomes = [
+        When(Q(**{f"{target_field}__isnull": True}) | Q(**{target_field: timedelta(0)}),
+             then=Value(NO_SLA)),
+        When(Q(**{f"{achieved_field}__isnull": True}) & LessThan(due_at, moment(now)),
+             then=Value(BREACHED)),
+        When(Q(**{f"{achieved_field}__isnull": True}), then=Value(PENDING)),
+        When(LessThanOrEqual(F(achieved_field), due_at), then=Value(MET)),
+    ]
+    if sources.sla_outcome_model() is not None:
+        stored, stored_due = f"sla_outcome__{kind}", f"sla_outcome__{kind}_due_at"
+        outcomes[:0] = [
+            When(Q(**{f"{stored}__isnull": False}), then=F(stored)),
+            When(Q(**{f"{stored_due}__lt": now}), then=Value(BREACHED)),
+            When(Q(**{f"{stored_due}__isnull": False}), then=Value(PENDING)),
+        ]
+    return Case(*outcomes, default=Value(BREACHED), output_field=CharField())
+
+
+def _with_sla(qs: QuerySet, kind: str, now: datetime) -> QuerySet:
+    """Annotate `<kind>_sla` (see `sla_outcome`) and, for the rows exports list, the
+    `<kind>_due_at` and `<kind>_achieved_at` it was judged on: the incident's clock's when it
+    has one (it knows business hours and severity changes; one clock per kind, so the join adds
+    no rows), else its own times against its severity's target."""
     achieved_field = SLA_ACHIEVED_FIELD[kind]
     due_at = due("declared_at", f"severity__{kind}_target")
-    target = F(f"severity__{kind}_target")
     achieved = F(achieved_field)
-    clock_breached = None
-    clock_stopped = None
     if sources.sla_clock_model() is not None:
         clock = f"{kind}_clock"
         qs = qs.annotate(**{clock: FilteredRelation(
             "sla_clocks", condition=Q(sla_clocks__kind=kind))})
         due_at = Coalesce(F(f"{clock}__due_at"), due_at, output_field=DateTimeField())
-        target = Coalesce(F(f"{clock}__target"), target, output_field=DurationField())
         achieved = Case(
             When(**{f"{clock}__id__isnull": False}, then=F(f"{clock}__met_at")),
             default=F(achieved_field), output_field=DateTimeField(),
         )
-        clock_breached = Q(**{f"{clock}__breached_at__isnull": False})
-        clock_stopped = Q(**{f"{clock}__stopped_at__isnull": False})
-    due_name, achieved_name = f"{kind}_due_at", f"{kind}_achieved_at"
-    target_name = f"{kind}_target_value"
-    qs = qs.annotate(**{due_name: due_at, achieved_name: achieved, target_name: target})
-    no_sla = Q(**{f"{due_name}__isnull": True}) | Q(**{target_name: timedelta(0)})
-    if clock_stopped is not None:
-        no_sla |= clock_stopped
-    outcomes = [
-        When(no_sla, then=Value(NO_SLA)),
-        When(Q(**{f"{achieved_name}__isnull": True, f"{due_name}__lt": now}), then=Value(BREACHED)),
-        When(Q(**{f"{achieved_name}__isnull": True}), then=Value(PENDING)),
-        When(Q(**{f"{achieved_name}__lte": F(due_name)}), then=Value(MET)),
-    ]
-    if clock_breached is not None:
-        # A breach the sweep recorded stays a breach, even if the clock was met later or
-        # the incident moved to a level without that SLA.
-        outcomes.insert(0, When(clock_breached, then=Value(BREACHED)))
-    return qs.annotate(**{f"{kind}_sla": Case(*outcomes, default=Value(BREACHED),
-                                              output_field=CharField())})
+    return qs.annotate(**{f"{kind}_due_at": due_at, f"{kind}_achieved_at": achieved,
+                          f"{kind}_sla": sla_outcome(kind, now)})
 
 
-def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> QuerySet:
-    """Annotate each incident with the figures reports aggregate and list:
-    time_to_acknowledge / time_to_resolve / impact_seconds (seconds), revenue_lost, and per SLA
-    kind (response, resolution) <kind>_due_at, <kind>_achieved_at and <kind>_sla."""
+def with_times(incidents: QuerySet[Incident], now: datetime | None = None) -> QuerySet:
+    """Annotate time_to_acknowledge / time_to_resolve / impact_seconds (seconds) and
+    revenue_lost: the per-incident figures that need no other table."""
     now = now or timezone.now()
-    qs = incidents.annotate(
+    return incidents.annotate(
         time_to_acknowledge=SecondsBetween(F("acknowledged_at"), F("declared_at")),
         time_to_resolve=SecondsBetween(F("resolved_at"), F("detected_at")),
         impact_seconds=SecondsBetween(Coalesce(F("resolved_at"), moment(now)), F("detected_at")),
@@ -186,6 +192,13 @@ def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> 
             output_field=FloatField(),
         )
     )
+
+
+def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> QuerySet:
+    """Annotate each incident with the figures reports list: `with_times`, and per SLA kind
+    (response, resolution) <kind>_due_at, <kind>_achieved_at and <kind>_sla."""
+    now = now or timezone.now()
+    qs = with_times(incidents, now)
     for kind in SLA_KINDS:
         qs = _with_sla(qs, kind, now)
     return qs
@@ -194,23 +207,81 @@ def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> 
 # --- Aggregates ----------------------------------------------------------------------------
 
 
-def _declared_aggregates() -> dict[str, Any]:
-    def outcome(kind, result):
-        return Count("pk", filter=Q(**{f"{kind}_sla": result}))
+RESULTS = (MET, BREACHED, PENDING, NO_SLA)
+# Figures of a group of incidents that add up across groups: counts, sums and maxima (an
+# average is kept as its sum and count, so the totals are exact sums of the groups).
+_ADDED = ("incidents", "open", "unacknowledged", "acknowledged", "acknowledge_seconds",
+          "customer_facing", "revenue_incidents", "revenue_total",
+          *(f"{kind}_{result}" for kind in SLA_KINDS for result in RESULTS))
 
-    aggregates = {
+
+def _with_outcomes(incidents: QuerySet, now: datetime) -> QuerySet:
+    return incidents.annotate(**{f"{kind}_sla": sla_outcome(kind, now) for kind in SLA_KINDS})
+
+
+def _outcome_counts(row: dict) -> dict:
+    """A group of incidents that share their SLA outcomes: its counts per kind and outcome."""
+    for kind in SLA_KINDS:
+        for result in RESULTS:
+            row[f"{kind}_{result}"] = row["incidents"] if row[f"{kind}_sla"] == result else 0
+    return row
+
+
+def _group_aggregates() -> dict[str, Any]:
+    """Every figure of the declared incidents that the summary, its rows per severity and its
+    revenue per currency are made of, for one grouped pass."""
+    return {
         "incidents": Count("pk"),
         "open": Count("pk", filter=Q(state__in=Incident.OPEN_STATES)),
         "unacknowledged": Count("pk", filter=Q(acknowledged_at__isnull=True)),
-        "mtta_seconds": Avg("time_to_acknowledge"),
+        "acknowledged": Count("acknowledged_at"),
+        "acknowledge_seconds": Sum(SecondsBetween(F("acknowledged_at"), F("declared_at"))),
         "customers_affected": Sum("customers_affected"),
         "peak_customers_affected_pct": Max("customers_affected_pct"),
         "customer_facing": Count("pk", filter=Q(is_customer_facing=True)),
+        "revenue_incidents": Count("revenue_impact_per_hour"),
+        "revenue_total": Sum("revenue_lost"),
     }
-    for kind in SLA_KINDS:
-        for result in (MET, BREACHED, PENDING, NO_SLA):
-            aggregates[f"{kind}_{result}"] = outcome(kind, result)
-    return aggregates
+
+
+def _added_up(rows: list[dict]) -> dict[str, Any]:
+    total: dict[str, Any] = {name: sum(row[name] or 0 for row in rows) for name in _ADDED}
+    customers = [row["customers_affected"] for row in rows
+                 if row["customers_affected"] is not None]
+    total["customers_affected"] = sum(customers) if customers else None
+    peaks = [row["peak_customers_affected_pct"] for row in rows
+             if row["peak_customers_affected_pct"] is not None]
+    total["peak_customers_affected_pct"] = max(peaks) if peaks else None
+    total["mtta_seconds"] = (total["acknowledge_seconds"] / total["acknowledged"]
+                             if total["acknowledged"] else None)
+    return total
+
+
+def _declared_figures(period: ReportPeriod, filters: ReportFilters, now: datetime
+                      ) -> tuple[dict, list[dict], list[tuple[str, Decimal]]]:
+    """The summary's totals, its rows per severity and revenue lost per currency, from one pass
+    over the report's incidents grouped by severity, currency and SLA outcomes."""
+    groups = [_outcome_counts(row) for row in
+              _with_outcomes(with_times(incidents_declared(period, filters), now), now)
+              .values("severity__rank", "severity__code", "severity__name", "currency",
+                      *(f"{kind}_sla" for kind in SLA_KINDS))
+              .annotate(**_group_aggregates())
+              .order_by("severity__rank", "currency")]
+    by_severity: dict[str, list[dict]] = {}
+    for row in groups:
+        by_severity.setdefault(row["severity__code"], []).append(row)
+    severity_rows = [
+        _with_sla_rates({**{key: rows[0][key] for key in
+                            ("severity__code", "severity__name", "severity__rank")},
+                         **_added_up(rows)})
+        for rows in by_severity.values()
+    ]
+    currencies: dict[str, float] = {}
+    for row in groups:
+        if row["revenue_incidents"]:
+            currencies[row["currency"]] = currencies.get(row["currency"], 0) + row["revenue_total"]
+    revenue = [(currency, money(total)) for currency, total in sorted(currencies.items())]
+    return _with_sla_rates(_added_up(groups)), severity_rows, revenue
 
 
 def percent(part: int | None, whole: int | None) -> Decimal | None:
@@ -262,23 +333,11 @@ def report_summary(
     """Every headline figure for a period, in a bounded number of queries."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
-    declared_qs = with_figures(incidents_declared(period, filters), now)
-    declared = _with_sla_rates(declared_qs.aggregate(**_declared_aggregates()))
-
-    resolved = with_figures(incidents_resolved(period, filters), now).aggregate(
+    declared, by_severity, revenue = _declared_figures(period, filters, now)
+    resolved = with_times(incidents_resolved(period, filters), now).aggregate(
         resolved=Count("pk"), mttr_seconds=Avg("time_to_resolve"),
         longest_seconds=Max("time_to_resolve"),
     )
-    revenue = [
-        (row["currency"], money(row["total"]))
-        for row in declared_qs.filter(revenue_impact_per_hour__isnull=False)
-        .values("currency").annotate(total=Sum("revenue_lost")).order_by("currency")
-    ]
-    by_severity = [
-        _with_sla_rates(row)
-        for row in declared_qs.values("severity__code", "severity__name", "severity__rank")
-        .annotate(**_declared_aggregates()).order_by("severity__rank")
-    ]
     previous_period = period.previous()
     summary = Summary(
         period=period,
@@ -396,7 +455,8 @@ def costliest_incidents(period: ReportPeriod, filters: ReportFilters | None = No
                         now: datetime | None = None, limit: int = 10) -> list[Incident]:
     """The report's incidents with the most revenue lost (then most customers affected)."""
     filters = filters or ReportFilters()
-    qs = with_figures(incidents_declared(period, filters), now)
+    now = now or timezone.now()
+    qs = _with_outcomes(with_times(incidents_declared(period, filters), now), now)
     qs = with_viewer_may_see(qs, filters.viewer)
     qs = qs.filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
     return list(
@@ -422,25 +482,27 @@ def weekly_trends(period: ReportPeriod, filters: ReportFilters | None = None,
     def week_of(value) -> Any:
         return timezone.localtime(value, tz).date() if isinstance(value, datetime) else value
 
-    declared = with_figures(incidents_declared(period, filters), now).annotate(
-        week=TruncWeek("declared_at", tzinfo=tz)
-    )
+    # One pass: incidents declared per week, severity and SLA outcomes.
     counts: dict[tuple, int] = {}
-    for row in declared.values("week", "severity__code").annotate(n=Count("pk")).order_by():
-        counts[(week_of(row["week"]), row["severity__code"])] = row["n"]
+    sla: dict = {}
+    for row in (_with_outcomes(incidents_declared(period, filters), now)
+                .annotate(week=TruncWeek("declared_at", tzinfo=tz))
+                .values("week", "severity__code", *(f"{kind}_sla" for kind in SLA_KINDS))
+                .annotate(incidents=Count("pk")).order_by()):
+        week = week_of(row["week"])
+        key = (week, row["severity__code"])
+        counts[key] = counts.get(key, 0) + row["incidents"]
+        figures = sla.setdefault(week, dict.fromkeys(
+            (f"{kind}_{result}" for kind in SLA_KINDS for result in (MET, BREACHED)), 0))
+        for kind in SLA_KINDS:
+            if row[f"{kind}_sla"] in (MET, BREACHED):
+                figures[f"{kind}_{row[f'{kind}_sla']}"] += row["incidents"]
     levels = list(SeverityLevel.objects.order_by("rank").values_list("code", "rank"))
     if filters.severity is not None:
         levels = [(filters.severity.code, filters.severity.rank)]
     severities = [code for code, _ in levels]
 
-    sla: dict = {}
-    for row in declared.values("week").annotate(
-        **{f"{kind}_{result}": Count("pk", filter=Q(**{f"{kind}_sla": result}))
-           for kind in SLA_KINDS for result in (MET, BREACHED)}
-    ).order_by():
-        sla[week_of(row["week"])] = row
-
-    resolved = with_figures(incidents_resolved(period, filters), now).annotate(
+    resolved = with_times(incidents_resolved(period, filters), now).annotate(
         week=TruncWeek("resolved_at", tzinfo=tz)
     )
     mttr = {
