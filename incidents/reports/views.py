@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from incidents.models import Incident
 
-from . import charts, exports, metrics, pdf, stakeholder, tables
+from . import charts, exports, freshness, metrics, pdf, stakeholder, tables
 from .expressions import without_jit
 from .forms import ReportFilterForm
 from .periods import PRESETS
@@ -89,8 +89,7 @@ def _dashboard_context(request, form: ReportFilterForm) -> dict:
     form.data = form.data.copy()
     form.data.update(form.period.as_query())
     form.data.pop("preset", None)
-    summary = metrics.report_summary(form.period, form.filters)
-    trends = metrics.weekly_trends(form.period, form.filters, summary.generated_at)
+    summary, trends = freshness.dashboard_figures(form.period, form.filters)
     weeks = [
         {"label": label, "total": trends["totals"][i], "resolved": trends["resolved"][i],
          "mttr_hours": trends["mttr_hours"][i],
