@@ -77,8 +77,7 @@ def dashboard_figures(period: ReportPeriod, filters: metrics.ReportFilters
 
 
 def _computed(period: ReportPeriod, filters: metrics.ReportFilters) -> tuple:
-    summary = metrics.report_summary(period, filters)
-    return summary, metrics.weekly_trends(period, filters, summary.generated_at)
+    return metrics.summary_and_trends(period, filters)
 
 
 def _connect(model) -> None:

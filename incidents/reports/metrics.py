@@ -56,7 +56,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
-from django.db.models.lookups import LessThan, LessThanOrEqual
+from django.db.models.lookups import Exact, LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from incidents import severity_style
@@ -219,18 +219,10 @@ def _with_outcomes(incidents: QuerySet, now: datetime) -> QuerySet:
     return incidents.annotate(**{f"{kind}_sla": sla_outcome(kind, now) for kind in SLA_KINDS})
 
 
-def _outcome_counts(row: dict) -> dict:
-    """A group of incidents that share their SLA outcomes: its counts per kind and outcome."""
-    for kind in SLA_KINDS:
-        for result in RESULTS:
-            row[f"{kind}_{result}"] = row["incidents"] if row[f"{kind}_sla"] == result else 0
-    return row
-
-
-def _group_aggregates() -> dict[str, Any]:
-    """Every figure of the declared incidents that the summary, its rows per severity and its
-    revenue per currency are made of, for one grouped pass."""
-    return {
+def _group_aggregates(now: datetime) -> dict[str, Any]:
+    """Every figure of the declared incidents that the summary, its rows per severity, its
+    revenue per currency and the weekly trends are made of, for one grouped pass."""
+    aggregates = {
         "incidents": Count("pk"),
         "open": Count("pk", filter=Q(state__in=Incident.OPEN_STATES)),
         "unacknowledged": Count("pk", filter=Q(acknowledged_at__isnull=True)),
@@ -242,6 +234,13 @@ def _group_aggregates() -> dict[str, Any]:
         "revenue_incidents": Count("revenue_impact_per_hour"),
         "revenue_total": Sum("revenue_lost"),
     }
+    # Counted with FILTER rather than grouped by: grouping by the outcomes makes PostgreSQL
+    # sort every row, which cost more than judging each row eight times.
+    for kind in SLA_KINDS:
+        outcome = sla_outcome(kind, now)
+        for result in RESULTS:
+            aggregates[f"{kind}_{result}"] = Count("pk", filter=Exact(outcome, Value(result)))
+    return aggregates
 
 
 def _added_up(rows: list[dict]) -> dict[str, Any]:
@@ -257,18 +256,45 @@ def _added_up(rows: list[dict]) -> dict[str, Any]:
     return total
 
 
-def _declared_figures(period: ReportPeriod, filters: ReportFilters, now: datetime
-                      ) -> tuple[dict, list[dict], list[tuple[str, Decimal]]]:
-    """The summary's totals, its rows per severity and revenue lost per currency, from one pass
-    over the report's incidents grouped by severity, currency and SLA outcomes."""
-    groups = [_outcome_counts(row) for row in
-              _with_outcomes(with_times(incidents_declared(period, filters), now), now)
-              .values("severity__rank", "severity__code", "severity__name", "currency",
-                      *(f"{kind}_sla" for kind in SLA_KINDS))
-              .annotate(**_group_aggregates())
-              .order_by("severity__rank", "currency")]
+def _declared_groups(period: ReportPeriod, filters: ReportFilters, now: datetime) -> list[dict]:
+    """One pass over the report's incidents, grouped by week declared, severity and currency:
+    the summary, its rows per severity, revenue per currency and the weekly
+    trends all add up from these groups."""
+    return list(
+        with_times(incidents_declared(period, filters), now)
+        .annotate(week=TruncWeek("declared_at", tzinfo=timezone.get_current_timezone()))
+        .values("week", "severity__rank", "severity__code", "severity__name", "currency")
+        .annotate(**_group_aggregates(now))
+        .order_by()
+    )
+
+
+def _resolved_groups(period: ReportPeriod, filters: ReportFilters) -> list[dict]:
+    """Incidents resolved in the period, grouped by week resolved: MTTR adds up from these."""
+    return list(
+        incidents_resolved(period, filters)
+        .annotate(week=TruncWeek("resolved_at", tzinfo=timezone.get_current_timezone()),
+                  time_to_resolve=SecondsBetween(F("resolved_at"), F("detected_at")))
+        .values("week")
+        .annotate(resolved=Count("pk"), timed=Count("time_to_resolve"),
+                  resolve_seconds=Sum("time_to_resolve"), longest_seconds=Max("time_to_resolve"))
+        .order_by()
+    )
+
+
+def _resolved_figures(groups: list[dict]) -> dict[str, Any]:
+    timed = sum(row["timed"] for row in groups)
+    longest = [row["longest_seconds"] for row in groups if row["longest_seconds"] is not None]
+    return {"resolved": sum(row["resolved"] for row in groups),
+            "mttr_seconds": sum(row["resolve_seconds"] or 0 for row in groups) / timed
+            if timed else None,
+            "longest_seconds": max(longest) if longest else None}
+
+
+def _declared_figures(groups: list[dict]) -> tuple[dict, list[dict], list[tuple[str, Decimal]]]:
+    """The summary's totals, its rows per severity (by rank) and revenue lost per currency."""
     by_severity: dict[str, list[dict]] = {}
-    for row in groups:
+    for row in sorted(groups, key=lambda row: (row["severity__rank"], row["severity__code"])):
         by_severity.setdefault(row["severity__code"], []).append(row)
     severity_rows = [
         _with_sla_rates({**{key: rows[0][key] for key in
@@ -331,13 +357,28 @@ def report_summary(
     period: ReportPeriod, filters: ReportFilters | None = None, now: datetime | None = None
 ) -> Summary:
     """Every headline figure for a period, in a bounded number of queries."""
+    return summary_and_trends(period, filters, now, trends=False)[0]
+
+
+@jit_off
+def summary_and_trends(period: ReportPeriod, filters: ReportFilters | None = None,
+                       now: datetime | None = None, *, trends: bool = True
+                       ) -> tuple[Summary, dict[str, Any] | None]:
+    """`report_summary` and `weekly_trends` from the same two passes over the incidents (one
+    over those declared, one over those resolved in the period)."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
-    declared, by_severity, revenue = _declared_figures(period, filters, now)
-    resolved = with_times(incidents_resolved(period, filters), now).aggregate(
-        resolved=Count("pk"), mttr_seconds=Avg("time_to_resolve"),
-        longest_seconds=Max("time_to_resolve"),
-    )
+    declared_groups = _declared_groups(period, filters, now)
+    resolved_groups = _resolved_groups(period, filters)
+    summary = _summary(period, filters, now, declared_groups, resolved_groups)
+    return summary, (_trends(period, filters, declared_groups, resolved_groups) if trends
+                     else None)
+
+
+def _summary(period: ReportPeriod, filters: ReportFilters, now: datetime,
+             declared_groups: list[dict], resolved_groups: list[dict]) -> Summary:
+    declared, by_severity, revenue = _declared_figures(declared_groups)
+    resolved = _resolved_figures(resolved_groups)
     previous_period = period.previous()
     summary = Summary(
         period=period,
@@ -378,7 +419,9 @@ def recurring_issues(period: ReportPeriod, filters: ReportFilters) -> list[dict[
     rows = (
         through.objects.filter(incident__in=ids)
         .values("service__name", "incident__incident_type__name")
-        .annotate(count=Count("incident", distinct=True))
+        # An incident is linked to a service once (the link is unique), so each row of a group
+        # is another incident: no DISTINCT, which would sort a year's links.
+        .annotate(count=Count("incident"))
         .filter(count__gte=2)
         .order_by("-count", "service__name", "incident__incident_type__name")
     )
@@ -456,14 +499,15 @@ def costliest_incidents(period: ReportPeriod, filters: ReportFilters | None = No
     """The report's incidents with the most revenue lost (then most customers affected)."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
-    qs = _with_outcomes(with_times(incidents_declared(period, filters), now), now)
-    qs = with_viewer_may_see(qs, filters.viewer)
-    qs = qs.filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
-    return list(
-        qs.select_related("severity")
-        .order_by(F("revenue_lost").desc(nulls_last=True),
-                  F("customers_affected").desc(nulls_last=True), "declared_at")[:limit]
-    )
+    ordering = (F("revenue_lost").desc(nulls_last=True),
+                F("customers_affected").desc(nulls_last=True), "declared_at")
+    top = (with_times(incidents_declared(period, filters), now)
+           .filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
+           .order_by(*ordering).values("pk")[:limit])
+    # The SLA outcomes and who may see them for those few rows only, not the whole period.
+    qs = _with_outcomes(with_times(Incident.objects.filter(pk__in=top), now), now)
+    return list(with_viewer_may_see(qs, filters.viewer).select_related("severity")
+                .order_by(*ordering))
 
 
 # --- Weekly trends (charts) ----------------------------------------------------------------
@@ -476,40 +520,38 @@ def weekly_trends(period: ReportPeriod, filters: ReportFilters | None = None,
     resolved) and SLA compliance % (by week declared). Weeks with nothing are zero / None."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
+    return _trends(period, filters, _declared_groups(period, filters, now),
+                   _resolved_groups(period, filters))
+
+
+def _trends(period: ReportPeriod, filters: ReportFilters, declared_groups: list[dict],
+            resolved_groups: list[dict]) -> dict[str, Any]:
     tz = timezone.get_current_timezone()
     weeks = period.week_starts()
 
     def week_of(value) -> Any:
         return timezone.localtime(value, tz).date() if isinstance(value, datetime) else value
 
-    # One pass: incidents declared per week, severity and SLA outcomes.
     counts: dict[tuple, int] = {}
     sla: dict = {}
-    for row in (_with_outcomes(incidents_declared(period, filters), now)
-                .annotate(week=TruncWeek("declared_at", tzinfo=tz))
-                .values("week", "severity__code", *(f"{kind}_sla" for kind in SLA_KINDS))
-                .annotate(incidents=Count("pk")).order_by()):
+    for row in declared_groups:
         week = week_of(row["week"])
         key = (week, row["severity__code"])
         counts[key] = counts.get(key, 0) + row["incidents"]
         figures = sla.setdefault(week, dict.fromkeys(
             (f"{kind}_{result}" for kind in SLA_KINDS for result in (MET, BREACHED)), 0))
         for kind in SLA_KINDS:
-            if row[f"{kind}_sla"] in (MET, BREACHED):
-                figures[f"{kind}_{row[f'{kind}_sla']}"] += row["incidents"]
+            for result in (MET, BREACHED):
+                figures[f"{kind}_{result}"] += row[f"{kind}_{result}"]
     levels = list(SeverityLevel.objects.order_by("rank").values_list("code", "rank"))
     if filters.severity is not None:
         levels = [(filters.severity.code, filters.severity.rank)]
     severities = [code for code, _ in levels]
-
-    resolved = with_times(incidents_resolved(period, filters), now).annotate(
-        week=TruncWeek("resolved_at", tzinfo=tz)
-    )
-    mttr = {
-        week_of(row["week"]): row
-        for row in resolved.values("week").annotate(n=Count("pk"), mttr=Avg("time_to_resolve"))
-        .order_by()
-    }
+    mttr: dict = {}
+    for row in resolved_groups:
+        mttr[week_of(row["week"])] = {
+            "n": row["resolved"],
+            "mttr": row["resolve_seconds"] / row["timed"] if row["timed"] else None}
 
     def compliance(week, kind):
         row = sla.get(week)

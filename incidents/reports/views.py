@@ -185,8 +185,7 @@ def export_pdf(request):
         return error
     now = timezone.now()
     with without_jit():
-        summary = metrics.report_summary(form.period, form.filters, now)
-        trends = metrics.weekly_trends(form.period, form.filters, now)
+        summary, trends = metrics.summary_and_trends(form.period, form.filters, now)
         document = pdf.report_pdf(summary, trends, form.period, form.filters, now)
     response = HttpResponse(document, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_filename("report", form, "pdf")}"'
