@@ -1,8 +1,10 @@
 """Report selectors: every figure the dashboard, the exports and the management summaries show.
 
 They all call these functions, so a number is computed in one place. Figures are computed by
-the database (aggregates over annotated incidents), so a period with 100,000 incidents costs a
-fixed number of queries, not a loop over rows.
+the database: the summary, its rows per severity, revenue per currency and the weekly trends add
+up from one pass over the incidents declared (grouped by week, severity and currency) and one
+over those resolved, so a period with 100,000 incidents costs a fixed number of queries, not a
+loop over rows, and no SLA clock is joined.
 
 Which incidents a figure covers (the page's help text says the same):
 - The report's incidents are those *declared* in the period (organisation time zone, whole
@@ -15,8 +17,10 @@ Which incidents a figure covers (the page's help text says the same):
 - MTTR (mean time to resolve) = resolved_at − detected_at, over incidents *resolved* in the
   period (whenever declared): the time customers were affected. Still-open incidents are left out.
 - SLA compliance: each incident's response and resolution SLA are met, breached or pending.
-  From the incident's SLA clocks when the escalation app records them; otherwise from the
-  incident's own times against its severity's targets, counted from declaration (24x7).
+  From the incident's SLA clocks when the escalation app records them (their outcome, stored
+  when a clock is decided; a clock still running is breached once its due time has passed);
+  otherwise from the incident's own times against its severity's targets, counted from
+  declaration (24x7).
   Compliance % = met ÷ (met + breached); pending incidents are not yet decided. A severity
   without a target ("no SLA"), an "immediate" response (measured by time to acknowledge) and a
   clock stopped because the incident moved to a level without that SLA count as "no SLA":
