@@ -233,7 +233,6 @@ def _group_aggregates(now: datetime) -> dict[str, Any]:
         "acknowledged": Count("acknowledged_at"),
         "acknowledge_seconds": Sum(SecondsBetween(F("acknowledged_at"), F("declared_at"))),
         "customers_affected": Sum("customers_affected"),
-        "peak_customers_affected_pct": Max("customers_affected_pct"),
         "customer_facing": Count("pk", filter=Q(is_customer_facing=True)),
         "revenue_incidents": Count("revenue_impact_per_hour"),
         "revenue_total": Sum("revenue_lost"),
@@ -252,9 +251,6 @@ def _added_up(rows: list[dict]) -> dict[str, Any]:
     customers = [row["customers_affected"] for row in rows
                  if row["customers_affected"] is not None]
     total["customers_affected"] = sum(customers) if customers else None
-    peaks = [row["peak_customers_affected_pct"] for row in rows
-             if row["peak_customers_affected_pct"] is not None]
-    total["peak_customers_affected_pct"] = max(peaks) if peaks else None
     total["mtta_seconds"] = (total["acknowledge_seconds"] / total["acknowledged"]
                              if total["acknowledged"] else None)
     return total

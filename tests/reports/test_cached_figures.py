@@ -69,3 +69,35 @@ def test_the_costliest_incidents_are_named_only_to_those_who_may_see_them(
             response, _ = dashboard(client, viewer)
             shown[viewer] = "Secret merger" in response.content.decode()
         assert shown == {insider: True, product_manager: False}
+
+
+def test_each_filter_has_its_own_cached_figures(
+        postgres, client, product_manager, make_incident, checkout, incident_types):
+    make_incident("P1", declared="2026-11-10 10:00", services=[checkout],
+                  incident_type=incident_types["technical"])
+    make_incident("P2", declared="2026-11-11 10:00", incident_type=incident_types["security"])
+    seen = {}
+    for name, params in (("all", {}), ("P1", {"severity": "P1"}), ("P3", {"severity": "P3"}),
+                         ("checkout", {"service": "checkout"}),
+                         ("technical", {"type": "technical"}),
+                         ("security", {"type": "security"})):
+        response, _ = dashboard(client, product_manager, **NOVEMBER, **params)
+        seen[name] = response.context["summary"].declared["incidents"]
+    assert seen == {"all": 2, "P1": 1, "P3": 0, "checkout": 1, "technical": 1, "security": 1}
+
+
+def test_figures_are_recomputed_once_the_minute_is_up_even_when_nothing_was_saved(
+        postgres, client, product_manager, make_incident):
+    """Time passing decides SLAs and no save announces it: an unanswered P1 declared at 08:00
+    is pending until 12:00, and a look a minute after the first shows the breach."""
+    make_incident("P1", declared="2026-11-10 08:00")
+    client.force_login(product_manager)
+
+    def breached(when):
+        with time_machine.travel(at(when), tick=False):
+            response = client.get(reverse("reports:dashboard"), NOVEMBER)
+        return response.context["summary"].declared["response_breached"]
+
+    assert breached("2026-11-10 11:59:30") == 0
+    assert breached("2026-11-10 12:00:29") == 0  # 59 s later: the cached figures
+    assert breached("2026-11-10 12:00:30") == 1  # a minute later: computed again
