@@ -433,9 +433,9 @@ def recurring_issues(period: ReportPeriod, filters: ReportFilters) -> list[dict[
 
 
 def escalation_figures(period: ReportPeriod, filters: ReportFilters,
-                       incident_count: int | None = None) -> dict[str, Any] | None:
-    """How often the report's incidents were escalated, and the highest level reached
-    (levels are numbered from the first line up: L1, L2, ...)."""
+                       incident_count: int) -> dict[str, Any] | None:
+    """How often the report's `incident_count` incidents were escalated, and the highest level
+    reached (levels are numbered from the first line up: L1, L2, ...)."""
     model = sources.escalation_event_model()
     if model is None:
         return None
@@ -443,7 +443,7 @@ def escalation_figures(period: ReportPeriod, filters: ReportFilters,
     events = model.objects.filter(incident__in=incidents.values("pk"))
     figures = events.aggregate(events=Count("pk"), escalated=Count("incident", distinct=True),
                                highest_number=Max("level__number"))
-    figures["incidents"] = incidents.count() if incident_count is None else incident_count
+    figures["incidents"] = incident_count
     figures["escalated_pct"] = percent(figures["escalated"], figures["incidents"])
     top = None
     if figures["highest_number"] is not None:

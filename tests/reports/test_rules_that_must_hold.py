@@ -14,8 +14,9 @@ from escalation.models import SlaClock
 from escalation.services import sla_outcomes_record
 from incidents import services, severity_style
 from incidents.models import Incident, SeverityLevel
-from incidents.reports import metrics, tables
+from incidents.reports import metrics, sources, tables
 from incidents.reports.periods import ReportPeriod
+from postmortems.models import ActionItem, PostMortem
 
 from .conftest import at
 
@@ -266,3 +267,48 @@ def test_the_previous_period_counts_its_own_recurring_incidents_and_cancellation
     assert made.previous["recurring_incidents"] == 2
     assert made.recurring_incidents == 0
     assert made.not_counted == 0
+
+
+def test_recurring_issues_list_the_most_repeated_first_then_by_service_and_type(
+        make_incident, checkout, search_service, incident_types):
+    def incidents(times, service, kind, day):
+        for hour in range(times):
+            make_incident("P2", declared=f"2026-11-{day} 1{hour}:00", services=[service],
+                          incident_type=incident_types[kind])
+
+    incidents(2, search_service, "technical", "02")
+    incidents(2, checkout, "technical", "03")
+    incidents(2, checkout, "security", "04")
+    incidents(3, search_service, "security", "05")
+    assert [(row["service"], row["incident_type"], row["count"])
+            for row in summary(NOVEMBER).recurring] == [
+        ("Search", "Security", 3), ("Checkout", "Security", 2), ("Checkout", "Technical", 2),
+        ("Search", "Technical", 2)]
+
+
+def test_a_portal_without_escalations_or_post_mortems_says_those_figures_are_not_recorded(
+        make_incident, monkeypatch):
+    make_incident("P1", declared="2026-11-03 10:00")
+    full = summary(NOVEMBER)
+    for lookup in ("escalation_event_model", "postmortem_model", "action_item_model"):
+        monkeypatch.setattr(sources, lookup, lambda: None)
+    bare = summary(NOVEMBER)
+    assert full.unavailable == []
+    assert bare.unavailable == ["escalations", "post-mortems", "action items"]
+    assert [(figure.label, figure.value) for figure in tables.summary_figures(bare)][-3:] == [
+        ("Escalations", "not recorded yet"), ("Post-mortems", "not recorded yet"),
+        ("Action items", "not recorded yet")]
+
+
+def test_action_items_are_overdue_as_of_the_moment_the_report_is_made_for(
+        make_incident, manager):
+    incident = make_incident("P1", declared="2026-10-20 10:00")
+    review = PostMortem.objects.create(incident=incident, title=incident.title,
+                                       due_at=at("2026-10-22 10:00"))
+    ActionItem.objects.create(postmortem=review, title="Add an alert", owner=manager,
+                              due_date=date(2026, 11, 25), state="open")
+    with time_machine.travel(NOW, tick=False):
+        before_due = metrics.report_summary(NOVEMBER, now=at("2026-11-24 12:00"))
+        after_due = metrics.report_summary(NOVEMBER)
+    assert before_due.action_items["overdue"] == 0
+    assert after_due.action_items["overdue"] == 1
