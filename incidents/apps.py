@@ -14,3 +14,5 @@ class IncidentsConfig(AppConfig):
         from .warroom import procedure  # noqa: F401
         # The public status page's cache moves on when what it shows changes.
         from .statuspage import freshness  # noqa: F401
+        # So does the report dashboard's.
+        from .reports import freshness as report_freshness  # noqa: F401

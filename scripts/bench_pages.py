@@ -331,6 +331,15 @@ def build_dataset(count: int, seed: int) -> None:
     try:
         written = copy_rows("escalation_slaclock", columns, clock_rows())
         print(f"  {written:,} SLA clocks")
+        # Their stored outcomes, as the clock services would have written them: the
+        # migration's batched fill from the clocks.
+        from importlib import import_module
+        from types import SimpleNamespace
+
+        from django.apps import apps
+
+        fill = import_module("escalation.migrations.0017_sla_outcome_fill").fill
+        fill(apps, SimpleNamespace(connection=connection))
     except Exception as exc:  # noqa: BLE001 - the clock table's shape is another area's
         print(f"  SLA clocks skipped: {exc}")
 

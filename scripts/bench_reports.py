@@ -71,6 +71,7 @@ def insert_incidents(count: int) -> None:
     from django.utils import timezone
 
     from escalation.models import EscalationEvent, EscalationLevel, SlaClock
+    from escalation.services import sla_outcomes_record
     from incidents.models import Incident, IncidentType, Service, SeverityLevel
     from postmortems.models import PostMortem
 
@@ -146,7 +147,8 @@ def insert_incidents(count: int) -> None:
                 reviews.append(PostMortem(incident=incident, title=incident.title, due_at=due_at,
                                           state="published" if published else "drafting",
                                           published_at=published))
-        SlaClock.objects.bulk_create(clocks)
+        # With their stored outcomes, as the clock services write them.
+        sla_outcomes_record(SlaClock.objects.bulk_create(clocks))
         EscalationEvent.objects.bulk_create(events)
         PostMortem.objects.bulk_create(reviews)
         print(f"  inserted {number:,} incidents", end="\r", flush=True)

@@ -5,7 +5,14 @@
 business calendars, escalation ladders, policies and impact rules, escalation events and on-call
 rotas (configuration is data that managers edit in the admin)."""
 
-from .clocks import BusinessCalendar, Holiday, SlaClock, validate_time_zone
+from .clocks import (
+    BusinessCalendar,
+    Holiday,
+    SlaClock,
+    SlaOutcome,
+    clock_result,
+    validate_time_zone,
+)
 from .ladders import (
     EscalationEvent,
     EscalationLadder,
@@ -25,6 +32,6 @@ __all__ = [
     "PENDING", "BusinessCalendar", "Deadline", "DeliveryAttempt", "EscalationEvent",
     "EscalationLadder", "EscalationLevel", "EscalationPolicy", "EscalationStep", "Heartbeat",
     "Holiday", "ImpactCondition", "ImpactRule", "LevelResponseTime", "Notification",
-    "NotificationPreference", "Rota", "RotaMember", "RotaOverride", "SlaClock", "StepClock",
-    "WebhookEndpoint", "validate_time_zone",
+    "NotificationPreference", "Rota", "RotaMember", "RotaOverride", "SlaClock", "SlaOutcome", "StepClock",
+    "WebhookEndpoint", "clock_result", "validate_time_zone",
 ]

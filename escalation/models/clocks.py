@@ -172,3 +172,46 @@ class SlaClock(models.Model):
         """An "immediate" response (a target of 0): paged at declaration and measured by the
         time to acknowledge; with no time to miss, it never breaches."""
         return not self.target
+
+
+class SlaOutcome(models.Model):
+    """How an incident's SLA clocks came out, one row per incident, so reports aggregate plain
+    columns instead of joining two clocks per incident. The clock services write it whenever a
+    clock starts, is re-targeted, met, breached, stopped or runs again (`record_outcomes`).
+
+    Per kind: `<kind>_due_at` is the clock's due time, empty when the incident has no clock of
+    that kind (reports then judge its own times against its severity's target);
+    `<kind>` is decided (met, breached, no SLA) or empty while the clock runs, in which case it
+    is breached once the due time has passed and pending before."""
+
+    class Result(models.TextChoices):
+        MET = "met", "Met"
+        BREACHED = "breached", "Breached"
+        NO_SLA = "no_sla", "No SLA"
+
+    incident = models.OneToOneField("incidents.Incident", on_delete=models.CASCADE,
+                                    primary_key=True, related_name="sla_outcome")
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    response = models.CharField(max_length=8, choices=Result.choices, null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=8, choices=Result.choices, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SLA outcome"
+
+    def __str__(self) -> str:
+        return f"response {self.response or 'open'}, resolution {self.resolution or 'open'}"
+
+
+def clock_result(clock: SlaClock) -> str | None:
+    """The clock's decided outcome, None while it runs. A breach the sweep recorded stays a
+    breach (met later or stopped); an immediate response and a clock stopped because the
+    incident moved to a level without that SLA count neither way; met by the due time is met."""
+    if clock.breached_at is not None:
+        return SlaOutcome.Result.BREACHED
+    if clock.is_immediate or clock.stopped_at is not None:
+        return SlaOutcome.Result.NO_SLA
+    if clock.met_at is not None:
+        return (SlaOutcome.Result.MET if clock.met_at <= clock.due_at
+                else SlaOutcome.Result.BREACHED)
+    return None

@@ -1,12 +1,13 @@
 """Writes for SLA clocks and escalation, kept by concern in short modules and re-exported here,
 so callers keep writing `from escalation import services` (and `services.sla_clocks_start`,
 `from escalation.services import incident_url`) whichever module holds a function: `clocks`
-(an incident's SLA clocks over its life), `breaches` (a clock's timer falls due: breach or
+(an incident's SLA clocks over its life), `outcomes` (each incident's stored SLA outcome,
+which reports aggregate), `breaches` (a clock's timer falls due: breach or
 at-risk warning), `policies` (policy steps and impact rules become timers; an ended incident's
 timers are cancelled), `escalations` (recording an escalation, firing steps, rules and
 reminders), `actions` (what people do: escalate by hand, acknowledge) and `shared` (wording,
 links, who is told). The modules import one another directly, in one direction (clocks ->
-breaches -> policies -> escalations -> shared, actions -> escalations), never through here.
+breaches -> outcomes, breaches -> policies -> escalations -> shared, actions -> escalations), never through here.
 
 Incident signal receivers and deadline handlers call these inside the transaction that made the
 news, so clocks, timers, escalation events, timeline entries and outbox rows commit together or
@@ -40,6 +41,7 @@ from .escalations import (
     escalations_record,
     escalations_remind,
 )
+from .outcomes import sla_outcomes_record
 from .policies import escalation_policy_schedule, impact_rules_apply, incident_timers_end
 from .shared import incident_url, when
 
@@ -49,6 +51,6 @@ __all__ = [
     "escalation_steps_fire", "escalations_record", "escalations_remind", "impact_rules_apply",
     "incident_escalate", "incident_timers_end", "incident_url", "sla_clock_breach",
     "sla_clock_met", "sla_clock_warn_at_risk", "sla_clocks_breach", "sla_clocks_recompute",
-    "sla_clocks_start", "sla_clocks_stop", "sla_clocks_warn_at_risk", "sla_resolution_resume",
-    "when",
+    "sla_clocks_start", "sla_clocks_stop", "sla_clocks_warn_at_risk", "sla_outcomes_record",
+    "sla_resolution_resume", "when",
 ]

@@ -17,6 +17,7 @@ from .. import selectors
 from ..models import EscalationStep, SlaClock
 from ..notifications import Message, notify_many
 from ..subjects import open_at
+from .outcomes import sla_outcomes_record
 from .policies import _schedule_anchored_steps
 from .shared import _people_to_tell, incident_url, when
 
@@ -75,6 +76,7 @@ def sla_clocks_breach(breaches: list[tuple[SlaClock, datetime]],
         SlaClock.objects.bulk_update(late, ["breached_at", "breach_by"])
     SlaClock.history.bulk_history_create([clock for clock, _ in due], update=True,
                                          default_change_reason="Breached")
+    sla_outcomes_record(clock for clock, _ in due)
     entries, paged, messages, anchored = [], [], [], []
     for clock, at in due:
         incident, severity, label = clock.incident, clock.incident.severity, clock.get_kind_display()

@@ -18,6 +18,7 @@ from ..deadlines import deadline_cancel, deadline_schedule
 from ..models import SlaClock
 from ..notifications import notify
 from .breaches import _untriaged_audience, sla_clock_breach
+from .outcomes import sla_outcomes_record
 from .shared import _people_to_tell, _save, incident_url, when
 
 
@@ -77,6 +78,7 @@ def _clock_start(incident: Incident, kind: str, severity, calendar, now: datetim
     clock = SlaClock(incident=incident, kind=kind, started_at=incident.declared_at)
     _apply_target(clock, severity, calendar)
     _save(clock, by=by, reason="Clock started")
+    sla_outcomes_record([clock])
     _schedule_clock(clock, now)
     if clock.is_immediate:
         _page_immediate_response(clock, now=now)
@@ -146,6 +148,7 @@ def sla_clocks_recompute(incident: Incident, *, by, reason: str = "",
             if target is not None and kind not in existing and not (
                     kind == SlaClock.Kind.RESPONSE and incident.acknowledged_at):
                 changed.append(_clock_start(incident, kind, severity, calendar, now, by=by))
+    sla_outcomes_record(dropped + changed)
     if dropped:
         timeline_record(
             incident, kind=TimelineEntry.Kind.SLA, by=by,
@@ -184,16 +187,20 @@ def sla_clock_met(incident: Incident, *, kind: str, at: datetime) -> SlaClock | 
     if not clock.is_immediate and (clock.breached_at is not None or at > clock.due_at):
         clock.breach_by = at - clock.due_at
     _save(clock, reason="Met")
+    sla_outcomes_record([clock])
     return clock
 
 
 def sla_clocks_stop(incident: Incident, *, at: datetime) -> None:
     """The incident was cancelled or is a duplicate: its clocks no longer run."""
     deadline_cancel(subject=incident, key_prefix="sla.")
+    stopped = []
     for clock in SlaClock.objects.select_for_update(of=("self",)).filter(incident=incident):
         if clock.is_running:
             clock.stopped_at = at
             _save(clock, reason="Stopped")
+            stopped.append(clock)
+    sla_outcomes_record(stopped)
 
 
 def sla_resolution_resume(incident: Incident, *, by, now: datetime | None = None) -> None:
@@ -207,6 +214,7 @@ def sla_resolution_resume(incident: Incident, *, by, now: datetime | None = None
         return
     clock.met_at = None
     _save(clock, by=by, reason="Incident reopened")
+    sla_outcomes_record([clock])
     if clock.breached_at is None:
         _schedule_clock(clock, now, not_before=now)
     timeline_record(

@@ -1,8 +1,10 @@
 """Report selectors: every figure the dashboard, the exports and the management summaries show.
 
 They all call these functions, so a number is computed in one place. Figures are computed by
-the database (aggregates over annotated incidents), so a period with 100,000 incidents costs a
-fixed number of queries, not a loop over rows.
+the database: the summary, its rows per severity, revenue per currency and the weekly trends add
+up from one pass over the incidents declared (grouped by week, severity and currency) and one
+over those resolved, so a period with 100,000 incidents costs a fixed number of queries, not a
+loop over rows, and no SLA clock is joined.
 
 Which incidents a figure covers (the page's help text says the same):
 - The report's incidents are those *declared* in the period (organisation time zone, whole
@@ -15,8 +17,10 @@ Which incidents a figure covers (the page's help text says the same):
 - MTTR (mean time to resolve) = resolved_at − detected_at, over incidents *resolved* in the
   period (whenever declared): the time customers were affected. Still-open incidents are left out.
 - SLA compliance: each incident's response and resolution SLA are met, breached or pending.
-  From the incident's SLA clocks when the escalation app records them; otherwise from the
-  incident's own times against its severity's targets, counted from declaration (24x7).
+  From the incident's SLA clocks when the escalation app records them (their outcome, stored
+  when a clock is decided; a clock still running is breached once its due time has passed);
+  otherwise from the incident's own times against its severity's targets, counted from
+  declaration (24x7).
   Compliance % = met ÷ (met + breached); pending incidents are not yet decided. A severity
   without a target ("no SLA"), an "immediate" response (measured by time to acknowledge) and a
   clock stopped because the incident moved to a level without that SLA count as "no SLA":
@@ -56,6 +60,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.db.models.lookups import Exact, LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from incidents import severity_style
@@ -126,57 +131,62 @@ def incidents_resolved(period: ReportPeriod, filters: ReportFilters) -> QuerySet
     return filters.apply(qs.exclude(state__in=NOT_COUNTED_STATES))
 
 
-def _with_sla(qs: QuerySet, kind: str, now: datetime) -> QuerySet:
-    """Annotate `<kind>_due_at`, `<kind>_achieved_at` and `<kind>_sla` (met / breached /
-    pending) for one SLA kind.
+def sla_outcome(kind: str, now: datetime) -> Case:
+    """met / breached / pending / no_sla for one SLA kind, as an expression on incidents.
 
-    When the escalation app keeps SLA clocks, an incident's clock decides (it knows business
-    hours and severity changes; one clock per kind, so the join adds no rows); incidents without
-    a clock fall back to their own times against the severity's targets."""
+    The clock services store each clock's outcome when it is decided (escalation's
+    SlaOutcome, one row per incident): a decided outcome stands; a clock still running is
+    breached once its stored due time has passed, pending before. An incident without a clock
+    of that kind (declared before the clocks existed, or at a level without that SLA) is judged
+    on its own times against its severity's target, counted from declaration (24x7). Either
+    way no clock is joined, so a report over 100,000 incidents is one pass over them."""
+    achieved_field = SLA_ACHIEVED_FIELD[kind]
+    target_field = f"severity__{kind}_target"
+    due_at = due("declared_at", target_field)
+    outcomes = [
+        When(Q(**{f"{target_field}__isnull": True}) | Q(**{target_field: timedelta(0)}),
+             then=Value(NO_SLA)),
+        When(Q(**{f"{achieved_field}__isnull": True}) & LessThan(due_at, moment(now)),
+             then=Value(BREACHED)),
+        When(Q(**{f"{achieved_field}__isnull": True}), then=Value(PENDING)),
+        When(LessThanOrEqual(F(achieved_field), due_at), then=Value(MET)),
+    ]
+    if sources.sla_outcome_model() is not None:
+        stored, stored_due = f"sla_outcome__{kind}", f"sla_outcome__{kind}_due_at"
+        outcomes[:0] = [
+            When(Q(**{f"{stored}__isnull": False}), then=F(stored)),
+            When(Q(**{f"{stored_due}__lt": now}), then=Value(BREACHED)),
+            When(Q(**{f"{stored_due}__isnull": False}), then=Value(PENDING)),
+        ]
+    return Case(*outcomes, default=Value(BREACHED), output_field=CharField())
+
+
+def _with_sla(qs: QuerySet, kind: str, now: datetime) -> QuerySet:
+    """Annotate `<kind>_sla` (see `sla_outcome`) and, for the rows exports list, the
+    `<kind>_due_at` and `<kind>_achieved_at` it was judged on: the incident's clock's when it
+    has one (it knows business hours and severity changes; one clock per kind, so the join adds
+    no rows), else its own times against its severity's target."""
     achieved_field = SLA_ACHIEVED_FIELD[kind]
     due_at = due("declared_at", f"severity__{kind}_target")
-    target = F(f"severity__{kind}_target")
     achieved = F(achieved_field)
-    clock_breached = None
-    clock_stopped = None
     if sources.sla_clock_model() is not None:
         clock = f"{kind}_clock"
         qs = qs.annotate(**{clock: FilteredRelation(
             "sla_clocks", condition=Q(sla_clocks__kind=kind))})
         due_at = Coalesce(F(f"{clock}__due_at"), due_at, output_field=DateTimeField())
-        target = Coalesce(F(f"{clock}__target"), target, output_field=DurationField())
         achieved = Case(
             When(**{f"{clock}__id__isnull": False}, then=F(f"{clock}__met_at")),
             default=F(achieved_field), output_field=DateTimeField(),
         )
-        clock_breached = Q(**{f"{clock}__breached_at__isnull": False})
-        clock_stopped = Q(**{f"{clock}__stopped_at__isnull": False})
-    due_name, achieved_name = f"{kind}_due_at", f"{kind}_achieved_at"
-    target_name = f"{kind}_target_value"
-    qs = qs.annotate(**{due_name: due_at, achieved_name: achieved, target_name: target})
-    no_sla = Q(**{f"{due_name}__isnull": True}) | Q(**{target_name: timedelta(0)})
-    if clock_stopped is not None:
-        no_sla |= clock_stopped
-    outcomes = [
-        When(no_sla, then=Value(NO_SLA)),
-        When(Q(**{f"{achieved_name}__isnull": True, f"{due_name}__lt": now}), then=Value(BREACHED)),
-        When(Q(**{f"{achieved_name}__isnull": True}), then=Value(PENDING)),
-        When(Q(**{f"{achieved_name}__lte": F(due_name)}), then=Value(MET)),
-    ]
-    if clock_breached is not None:
-        # A breach the sweep recorded stays a breach, even if the clock was met later or
-        # the incident moved to a level without that SLA.
-        outcomes.insert(0, When(clock_breached, then=Value(BREACHED)))
-    return qs.annotate(**{f"{kind}_sla": Case(*outcomes, default=Value(BREACHED),
-                                              output_field=CharField())})
+    return qs.annotate(**{f"{kind}_due_at": due_at, f"{kind}_achieved_at": achieved,
+                          f"{kind}_sla": sla_outcome(kind, now)})
 
 
-def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> QuerySet:
-    """Annotate each incident with the figures reports aggregate and list:
-    time_to_acknowledge / time_to_resolve / impact_seconds (seconds), revenue_lost, and per SLA
-    kind (response, resolution) <kind>_due_at, <kind>_achieved_at and <kind>_sla."""
+def with_times(incidents: QuerySet[Incident], now: datetime | None = None) -> QuerySet:
+    """Annotate time_to_acknowledge / time_to_resolve / impact_seconds (seconds) and
+    revenue_lost: the per-incident figures that need no other table."""
     now = now or timezone.now()
-    qs = incidents.annotate(
+    return incidents.annotate(
         time_to_acknowledge=SecondsBetween(F("acknowledged_at"), F("declared_at")),
         time_to_resolve=SecondsBetween(F("resolved_at"), F("detected_at")),
         impact_seconds=SecondsBetween(Coalesce(F("resolved_at"), moment(now)), F("detected_at")),
@@ -186,6 +196,13 @@ def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> 
             output_field=FloatField(),
         )
     )
+
+
+def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> QuerySet:
+    """Annotate each incident with the figures reports list: `with_times`, and per SLA kind
+    (response, resolution) <kind>_due_at, <kind>_achieved_at and <kind>_sla."""
+    now = now or timezone.now()
+    qs = with_times(incidents, now)
     for kind in SLA_KINDS:
         qs = _with_sla(qs, kind, now)
     return qs
@@ -194,23 +211,103 @@ def with_figures(incidents: QuerySet[Incident], now: datetime | None = None) -> 
 # --- Aggregates ----------------------------------------------------------------------------
 
 
-def _declared_aggregates() -> dict[str, Any]:
-    def outcome(kind, result):
-        return Count("pk", filter=Q(**{f"{kind}_sla": result}))
+RESULTS = (MET, BREACHED, PENDING, NO_SLA)
+# Figures of a group of incidents that add up across groups: counts, sums and maxima (an
+# average is kept as its sum and count, so the totals are exact sums of the groups).
+_ADDED = ("incidents", "open", "unacknowledged", "acknowledged", "acknowledge_seconds",
+          "customer_facing", "revenue_incidents", "revenue_total",
+          *(f"{kind}_{result}" for kind in SLA_KINDS for result in RESULTS))
 
+
+def _with_outcomes(incidents: QuerySet, now: datetime) -> QuerySet:
+    return incidents.annotate(**{f"{kind}_sla": sla_outcome(kind, now) for kind in SLA_KINDS})
+
+
+def _group_aggregates(now: datetime) -> dict[str, Any]:
+    """Every figure of the declared incidents that the summary, its rows per severity, its
+    revenue per currency and the weekly trends are made of, for one grouped pass."""
     aggregates = {
         "incidents": Count("pk"),
         "open": Count("pk", filter=Q(state__in=Incident.OPEN_STATES)),
         "unacknowledged": Count("pk", filter=Q(acknowledged_at__isnull=True)),
-        "mtta_seconds": Avg("time_to_acknowledge"),
+        "acknowledged": Count("acknowledged_at"),
+        "acknowledge_seconds": Sum(SecondsBetween(F("acknowledged_at"), F("declared_at"))),
         "customers_affected": Sum("customers_affected"),
-        "peak_customers_affected_pct": Max("customers_affected_pct"),
         "customer_facing": Count("pk", filter=Q(is_customer_facing=True)),
+        "revenue_incidents": Count("revenue_impact_per_hour"),
+        "revenue_total": Sum("revenue_lost"),
     }
+    # Counted with FILTER rather than grouped by: grouping by the outcomes makes PostgreSQL
+    # sort every row, which cost more than judging each row eight times.
     for kind in SLA_KINDS:
-        for result in (MET, BREACHED, PENDING, NO_SLA):
-            aggregates[f"{kind}_{result}"] = outcome(kind, result)
+        outcome = sla_outcome(kind, now)
+        for result in RESULTS:
+            aggregates[f"{kind}_{result}"] = Count("pk", filter=Exact(outcome, Value(result)))
     return aggregates
+
+
+def _added_up(rows: list[dict]) -> dict[str, Any]:
+    total: dict[str, Any] = {name: sum(row[name] or 0 for row in rows) for name in _ADDED}
+    customers = [row["customers_affected"] for row in rows
+                 if row["customers_affected"] is not None]
+    total["customers_affected"] = sum(customers) if customers else None
+    total["mtta_seconds"] = (total["acknowledge_seconds"] / total["acknowledged"]
+                             if total["acknowledged"] else None)
+    return total
+
+
+def _declared_groups(period: ReportPeriod, filters: ReportFilters, now: datetime) -> list[dict]:
+    """One pass over the report's incidents, grouped by week declared, severity and currency:
+    the summary, its rows per severity, revenue per currency and the weekly
+    trends all add up from these groups."""
+    return list(
+        with_times(incidents_declared(period, filters), now)
+        .annotate(week=TruncWeek("declared_at", tzinfo=timezone.get_current_timezone()))
+        .values("week", "severity__rank", "severity__code", "severity__name", "currency")
+        .annotate(**_group_aggregates(now))
+        .order_by()
+    )
+
+
+def _resolved_groups(period: ReportPeriod, filters: ReportFilters) -> list[dict]:
+    """Incidents resolved in the period, grouped by week resolved: MTTR adds up from these."""
+    return list(
+        incidents_resolved(period, filters)
+        .annotate(week=TruncWeek("resolved_at", tzinfo=timezone.get_current_timezone()),
+                  time_to_resolve=SecondsBetween(F("resolved_at"), F("detected_at")))
+        .values("week")
+        .annotate(resolved=Count("pk"), timed=Count("time_to_resolve"),
+                  resolve_seconds=Sum("time_to_resolve"), longest_seconds=Max("time_to_resolve"))
+        .order_by()
+    )
+
+
+def _resolved_figures(groups: list[dict]) -> dict[str, Any]:
+    timed = sum(row["timed"] for row in groups)
+    longest = [row["longest_seconds"] for row in groups if row["longest_seconds"] is not None]
+    return {"resolved": sum(row["resolved"] for row in groups),
+            "mttr_seconds": sum(row["resolve_seconds"] or 0 for row in groups) / timed
+            if timed else None,
+            "longest_seconds": max(longest) if longest else None}
+
+
+def _declared_figures(groups: list[dict]) -> tuple[dict, list[dict], list[tuple[str, Decimal]]]:
+    """The summary's totals, its rows per severity (by rank) and revenue lost per currency."""
+    by_severity: dict[str, list[dict]] = {}
+    for row in sorted(groups, key=lambda row: (row["severity__rank"], row["severity__code"])):
+        by_severity.setdefault(row["severity__code"], []).append(row)
+    severity_rows = [
+        _with_sla_rates({**{key: rows[0][key] for key in
+                            ("severity__code", "severity__name", "severity__rank")},
+                         **_added_up(rows)})
+        for rows in by_severity.values()
+    ]
+    currencies: dict[str, float] = {}
+    for row in groups:
+        if row["revenue_incidents"]:
+            currencies[row["currency"]] = currencies.get(row["currency"], 0) + row["revenue_total"]
+    revenue = [(currency, money(total)) for currency, total in sorted(currencies.items())]
+    return _with_sla_rates(_added_up(groups)), severity_rows, revenue
 
 
 def percent(part: int | None, whole: int | None) -> Decimal | None:
@@ -260,25 +357,28 @@ def report_summary(
     period: ReportPeriod, filters: ReportFilters | None = None, now: datetime | None = None
 ) -> Summary:
     """Every headline figure for a period, in a bounded number of queries."""
+    return summary_and_trends(period, filters, now, trends=False)[0]
+
+
+@jit_off
+def summary_and_trends(period: ReportPeriod, filters: ReportFilters | None = None,
+                       now: datetime | None = None, *, trends: bool = True
+                       ) -> tuple[Summary, dict[str, Any] | None]:
+    """`report_summary` and `weekly_trends` from the same two passes over the incidents (one
+    over those declared, one over those resolved in the period)."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
-    declared_qs = with_figures(incidents_declared(period, filters), now)
-    declared = _with_sla_rates(declared_qs.aggregate(**_declared_aggregates()))
+    declared_groups = _declared_groups(period, filters, now)
+    resolved_groups = _resolved_groups(period, filters)
+    summary = _summary(period, filters, now, declared_groups, resolved_groups)
+    return summary, (_trends(period, filters, declared_groups, resolved_groups) if trends
+                     else None)
 
-    resolved = with_figures(incidents_resolved(period, filters), now).aggregate(
-        resolved=Count("pk"), mttr_seconds=Avg("time_to_resolve"),
-        longest_seconds=Max("time_to_resolve"),
-    )
-    revenue = [
-        (row["currency"], money(row["total"]))
-        for row in declared_qs.filter(revenue_impact_per_hour__isnull=False)
-        .values("currency").annotate(total=Sum("revenue_lost")).order_by("currency")
-    ]
-    by_severity = [
-        _with_sla_rates(row)
-        for row in declared_qs.values("severity__code", "severity__name", "severity__rank")
-        .annotate(**_declared_aggregates()).order_by("severity__rank")
-    ]
+
+def _summary(period: ReportPeriod, filters: ReportFilters, now: datetime,
+             declared_groups: list[dict], resolved_groups: list[dict]) -> Summary:
+    declared, by_severity, revenue = _declared_figures(declared_groups)
+    resolved = _resolved_figures(resolved_groups)
     previous_period = period.previous()
     summary = Summary(
         period=period,
@@ -319,7 +419,9 @@ def recurring_issues(period: ReportPeriod, filters: ReportFilters) -> list[dict[
     rows = (
         through.objects.filter(incident__in=ids)
         .values("service__name", "incident__incident_type__name")
-        .annotate(count=Count("incident", distinct=True))
+        # An incident is linked to a service once (the link is unique), so each row of a group
+        # is another incident: no DISTINCT, which would sort a year's links.
+        .annotate(count=Count("incident"))
         .filter(count__gte=2)
         .order_by("-count", "service__name", "incident__incident_type__name")
     )
@@ -331,9 +433,9 @@ def recurring_issues(period: ReportPeriod, filters: ReportFilters) -> list[dict[
 
 
 def escalation_figures(period: ReportPeriod, filters: ReportFilters,
-                       incident_count: int | None = None) -> dict[str, Any] | None:
-    """How often the report's incidents were escalated, and the highest level reached
-    (levels are numbered from the first line up: L1, L2, ...)."""
+                       incident_count: int) -> dict[str, Any] | None:
+    """How often the report's `incident_count` incidents were escalated, and the highest level
+    reached (levels are numbered from the first line up: L1, L2, ...)."""
     model = sources.escalation_event_model()
     if model is None:
         return None
@@ -341,7 +443,7 @@ def escalation_figures(period: ReportPeriod, filters: ReportFilters,
     events = model.objects.filter(incident__in=incidents.values("pk"))
     figures = events.aggregate(events=Count("pk"), escalated=Count("incident", distinct=True),
                                highest_number=Max("level__number"))
-    figures["incidents"] = incidents.count() if incident_count is None else incident_count
+    figures["incidents"] = incident_count
     figures["escalated_pct"] = percent(figures["escalated"], figures["incidents"])
     top = None
     if figures["highest_number"] is not None:
@@ -396,14 +498,16 @@ def costliest_incidents(period: ReportPeriod, filters: ReportFilters | None = No
                         now: datetime | None = None, limit: int = 10) -> list[Incident]:
     """The report's incidents with the most revenue lost (then most customers affected)."""
     filters = filters or ReportFilters()
-    qs = with_figures(incidents_declared(period, filters), now)
-    qs = with_viewer_may_see(qs, filters.viewer)
-    qs = qs.filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
-    return list(
-        qs.select_related("severity")
-        .order_by(F("revenue_lost").desc(nulls_last=True),
-                  F("customers_affected").desc(nulls_last=True), "declared_at")[:limit]
-    )
+    now = now or timezone.now()
+    ordering = (F("revenue_lost").desc(nulls_last=True),
+                F("customers_affected").desc(nulls_last=True), "declared_at")
+    top = (with_times(incidents_declared(period, filters), now)
+           .filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
+           .order_by(*ordering).values("pk")[:limit])
+    # The SLA outcomes and who may see them for those few rows only, not the whole period.
+    qs = _with_outcomes(with_times(Incident.objects.filter(pk__in=top), now), now)
+    return list(with_viewer_may_see(qs, filters.viewer).select_related("severity")
+                .order_by(*ordering))
 
 
 # --- Weekly trends (charts) ----------------------------------------------------------------
@@ -416,38 +520,38 @@ def weekly_trends(period: ReportPeriod, filters: ReportFilters | None = None,
     resolved) and SLA compliance % (by week declared). Weeks with nothing are zero / None."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
+    return _trends(period, filters, _declared_groups(period, filters, now),
+                   _resolved_groups(period, filters))
+
+
+def _trends(period: ReportPeriod, filters: ReportFilters, declared_groups: list[dict],
+            resolved_groups: list[dict]) -> dict[str, Any]:
     tz = timezone.get_current_timezone()
     weeks = period.week_starts()
 
     def week_of(value) -> Any:
         return timezone.localtime(value, tz).date() if isinstance(value, datetime) else value
 
-    declared = with_figures(incidents_declared(period, filters), now).annotate(
-        week=TruncWeek("declared_at", tzinfo=tz)
-    )
     counts: dict[tuple, int] = {}
-    for row in declared.values("week", "severity__code").annotate(n=Count("pk")).order_by():
-        counts[(week_of(row["week"]), row["severity__code"])] = row["n"]
+    sla: dict = {}
+    for row in declared_groups:
+        week = week_of(row["week"])
+        key = (week, row["severity__code"])
+        counts[key] = counts.get(key, 0) + row["incidents"]
+        figures = sla.setdefault(week, dict.fromkeys(
+            (f"{kind}_{result}" for kind in SLA_KINDS for result in (MET, BREACHED)), 0))
+        for kind in SLA_KINDS:
+            for result in (MET, BREACHED):
+                figures[f"{kind}_{result}"] += row[f"{kind}_{result}"]
     levels = list(SeverityLevel.objects.order_by("rank").values_list("code", "rank"))
     if filters.severity is not None:
         levels = [(filters.severity.code, filters.severity.rank)]
     severities = [code for code, _ in levels]
-
-    sla: dict = {}
-    for row in declared.values("week").annotate(
-        **{f"{kind}_{result}": Count("pk", filter=Q(**{f"{kind}_sla": result}))
-           for kind in SLA_KINDS for result in (MET, BREACHED)}
-    ).order_by():
-        sla[week_of(row["week"])] = row
-
-    resolved = with_figures(incidents_resolved(period, filters), now).annotate(
-        week=TruncWeek("resolved_at", tzinfo=tz)
-    )
-    mttr = {
-        week_of(row["week"]): row
-        for row in resolved.values("week").annotate(n=Count("pk"), mttr=Avg("time_to_resolve"))
-        .order_by()
-    }
+    mttr: dict = {}
+    for row in resolved_groups:
+        mttr[week_of(row["week"])] = {
+            "n": row["resolved"],
+            "mttr": row["resolve_seconds"] / row["timed"] if row["timed"] else None}
 
     def compliance(week, kind):
         row = sla.get(week)

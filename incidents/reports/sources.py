@@ -15,6 +15,14 @@ def sla_clock_model():
     return SlaClock
 
 
+def sla_outcome_model():
+    try:
+        from escalation.models import SlaOutcome
+    except ImportError:
+        return None
+    return SlaOutcome
+
+
 def escalation_event_model():
     try:
         from escalation.models import EscalationEvent

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from incidents.models import Incident, ReportExport
 
-from . import background, charts, exports, metrics, pdf, stakeholder, tables
+from . import background, charts, exports, freshness, metrics, pdf, stakeholder, tables
 from .expressions import without_jit
 from .forms import ReportFilterForm
 from .periods import PRESETS
@@ -89,8 +89,7 @@ def _dashboard_context(request, form: ReportFilterForm) -> dict:
     form.data = form.data.copy()
     form.data.update(form.period.as_query())
     form.data.pop("preset", None)
-    summary = metrics.report_summary(form.period, form.filters)
-    trends = metrics.weekly_trends(form.period, form.filters, summary.generated_at)
+    summary, trends = freshness.dashboard_figures(form.period, form.filters)
     weeks = [
         {"label": label, "total": trends["totals"][i], "resolved": trends["resolved"][i],
          "mttr_hours": trends["mttr_hours"][i],
@@ -221,8 +220,7 @@ def export_pdf(request):
         return error
     now = timezone.now()
     with without_jit():
-        summary = metrics.report_summary(form.period, form.filters, now)
-        trends = metrics.weekly_trends(form.period, form.filters, now)
+        summary, trends = metrics.summary_and_trends(form.period, form.filters, now)
         document = pdf.report_pdf(summary, trends, form.period, form.filters, now)
     response = HttpResponse(document, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_filename("report", form, "pdf")}"'

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from escalation.models import EscalationEvent, EscalationLadder, EscalationLevel, SlaClock
+from escalation.services import sla_outcomes_record
 from incidents.reports import metrics, tables
 from incidents.reports.periods import ReportPeriod
 from postmortems.models import ActionItem, PostMortem
@@ -22,12 +23,15 @@ NOW = at("2026-12-01 12:00")
 
 
 def clock(incident, kind, *, due, met=None, breached=None):
+    """A clock as the clock services leave it: with its outcome stored for the reports."""
     started = incident.declared_at
-    return SlaClock.objects.create(
+    clock = SlaClock.objects.create(
         incident=incident, kind=kind, target=at(due) - started, started_at=started, due_at=at(due),
         at_risk_at=at(due) - timedelta(minutes=15), met_at=at(met) if met else None,
         breached_at=at(breached) if breached else None,
     )
+    sla_outcomes_record([clock])
+    return clock
 
 
 def summary():

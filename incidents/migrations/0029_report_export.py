@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0027_incident_search_trigram_indexes'),
+        ('incidents', '0028_reports_version'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
