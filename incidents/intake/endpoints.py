@@ -142,8 +142,7 @@ def receive(request, public_id, secret: str = ""):
         return _refusal(_unavailable(exc))
     return JsonResponse({
         "status": "ok",
-        "alerts": [{"identity": o.alert.identity, "action": o.action,
-                    "incident": o.alert.incident.reference if o.alert.incident else None}
+        "alerts": [{"identity": o.identity, "action": o.action, "incident": o.incident_reference}
                    for o in outcomes],
     })
 
@@ -166,4 +165,4 @@ def pagerduty_enqueue(request):
     except DatabaseError as exc:
         return _refusal(_unavailable(exc), pagerduty=True)
     return JsonResponse({"status": "success", "message": "Event processed",
-                         "dedup_key": outcome.alert.identity}, status=202)
+                         "dedup_key": outcome.identity}, status=202)
