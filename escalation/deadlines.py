@@ -75,10 +75,13 @@ def register_batch(kind: str) -> Callable[[BatchHandler], BatchHandler]:
 
 def deadline_schedule(
     *, subject, key: str, kind: str, due_at: datetime, incident=None,
-    payload: dict | None = None,
+    payload: dict | None = None, replace: bool = True,
 ) -> Deadline:
-    """Schedule (or move) the timer `key` of `subject`; a pending one with that key is replaced."""
-    deadline_cancel(subject=subject, key=key)
+    """Schedule (or move) the timer `key` of `subject`; a pending one with that key is replaced.
+    Pass `replace=False` for a subject created in this very transaction (an incident being
+    declared), which has no timer to replace: it saves the four statements of the cancel."""
+    if replace:
+        deadline_cancel(subject=subject, key=key)
     return Deadline.objects.create(
         kind=kind,
         key=key,
