@@ -16,6 +16,7 @@ from incidents.models import Incident
 from .. import selectors, sla
 from ..deadlines import (
     deadline_cancel,
+    deadline_new,
     deadline_schedule,
     deadlines_cancel,
     deadlines_lock,
@@ -78,10 +79,15 @@ def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: d
     past = [pair for pair in timed if pair[0] <= now]
     if catch_up and len(past) > 1:
         timed = past[-1:] + [pair for pair in timed if pair[0] > now]
+    if not replace:  # a new incident: one INSERT for all its steps
+        deadlines_schedule_many([
+            deadline_new(subject=incident, key=_step_key(step), kind="escalation.step",
+                         due_at=due_at, incident=incident, payload=step_payload(step))
+            for due_at, step in timed], replace=False)
+        return len(timed)
     for due_at, step in timed:
         deadline_schedule(subject=incident, key=_step_key(step), kind="escalation.step",
-                          due_at=due_at, incident=incident, payload=step_payload(step),
-                          replace=replace)
+                          due_at=due_at, incident=incident, payload=step_payload(step))
     return len(timed)
 
 

@@ -17,7 +17,12 @@ from django.utils import timezone
 
 from simple_history.utils import bulk_create_with_history
 
-from escalation.deadlines import deadline_cancel, deadline_schedule, register
+from escalation.deadlines import (
+    deadline_cancel,
+    deadline_new,
+    deadlines_schedule_many,
+    register,
+)
 from escalation.notifications import notify
 
 from incidents.errors import ActionRefused
@@ -223,12 +228,12 @@ def _schedule_window_reminders(incident: Incident, rows: list[IncidentChecklistI
                                replace: bool = True) -> None:
     windows = {(row.phase_slug, row.due_at) for row in rows
                if row.due_at is not None and row.phase_slug and row.reminds}
-    for slug, due_at in windows:
-        deadline_schedule(
-            subject=incident, key=f"{PHASE_WINDOW_KEY_PREFIX}{slug}.{int(due_at.timestamp())}",
-            kind=PHASE_WINDOW_KIND, due_at=due_at, incident=incident,
-            payload={"phase": slug, "due_at": due_at.isoformat()}, replace=replace,
-        )
+    timers = [deadline_new(
+        subject=incident, key=f"{PHASE_WINDOW_KEY_PREFIX}{slug}.{int(due_at.timestamp())}",
+        kind=PHASE_WINDOW_KIND, due_at=due_at, incident=incident,
+        payload={"phase": slug, "due_at": due_at.isoformat()},
+    ) for slug, due_at in windows]
+    deadlines_schedule_many(timers, replace=replace)  # keys differ: one cancel, one INSERT
 
 
 def checklist_windows_stop(incident: Incident) -> int:
