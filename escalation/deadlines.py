@@ -75,19 +75,25 @@ def register_batch(kind: str) -> Callable[[BatchHandler], BatchHandler]:
 
 def deadline_schedule(
     *, subject, key: str, kind: str, due_at: datetime, incident=None,
-    payload: dict | None = None,
+    payload: dict | None = None, replace: bool = True,
 ) -> Deadline:
-    """Schedule (or move) the timer `key` of `subject`; a pending one with that key is replaced."""
-    deadline_cancel(subject=subject, key=key)
-    return Deadline.objects.create(
-        kind=kind,
-        key=key,
-        incident=incident,
-        content_type=ContentType.objects.get_for_model(subject),
-        object_id=subject.pk,
-        due_at=due_at,
-        payload=payload or {},
-    )
+    """Schedule (or move) the timer `key` of `subject`; a pending one with that key is replaced.
+    Pass `replace=False` for a subject created in this very transaction (an incident being
+    declared), which has no timer to replace: it saves the four statements of the cancel."""
+    if replace:
+        deadline_cancel(subject=subject, key=key)
+    timer = deadline_new(subject=subject, key=key, kind=kind, due_at=due_at, incident=incident,
+                         payload=payload)
+    timer.save(force_insert=True)
+    return timer
+
+
+def deadline_new(*, subject, key: str, kind: str, due_at: datetime, incident=None,
+                 payload: dict | None = None) -> Deadline:
+    """An unsaved timer, for `deadlines_schedule_many`."""
+    return Deadline(kind=kind, key=key, incident=incident,
+                    content_type=ContentType.objects.get_for_model(subject),
+                    object_id=subject.pk, due_at=due_at, payload=payload or {})
 
 
 def deadlines_schedule_many(timers: list[Deadline], *, replace: bool = True) -> list[Deadline]:

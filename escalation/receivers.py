@@ -18,7 +18,7 @@ from . import duty, roles, services
 def start_clocks_and_escalation(sender, incident: Incident, by=None, **kwargs):
     now = timezone.now()
     services.sla_clocks_start(incident, now=now)
-    services.escalation_policy_schedule(incident, now=now)
+    services.escalation_policy_schedule(incident, now=now, new_incident=True)
     services.impact_rules_apply(incident, by=by, now=now)
     roles.required_roles_page(incident, now=now, by=by)
     if incident.incident_manager_id is None:

@@ -15,6 +15,8 @@ from django.contrib.auth.models import Permission
 from django.db.models import BigIntegerField, F, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
+from incidents.declaration_memo import memoised
+
 from . import sla
 from .models import (
     BusinessCalendar,
@@ -44,6 +46,11 @@ def at_risk_share(severity=None) -> float:
 
 
 def default_working_calendar() -> sla.WorkingCalendar:
+    """The default business calendar with its holidays (read once per declaration)."""
+    return memoised("default_working_calendar", _default_working_calendar)
+
+
+def _default_working_calendar() -> sla.WorkingCalendar:
     calendar = BusinessCalendar.objects.filter(is_default=True).first()
     return calendar.working_calendar() if calendar else FALLBACK_CALENDAR
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from .declaration_memo import memoised
 from .models import Incident, IncidentRole, IncidentRoleAssignment, RoleRequirement
 
 
@@ -30,11 +31,18 @@ class RoleSlot:
 
 def requirements_for(incident: Incident) -> list[RoleRequirement]:
     """The role requirements matching the incident's severity and type, one per role (the
-    most specific wins: severity and type, then either, then neither)."""
+    most specific wins: severity and type, then either, then neither). Read once per
+    declaration."""
+    severity_id, type_id = incident.severity_id, incident.incident_type_id
+    return memoised(("role_requirements", severity_id, type_id),
+                    lambda: _requirements_for(severity_id, type_id))
+
+
+def _requirements_for(severity_id, type_id) -> list[RoleRequirement]:
     matching = (
         RoleRequirement.objects.select_related("role")
-        .filter(Q(severity=incident.severity_id) | Q(severity__isnull=True),
-                Q(incident_type=incident.incident_type_id) | Q(incident_type__isnull=True))
+        .filter(Q(severity=severity_id) | Q(severity__isnull=True),
+                Q(incident_type=type_id) | Q(incident_type__isnull=True))
     )
     best: dict[int, RoleRequirement] = {}
     for requirement in matching:

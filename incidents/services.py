@@ -18,6 +18,7 @@ from simple_history.utils import bulk_create_with_history
 
 from . import guards, roles, signals
 from .currencies import is_currency
+from .declaration_memo import in_declaration_scope
 from .errors import ActionRefused, Conflict
 from .models import (
     Incident,
@@ -167,6 +168,7 @@ def impact_problems(values: dict[str, Any]) -> list[str]:
 
 @retry_on_conflict
 @transaction.atomic
+@in_declaration_scope  # procedure reads (role requirements, calendar) made once
 def incident_declare(
     *,
     by: AbstractBaseUser,
@@ -219,7 +221,8 @@ def incident_declare(
     incident._history_user = by
     incident._change_reason = "Declared"
     incident.save()
-    incident.services.set(services)
+    if services:  # a new incident has none to replace: `add`, not `set`, saves reading them
+        incident.services.add(*services)
     participants_add(incident, [by], reason=IncidentParticipant.Reason.REPORTER)
     timeline_record(
         incident,

@@ -41,8 +41,8 @@ def _apply_target(clock: SlaClock, severity, calendar) -> None:
                                              calendar=calendar)
 
 
-def _schedule_clock(clock: SlaClock, now: datetime, *, not_before: datetime | None = None
-                    ) -> None:
+def _schedule_clock(clock: SlaClock, now: datetime, *, not_before: datetime | None = None,
+                    replace: bool = True) -> None:
     """The clock's breach timer (and its at-risk warning while that is still ahead). A clock
     that runs again past its due time (a reopen) breaches when it resumes, `not_before`."""
     if clock.is_immediate:
@@ -50,11 +50,12 @@ def _schedule_clock(clock: SlaClock, now: datetime, *, not_before: datetime | No
     incident = clock.incident
     due_at = max(clock.due_at, not_before) if not_before else clock.due_at
     deadline_schedule(subject=incident, key=_clock_key(clock.kind), kind=_clock_key(clock.kind),
-                      due_at=due_at, incident=incident, payload={"clock": clock.pk})
+                      due_at=due_at, incident=incident, payload={"clock": clock.pk},
+                      replace=replace)
     if now < clock.at_risk_at < clock.due_at:
         deadline_schedule(subject=incident, key=f"{_clock_key(clock.kind)}.at_risk",
                           kind="sla.at_risk", due_at=clock.at_risk_at, incident=incident,
-                          payload={"clock": clock.pk})
+                          payload={"clock": clock.pk}, replace=replace)
 
 
 def sla_clocks_start(incident: Incident, *, now: datetime | None = None) -> list[SlaClock]:
@@ -69,17 +70,18 @@ def sla_clocks_start(incident: Incident, *, now: datetime | None = None) -> list
     for kind, target in _targets(severity).items():
         if target is None:
             continue  # no SLA at this level: no clock
-        clocks.append(_clock_start(incident, kind, severity, calendar, now))
+        # A new incident has no timers yet: nothing to replace.
+        clocks.append(_clock_start(incident, kind, severity, calendar, now, replace=False))
     return clocks
 
 
 def _clock_start(incident: Incident, kind: str, severity, calendar, now: datetime,
-                 by=None) -> SlaClock:
+                 by=None, replace: bool = True) -> SlaClock:
     clock = SlaClock(incident=incident, kind=kind, started_at=incident.declared_at)
     _apply_target(clock, severity, calendar)
     _save(clock, by=by, reason="Clock started")
     sla_outcomes_record([clock])
-    _schedule_clock(clock, now)
+    _schedule_clock(clock, now, replace=replace)
     if clock.is_immediate:
         _page_immediate_response(clock, now=now)
     return clock

@@ -16,6 +16,7 @@ from incidents.models import Incident
 from .. import selectors, sla
 from ..deadlines import (
     deadline_cancel,
+    deadline_new,
     deadline_schedule,
     deadlines_cancel,
     deadlines_lock,
@@ -55,7 +56,7 @@ def _step_clock(step: EscalationStep, severity) -> str:
 
 
 def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: datetime,
-                    catch_up: bool) -> int:
+                    catch_up: bool, replace: bool = True) -> int:
     """Schedule the not-yet-fired steps of the incident's policy (for its severity and type) with
     this anchor, counted from `origin`. With `catch_up` (severity or type changed, or incident
     reopened mid-way), steps already past due are not all fired at once: only the latest of them
@@ -78,6 +79,12 @@ def _schedule_steps(incident: Incident, *, anchor: str, origin: datetime, now: d
     past = [pair for pair in timed if pair[0] <= now]
     if catch_up and len(past) > 1:
         timed = past[-1:] + [pair for pair in timed if pair[0] > now]
+    if not replace:  # a new incident: one INSERT for all its steps
+        deadlines_schedule_many([
+            deadline_new(subject=incident, key=_step_key(step), kind="escalation.step",
+                         due_at=due_at, incident=incident, payload=step_payload(step))
+            for due_at, step in timed], replace=False)
+        return len(timed)
     for due_at, step in timed:
         deadline_schedule(subject=incident, key=_step_key(step), kind="escalation.step",
                           due_at=due_at, incident=incident, payload=step_payload(step))
@@ -120,13 +127,16 @@ def _schedule_anchored_steps(anchored: list[tuple[Incident, str, datetime]],
 
 
 def escalation_policy_schedule(incident: Incident, *, now: datetime | None = None,
-                               catch_up: bool = False) -> int:
-    """(Re)schedule the start-anchored steps of the incident's current severity policy."""
+                               catch_up: bool = False, new_incident: bool = False) -> int:
+    """(Re)schedule the start-anchored steps of the incident's current severity policy.
+    `new_incident`: it is being declared in this transaction, so it has no timers to cancel."""
     now = now or timezone.now()
-    deadlines_cancel(Deadline.objects.filter(PENDING, incident=incident, kind="escalation.step"),
-                     now=now)
+    if not new_incident:
+        deadlines_cancel(Deadline.objects.filter(PENDING, incident=incident,
+                                                 kind="escalation.step"), now=now)
     return _schedule_steps(incident, anchor=EscalationStep.Anchor.START,
-                           origin=incident.declared_at, now=now, catch_up=catch_up)
+                           origin=incident.declared_at, now=now, catch_up=catch_up,
+                           replace=not new_incident)
 
 
 def incident_timers_end(incident: Incident, *, now: datetime | None = None) -> int:

@@ -1,21 +1,27 @@
 """Every write of the alert intake.
 
-The hot path (`alert_event_apply`) is one transaction per alert: insert the alert row if its
-identity is new (the unique constraint decides, never a read-then-write), lock it, count the
-event with F(), and only when the alert starts firing run the rules and attach it to an
-incident or declare one through the incident services. Locks are always taken in the order
-alert -> group -> incident, so concurrent senders queue instead of deadlocking."""
+The hot path has two steps. First, the repeats of a request (an alert still firing, with
+its incident open or the alert suppressed, and the same content as stored) are counted in
+one statement for the whole request (`_repeats_count`): nothing else about such an event
+changes, so the rules, groups and incidents are not read. Every other event then goes through
+`alert_event_apply`, one transaction per alert: insert the alert row if its identity is new
+(the unique constraint decides, never a read-then-write), lock it, count the event with F(),
+and only when the alert starts firing run the rules and attach it to an incident or declare
+one through the incident services. Locks are always taken in the order alert -> group ->
+incident, and several alerts only in the order of their ids, so concurrent senders queue
+instead of deadlocking."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -128,14 +134,102 @@ def rate_limit_wait(integration: Integration, *, now: datetime | None = None) ->
 
 @dataclass
 class Outcome:
-    alert: Alert
+    identity: str
     action: str  # declared | joined | repeat | suppressed | acknowledged | resolved | recorded
+    incident_reference: str | None  # the alert's incident after the event, if it has one
+
+
+def _outcome(alert: Alert, action: str) -> Outcome:
+    return Outcome(alert.identity, action, alert.incident.reference if alert.incident else None)
 
 
 def alerts_receive(integration: Integration, events: list[AlertEvent]) -> list[Outcome]:
-    """Apply each event of one request. Each alert is its own transaction (see the module
-    docstring: holding several alert locks at once could deadlock two senders)."""
-    return [alert_event_apply(integration, event) for event in events]
+    """Apply each event of one request, in order for each alert: its leading repeats are
+    counted together first (one statement), then every other event is its own transaction
+    (holding several alert locks for a whole declaration could deadlock two senders)."""
+    counted = _repeats_count(integration, events)
+    return [counted.get(index) or alert_event_apply(integration, event)
+            for index, event in enumerate(events)]
+
+
+def _content(event: AlertEvent) -> tuple:
+    return (event.title, event.labels, event.annotations, {**event.values, **event.details},
+            event.links)
+
+
+def _leading_repeats(events: list[AlertEvent]) -> dict[str, list[int]]:
+    """For each alert, the positions of its first firing events in the request while their
+    content stays the same: those may be counted together if the alert is a firing repeat.
+    Whatever follows for that alert (a resolve, new content) is applied after them, in order."""
+    runs: dict[str, list[int]] = {}
+    contents: dict[str, tuple] = {}
+    closed: set[str] = set()
+    for index, event in enumerate(events):
+        identity = event.identity
+        if identity in closed:
+            continue
+        if event.status == Alert.State.FIRING and contents.get(identity, _content(event)) \
+                == _content(event):
+            contents[identity] = _content(event)
+            runs.setdefault(identity, []).append(index)
+        else:
+            closed.add(identity)
+    return runs
+
+
+# A firing repeat changes only the count and last seen time: the row must already be counted
+# (count > 0: committed by the event that created it), not resolved, with the content this
+# event carries (an empty title or links keep the stored ones, as `alert_event_apply` does),
+# and either suppressed or with an open incident. Rows are locked in id order, so two requests
+# with overlapping alerts queue instead of deadlocking. A row locked after waiting is
+# rechecked at its newest version; the incident is read from the statement's snapshot, so an
+# incident declared meanwhile is not seen and that alert takes the full path, never a stale
+# one. Every row this does not count takes the full path.
+_REPEATS_SQL = """
+WITH event(identity, n, title, labels, annotations, details, links) AS (VALUES {values}),
+counted AS (
+    SELECT alert.id, event.n FROM intake_alert alert JOIN event USING (identity)
+    WHERE alert.integration_id = %s AND alert.count > 0 AND alert.state <> 'resolved'
+      AND (event.title = '' OR alert.title = event.title)
+      AND alert.labels = event.labels AND alert.annotations = event.annotations
+      AND alert.details = event.details
+      AND (event.links = '[]'::jsonb OR alert.links = event.links)
+      AND (alert.is_suppressed OR EXISTS (
+          SELECT 1 FROM incidents_incident incident
+          WHERE incident.id = alert.incident_id AND incident.state IN ({open_states})))
+    ORDER BY alert.id FOR UPDATE OF alert
+)
+UPDATE intake_alert alert SET count = alert.count + counted.n, last_seen_at = %s
+FROM counted WHERE alert.id = counted.id
+RETURNING alert.identity,
+    (SELECT reference FROM incidents_incident WHERE id = alert.incident_id)
+"""
+
+
+def _repeats_count(integration: Integration, events: list[AlertEvent],
+                   *, now: datetime | None = None) -> dict[int, Outcome]:
+    """Count the leading firing repeats of each alert of a request in one statement; returns
+    the outcomes of the events it counted, by their position in the request."""
+    runs = _leading_repeats(events)
+    if not runs:
+        return {}
+    now = now or timezone.now()
+    rows, params = [], []
+    for identity, positions in runs.items():
+        title, labels, annotations, details, links = _content(events[positions[0]])
+        rows.append("(%s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s::jsonb)")
+        params += [identity, len(positions), title, json.dumps(labels), json.dumps(annotations),
+                   json.dumps(details), json.dumps(links)]
+    open_states = ", ".join(["%s"] * len(Incident.OPEN_STATES))
+    sql = _REPEATS_SQL.format(values=", ".join(rows), open_states=open_states)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, integration.pk, *Incident.OPEN_STATES, now])
+        counted = cursor.fetchall()
+    outcomes = {}
+    for identity, reference in counted:
+        for index in runs[identity]:
+            outcomes[index] = Outcome(identity, "repeat", reference)
+    return outcomes
 
 
 @transaction.atomic
@@ -175,7 +269,7 @@ def alert_event_apply(integration: Integration, event: AlertEvent,
         return _acknowledge(integration, alert, now)
     still_firing = not is_new and previous != Alert.State.RESOLVED
     if still_firing and (alert.is_suppressed or (alert.incident and alert.incident.is_open)):
-        return Outcome(alert, "repeat")
+        return _outcome(alert, "repeat")
     return _fire(integration, alert, event, refire=previous == Alert.State.RESOLVED
                  and not is_new, now=now)
 
@@ -212,7 +306,7 @@ def _fire(integration: Integration, alert: Alert, event: AlertEvent, *, refire: 
     _set(alert, state=Alert.State.FIRING, resolved_at=None, rule=decision.rule,
          is_suppressed=decision.suppress, starts_at=event.starts_at or now)
     if decision.suppress:
-        return Outcome(alert, "suppressed")
+        return _outcome(alert, "suppressed")
 
     incident, how = _recent_incident(integration, alert, now=now,
                                      resolved_at=last_resolved_at if refire else None)
@@ -238,7 +332,7 @@ def _fire(integration: Integration, alert: Alert, event: AlertEvent, *, refire: 
         occurred_at=min(event.starts_at or now, now), is_key_event=action == "declared",
         data=_alert_data(alert, "fired", integration),
     )
-    return Outcome(alert, action)
+    return _outcome(alert, action)
 
 
 def _recent_incident(integration: Integration, alert: Alert, *, now: datetime,
@@ -376,16 +470,16 @@ def _acknowledge(integration: Integration, alert: Alert, now: datetime) -> Outco
         incident_services.incident_acknowledge(
             alert.incident, by=integration.account,
             reason=f"Acknowledged at the source ({integration.name}).")
-    return Outcome(alert, "acknowledged")
+    return _outcome(alert, "acknowledged")
 
 
 def _resolve(integration: Integration, alert: Alert, event: AlertEvent, previous: str,
              now: datetime) -> Outcome:
     if previous == Alert.State.RESOLVED:
-        return Outcome(alert, "recorded")
+        return _outcome(alert, "recorded")
     _set(alert, state=Alert.State.RESOLVED, resolved_at=min(event.ends_at or now, now))
     if alert.incident is None or not alert.incident.is_open:
-        return Outcome(alert, "resolved")
+        return _outcome(alert, "resolved")
     # The incident lock serialises the last alerts of an incident resolving at once: whoever
     # locks second sees the first one's commit and is the one that finds none still firing.
     incident = Incident.objects.select_for_update(no_key=True).get(pk=alert.incident_id)
@@ -396,7 +490,7 @@ def _resolve(integration: Integration, alert: Alert, event: AlertEvent, previous
     )
     if not Alert.objects.filter(incident=incident).exclude(state=Alert.State.RESOLVED).exists():
         _all_resolved(integration, incident)
-    return Outcome(alert, "resolved")
+    return _outcome(alert, "resolved")
 
 
 def _all_resolved(integration: Integration, incident: Incident) -> None:

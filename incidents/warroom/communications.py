@@ -162,25 +162,29 @@ def _deadline_audience(deadline: Deadline) -> str:
 
 
 def _schedule(incident: Incident, cadence: CommunicationCadence, audience: str,
-              due: datetime) -> Deadline:
+              due: datetime, *, replace: bool = True) -> Deadline:
     return deadline_schedule(
         subject=incident, key=cadence_key(cadence, audience), kind=CADENCE_KIND, due_at=due,
         incident=incident, payload={"audience": audience, "cadence": cadence.slug},
+        replace=replace,
     )
 
 
-def cadence_plan(incident: Incident, *, since: datetime | None = None) -> list[Deadline]:
+def cadence_plan(incident: Incident, *, since: datetime | None = None,
+                 new_incident: bool = False) -> list[Deadline]:
     """(Re)schedule one reminder per applicable cadence and audience; drop the others.
 
     An audience's next update is due one interval after the last update it got, or, before
     any, one interval after `since` (the declaration, or a severity change), or its "first
     update within" after detection if that is sooner."""
     since = since or incident.declared_at
-    deadline_cancel(subject=incident, key_prefix=CADENCE_KEY_PREFIX)
+    if not new_incident:  # one being declared has no timers and has sent no updates yet
+        deadline_cancel(subject=incident, key_prefix=CADENCE_KEY_PREFIX)
     if not incident.is_open:
         return []
-    last_sent = dict(StatusUpdate.objects.filter(incident=incident).values_list("audience")
-                     .annotate(last=Max("sent_at")).values_list("audience", "last"))
+    last_sent = {} if new_incident else dict(
+        StatusUpdate.objects.filter(incident=incident).values_list("audience")
+        .annotate(last=Max("sent_at")).values_list("audience", "last"))
     scheduled = []
     for cadence in applicable_cadences(incident):
         for audience in _audiences_of(cadence):
@@ -194,7 +198,8 @@ def cadence_plan(incident: Incident, *, since: datetime | None = None) -> list[D
                     start = incident.detected_at if since <= incident.declared_at else since
                     due = min(due, max(cadence_add(cadence, start, cadence.first_update_within),
                                        since))
-            scheduled.append(_schedule(incident, cadence, audience.slug, due))
+            scheduled.append(_schedule(incident, cadence, audience.slug, due,
+                                       replace=not new_incident))
     return scheduled
 
 

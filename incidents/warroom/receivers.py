@@ -34,8 +34,9 @@ for _name, _guard in services.CHECKLIST_GUARDS.items():
 
 @receiver(signals.incident_declared, dispatch_uid="warroom.on_declared")
 def on_incident_declared(sender, incident, by, **kwargs):
-    services.checklist_instantiate(incident, anchor=incident.declared_at, by=by)
-    communications.cadence_plan(incident, since=incident.declared_at)
+    services.checklist_instantiate(incident, anchor=incident.declared_at, by=by,
+                                   new_incident=True)
+    communications.cadence_plan(incident, since=incident.declared_at, new_incident=True)
 
 
 @receiver(signals.incident_severity_changed, dispatch_uid="warroom.on_severity_changed")

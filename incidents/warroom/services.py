@@ -15,7 +15,14 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from escalation.deadlines import deadline_cancel, deadline_schedule, register
+from simple_history.utils import bulk_create_with_history
+
+from escalation.deadlines import (
+    deadline_cancel,
+    deadline_new,
+    deadlines_schedule_many,
+    register,
+)
 from escalation.notifications import notify
 
 from incidents.errors import ActionRefused
@@ -76,12 +83,17 @@ def _window(phase: ChecklistPhase, anchor: datetime) -> tuple[datetime | None, d
     return starts, ends
 
 
-def _add_missing_items(incident: Incident, wanted, *, anchor: datetime, by
-                       ) -> list[IncidentChecklistItem]:
+def _add_missing_items(incident: Incident, wanted, *, anchor: datetime, by,
+                       new_incident: bool = False) -> list[IncidentChecklistItem]:
     """Copy the `wanted` (template, phase, item) triples the incident has no item for yet
-    (same text: levels share items, which are never duplicated)."""
-    existing = {_normalise(text) for text in incident.checklist_items.values_list("text", flat=True)}
-    position = (incident.checklist_items.aggregate(last=Max("position"))["last"] or 0) + 1
+    (same text: levels share items, which are never duplicated). An incident being declared
+    (`new_incident`) has no items yet, so they are not read."""
+    if new_incident:
+        existing, position = set(), 1
+    else:
+        existing = {_normalise(text)
+                    for text in incident.checklist_items.values_list("text", flat=True)}
+        position = (incident.checklist_items.aggregate(last=Max("position"))["last"] or 0) + 1
     created = []
     for template, phase, item in wanted:
         if _normalise(item.text) in existing:
@@ -104,16 +116,16 @@ def _add_missing_items(incident: Incident, wanted, *, anchor: datetime, by
             due_at=due_at,
         )
         row._history_user = by
-        row.save()
         row.reminds = phase.remind_when_window_ends
         created.append(row)
         position += 1
-    return created
+    # One INSERT for the items and one for their history rows (nothing listens to their saves).
+    return bulk_create_with_history(created, IncidentChecklistItem)
 
 
 def checklist_instantiate(
     incident: Incident, *, severity: SeverityLevel | None = None,
-    anchor: datetime | None = None, by=None,
+    anchor: datetime | None = None, by=None, new_incident: bool = False,
 ) -> list[IncidentChecklistItem]:
     """Copy the items of the templates that apply to the incident at `severity` (default: its
     own). Windows count from `anchor` (the declaration); each window that ends gets a timer
@@ -122,9 +134,9 @@ def checklist_instantiate(
     severity = severity or incident.severity
     anchor = anchor or incident.declared_at
     created = _add_missing_items(incident, _template_items(applicable_templates(incident, severity)),
-                                 anchor=anchor, by=by)
+                                 anchor=anchor, by=by, new_incident=new_incident)
     if created:
-        _schedule_window_reminders(incident, created)
+        _schedule_window_reminders(incident, created, replace=not new_incident)
         names = ", ".join(sorted({row.template_name for row in created}))
         timeline_record(
             incident, kind=TimelineEntry.Kind.CHECKLIST, by=by,
@@ -212,15 +224,16 @@ def checklist_follow_procedure(incident: Incident, *, anchor: datetime, by=None,
     return change
 
 
-def _schedule_window_reminders(incident: Incident, rows: list[IncidentChecklistItem]) -> None:
+def _schedule_window_reminders(incident: Incident, rows: list[IncidentChecklistItem], *,
+                               replace: bool = True) -> None:
     windows = {(row.phase_slug, row.due_at) for row in rows
                if row.due_at is not None and row.phase_slug and row.reminds}
-    for slug, due_at in windows:
-        deadline_schedule(
-            subject=incident, key=f"{PHASE_WINDOW_KEY_PREFIX}{slug}.{int(due_at.timestamp())}",
-            kind=PHASE_WINDOW_KIND, due_at=due_at, incident=incident,
-            payload={"phase": slug, "due_at": due_at.isoformat()},
-        )
+    timers = [deadline_new(
+        subject=incident, key=f"{PHASE_WINDOW_KEY_PREFIX}{slug}.{int(due_at.timestamp())}",
+        kind=PHASE_WINDOW_KIND, due_at=due_at, incident=incident,
+        payload={"phase": slug, "due_at": due_at.isoformat()},
+    ) for slug, due_at in windows]
+    deadlines_schedule_many(timers, replace=replace)  # keys differ: one cancel, one INSERT
 
 
 def checklist_windows_stop(incident: Incident) -> int:

@@ -96,3 +96,20 @@ def test_a_known_alert_firing_again_from_two_senders_at_once_opens_one_incident(
     for alert in Alert.objects.all():
         assert alert.count == 3
         assert TimelineEntry.objects.filter(incident=alert.incident, kind="alert").count() == 1
+
+
+def test_batches_of_the_same_repeats_in_opposite_orders_never_deadlock(postgres, make_integration):
+    """Alertmanager posts a group's alerts together; two senders may repeat the same alerts
+    in any order at once. The repeats of a request are counted together, so their rows must
+    be locked in one order, or the two requests would each hold a row the other waits for."""
+    integration = make_integration(rate_limit_per_minute=100_000)
+    alerts = [payloads.am_alert(fingerprint=f"{i:016x}", labels={"instance": f"i{i}"})
+              for i in range(40)]
+    post_concurrently(integration, [[payloads.alertmanager(*alerts, group_key="")]])
+    forward = payloads.alertmanager(*alerts, group_key="")
+    backward = payloads.alertmanager(*reversed(alerts), group_key="")
+    statuses = post_concurrently(integration, [[forward] * 25, [backward] * 25,
+                                               [forward] * 25, [backward] * 25])
+    assert statuses == [200] * 100
+    assert set(Alert.objects.values_list("count", flat=True)) == {101}
+    assert Incident.objects.count() == 40

@@ -82,6 +82,16 @@ def test_malformed_json_is_400(alertmanager_integration, post):
     assert nothing_written()
 
 
+def test_a_number_beyond_a_float_is_400_not_a_busy_database(make_integration, post):
+    grafana = make_integration("grafana")
+    body = json.dumps(payloads.grafana()).replace('"values": {', '"values": {"huge": 1e400, ', 1)
+    assert "1e400" in body
+    response = post(grafana, None, raw=body)
+    assert response.status_code == 400
+    assert "1e400" in response.json()["problems"][0]
+    assert nothing_written()
+
+
 def test_wrong_field_types_are_400_naming_each_problem(alertmanager_integration, post):
     body = payloads.alertmanager()
     body["alerts"][0]["labels"]["severity"] = 3
