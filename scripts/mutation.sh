@@ -30,6 +30,18 @@ export TEST_POSTGRES_URL=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432
 "$PY" -m mutmut --version >/dev/null 2>&1 ||
     { echo "mutmut is missing: ./firebreak test installs the dev extras." >&2; exit 1; }
 
+mutmut_run() {  # folder, then mutmut arguments
+    local folder=$1
+    shift
+    if [[ -n "${QUIET:-}" ]]; then  # --each: mutmut's progress goes to a log in the folder
+        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@" >>mutmut-run.log 2>&1) ||
+            echo "mutmut stopped with status $? (see ${folder#"$ROOT"/}/mutmut-run.log)" >&2
+    else
+        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@") ||
+            echo "mutmut stopped with status $?" >&2
+    fi
+}
+
 run_module() {  # module, tests ("" = from mutation_modules.toml), then mutmut arguments
     local module=$1 tests=$2 folder
     shift 2
@@ -40,12 +52,14 @@ run_module() {  # module, tests ("" = from mutation_modules.toml), then mutmut a
     esac
     echo "== $module (in ${folder#"$ROOT"/}) =="
     local started=$SECONDS
-    if [[ -n "${QUIET:-}" ]]; then  # --each: mutmut's progress goes to a log in the folder
-        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@" >mutmut-run.log 2>&1) ||
-            echo "mutmut stopped with status $? (see ${folder#"$ROOT"/}/mutmut-run.log)" >&2
-    else
-        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@") ||
-            echo "mutmut stopped with status $?" >&2
+    mutmut_run "$folder" "$@"
+    # mutmut keeps a mutant's result until the mutant changes, so the survivors of the last run
+    # are tried again: a test written for one since then kills it now.
+    if [[ $# -eq 0 ]]; then
+        local survivors
+        survivors=$("$PY" scripts/mutation_report.py --survivors "$folder")
+        # shellcheck disable=SC2086  # mutant names hold no spaces
+        [[ -z "$survivors" ]] || mutmut_run "$folder" $survivors
     fi
     echo "== $module: $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s =="
     [[ -n "${QUIET:-}" ]] || "$PY" scripts/mutation_report.py "$folder"

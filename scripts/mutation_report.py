@@ -28,6 +28,16 @@ def equivalents() -> dict[str, str]:
     return found
 
 
+def survivors_in(folder: str) -> list[str]:
+    """Every surviving mutant (equivalent ones too) of a run in `folder`."""
+    names = []
+    for meta in sorted((Path(folder) / "mutants").rglob("*.py.meta")):
+        results = json.loads(meta.read_text()).get("exit_code_by_key", {})
+        names += [name for name, code in results.items()
+                  if code is not None and code not in KILLED]
+    return sorted(names)
+
+
 def main(folders: list[str]) -> int:
     """folders: where mutmut ran (each holds a mutants/ folder); by default this one."""
     known = equivalents()
@@ -65,4 +75,7 @@ def main(folders: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--survivors"]:
+        print("\n".join(survivors_in(sys.argv[2])))
+        sys.exit(0)
     sys.exit(main(sys.argv[1:]))
