@@ -3,19 +3,81 @@
 # [tool.mutmut]): break each rule module one small change at a time, run the tests that reach
 # the changed function, and report per module how many changes a test noticed, and the rest.
 #
-#   scripts/mutation.sh                          every rule module
-#   scripts/mutation.sh "postmortems.roi.*"      some (mutmut mutant-name patterns)
+#   scripts/mutation.sh --module escalation/deadlines.py     one module, with the tests listed
+#                                                            for it in scripts/mutation_modules.toml
+#   scripts/mutation.sh --module escalation/deadlines.py --tests "tests/escalation/test_a.py tests/escalation/test_b.py"
+#                                                            one module, with those tests only
+#   scripts/mutation.sh --module X "escalation.deadlines.x_f*"   some of its mutants (mutmut names)
+#   scripts/mutation.sh --module X show NAME                 a survivor's change (also: results, browse)
+#   scripts/mutation.sh --each                               every module of mutation_modules.toml,
+#                                                            one after another, then one report
+#   scripts/mutation.sh                                      every rule module in one mutmut run
+#   scripts/mutation.sh "postmortems.roi.*"                  some (mutmut mutant-name patterns)
+#
+# A --module run works in its own copy of the project, mutants-by-module/<module>/, whose
+# pyproject.toml only mutates that module and selects only its tests (pyproject.toml itself is
+# left alone); see scripts/mutation_workdir.py. Work is kept there (and in ./mutants/ for a run
+# of everything): a second run only tests what changed (delete the folder to start afresh).
 #
 # Needs PostgreSQL like the suite: TEST_POSTGRES_URL (default: a `firebreak_mutation` database on
-# 127.0.0.1). Work is kept in ./mutants/: a second run only tests what changed (delete the
-# folder to start afresh). `mutmut show NAME` shows a survivor's change, `mutmut browse` all.
-# One mutant at a time (--max-children 1): they share one test database.
+# 127.0.0.1). One mutant at a time (--max-children 1): they share one test database.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-PY=${PY:-.venv/bin/python}
+ROOT=$PWD
+PY=${PY:-$ROOT/.venv/bin/python}
 export DJANGO_SETTINGS_MODULE=config.settings.test
 export TEST_POSTGRES_URL=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/firebreak_mutation}
 "$PY" -m mutmut --version >/dev/null 2>&1 ||
     { echo "mutmut is missing: ./firebreak test installs the dev extras." >&2; exit 1; }
-"$PY" -m mutmut run --max-children 1 "$@" || echo "mutmut stopped with status $?" >&2
-"$PY" scripts/mutation_report.py
+
+mutmut_run() {  # folder, then mutmut arguments
+    local folder=$1
+    shift
+    if [[ -n "${QUIET:-}" ]]; then  # --each: mutmut's progress goes to a log in the folder
+        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@" >>mutmut-run.log 2>&1) ||
+            echo "mutmut stopped with status $? (see ${folder#"$ROOT"/}/mutmut-run.log)" >&2
+    else
+        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@") ||
+            echo "mutmut stopped with status $?" >&2
+    fi
+}
+
+run_module() {  # module, tests ("" = from mutation_modules.toml), then mutmut arguments
+    local module=$1 tests=$2 folder
+    shift 2
+    folder=$("$PY" scripts/mutation_workdir.py "$module" ${tests:+--tests "$tests"})
+    case "${1:-}" in
+        show|results|browse|apply)
+            (cd "$folder" && "$PY" -m mutmut "$@"); return ;;
+    esac
+    echo "== $module (in ${folder#"$ROOT"/}) =="
+    local started=$SECONDS
+    mutmut_run "$folder" "$@"
+    # mutmut keeps a mutant's result until the mutant changes, so the survivors of the last run
+    # are tried again: a test written for one since then kills it now.
+    if [[ $# -eq 0 ]]; then
+        local survivors
+        survivors=$("$PY" scripts/mutation_report.py --survivors "$folder")
+        # shellcheck disable=SC2086  # mutant names hold no spaces
+        [[ -z "$survivors" ]] || mutmut_run "$folder" $survivors
+    fi
+    echo "== $module: $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s =="
+    [[ -n "${QUIET:-}" ]] || "$PY" scripts/mutation_report.py "$folder"
+}
+
+case "${1:-}" in
+    --module)
+        module=${2:?--module needs a path, e.g. escalation/deadlines.py}; shift 2
+        tests=""
+        if [[ "${1:-}" == --tests ]]; then tests=${2:?--tests needs a list}; shift 2; fi
+        run_module "$module" "$tests" "$@" ;;
+    --each)
+        modules=$("$PY" -c 'import tomllib; print("\n".join(tomllib.load(open("scripts/mutation_modules.toml", "rb"))))')
+        started=$SECONDS
+        for module in $modules; do QUIET=1 run_module "$module" ""; done
+        echo "== all modules: $(( (SECONDS - started) / 60 )) min =="
+        "$PY" scripts/mutation_report.py mutants-by-module/* ;;
+    *)
+        "$PY" -m mutmut run --max-children 1 "$@" || echo "mutmut stopped with status $?" >&2
+        "$PY" scripts/mutation_report.py ;;
+esac

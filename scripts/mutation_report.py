@@ -28,15 +28,28 @@ def equivalents() -> dict[str, str]:
     return found
 
 
-def main() -> int:
+def survivors_in(folder: str) -> list[str]:
+    """Every surviving mutant (equivalent ones too) of a run in `folder`."""
+    names = []
+    for meta in sorted((Path(folder) / "mutants").rglob("*.py.meta")):
+        results = json.loads(meta.read_text()).get("exit_code_by_key", {})
+        names += [name for name, code in results.items()
+                  if code is not None and code not in KILLED]
+    return sorted(names)
+
+
+def main(folders: list[str]) -> int:
+    """folders: where mutmut ran (each holds a mutants/ folder); by default this one."""
     known = equivalents()
     rows, below = [], 0
-    for meta in sorted(Path("mutants").rglob("*.py.meta")):
+    metas = [(Path(folder) / "mutants", meta) for folder in folders or ["."]
+             for meta in sorted((Path(folder) / "mutants").rglob("*.py.meta"))]
+    for mutants, meta in metas:
         results = json.loads(meta.read_text()).get("exit_code_by_key", {})
         checked = {name: code for name, code in results.items() if code is not None}
         if not checked:
             continue
-        module = str(meta.relative_to("mutants"))[: -len(".meta")]
+        module = str(meta.relative_to(mutants))[: -len(".meta")]
         survivors = sorted(name for name, code in checked.items()
                            if code not in KILLED and name not in known)
         equivalent = [name for name in checked if name in known]
@@ -47,7 +60,7 @@ def main() -> int:
         rows.append((module, killed, counted, len(equivalent), score, survivors,
                      len(results) - len(checked)))
     if not rows:
-        print("No mutation results in ./mutants/: run scripts/mutation.sh first.")
+        print("No mutation results yet: run scripts/mutation.sh first.")
         return 1
     print(f"{'module':45} {'killed':>7} {'of':>5} {'equiv.':>6} {'score':>7}  not run")
     for module, killed, counted, equivalent, score, _, not_run in rows:
@@ -62,4 +75,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["--survivors"]:
+        print("\n".join(survivors_in(sys.argv[2])))
+        sys.exit(0)
+    sys.exit(main(sys.argv[1:]))

@@ -162,6 +162,7 @@ def test_failures_are_retried_with_exponential_backoff_then_given_up(failing_rec
 
     assert retry_times[:3] == [timedelta(seconds=30), timedelta(seconds=60),
                                timedelta(seconds=120)]
+    assert retry_times[3] == timedelta(0), "given up: the admin shows no attempt to come"
     assert len(failing_receiver.requests) == 4
     assert row.status == "failed"
     assert row.attempts == 4
@@ -276,6 +277,66 @@ def test_email_server_errors_are_retried(alice, settings):
     assert run.retrying == 1
     assert row.status == "pending" and row.last_error.startswith("Email not sent")
     assert DeliveryAttempt.objects.get(notification=row).succeeded is False
+
+
+def test_a_mail_server_that_fails_is_not_tried_again_for_the_other_emails_of_the_run(
+    alice, bob, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    notify(subject=alice, reason="test.smtp", recipients=[alice, bob], title="Hi")
+
+    run = delivery.deliver_due()
+
+    assert run.retrying == 1
+    emails = Notification.objects.filter(channel="email")
+    assert sorted(emails.values_list("attempts", flat=True)) == [0, 1]
+    # The one not tried is handed back untouched: no attempt on record, due again at once.
+    assert DeliveryAttempt.objects.filter(notification__in=emails).count() == 1
+    assert all(row.status == "pending" for row in emails)
+
+
+def test_giving_up_on_a_message_leaves_the_others_as_they_were(alice):
+    notify(subject=alice, reason="test.fine", recipients=[alice], title="Fine")
+    delivery.deliver_due()
+    WebhookEndpoint.objects.create(name="File", url="file:///etc/passwd", secret=SECRET)
+    notify(subject=alice, reason="test.file", recipients=[], title="Hi", webhooks=True)
+
+    delivery.deliver_due()
+
+    assert Notification.objects.get(channel="webhook").status == "failed"
+    earlier = Notification.objects.get(channel="email")
+    assert (earlier.status, earlier.last_error) == ("sent", "")
+
+
+def test_a_message_requeued_while_its_last_attempt_failed_stays_queued(failing_receiver, alice,
+                                                                        settings):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 1
+    WebhookEndpoint.objects.create(name="Down", url=failing_receiver.url, secret=SECRET)
+    notify(subject=alice, reason="test.requeued", recipients=[], title="Hi", webhooks=True)
+    run = delivery.DeliveryRun()
+    claimed = delivery._claim_batch(run, 1)
+    # A manager presses "retry now" while the (last allowed) send is under way, and it fails.
+    delivery.notifications_retry_now(notification_ids=[claimed.to_send[0][0].pk])
+    delivery._send_batch(claimed.to_send, run)
+
+    row = Notification.objects.get()
+    assert (row.status, row.attempts) == ("pending", 0)
+
+
+def test_retry_now_sends_a_waiting_message_at_once_not_after_its_backoff(receiver, alice):
+    hook = WebhookEndpoint.objects.create(name="Flaky", url=receiver.url, secret=SECRET)
+    receiver.status = 503
+    with time_machine.travel(NOON, tick=False):
+        notify(subject=alice, reason="test.now", recipients=[], title="Hi", webhooks=True)
+        delivery.deliver_due()  # fails: the next attempt waits 30 s
+        receiver.status = 200
+        delivery.notifications_retry_now(
+            notification_ids=Notification.objects.values_list("pk", flat=True))
+        run = delivery.deliver_due()
+
+    assert run.sent == 1
+    assert Notification.objects.get(webhook=hook).status == "sent"
 
 
 @pytest.fixture

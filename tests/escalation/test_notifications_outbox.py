@@ -103,6 +103,39 @@ def test_webhooks_get_only_incidents_at_or_above_their_minimum_severity(declare)
         everything.pk, p0_and_p1.pk}
 
 
+def test_an_endpoint_above_the_incidents_severity_does_not_keep_the_next_one_from_it(declare):
+    WebhookEndpoint.objects.create(name="Top", url="http://127.0.0.1:9/b", secret=SECRET,
+                                   min_severity_rank=1)
+    everything = WebhookEndpoint.objects.create(name="All", url="http://127.0.0.1:9/a",
+                                                secret=SECRET, min_severity_rank=3)
+    minor = declare(severity="P3")
+
+    notify(subject=minor, reason="test.hook", recipients=[], title="Minor", incident=minor,
+           webhooks=True)
+
+    assert list(queued("test.hook").values_list("webhook", "channel")) == [
+        (everything.pk, "webhook")]
+
+
+def test_a_long_title_is_cut_to_what_the_outbox_holds_and_empty_parts_stay_empty(alice):
+    rows = notify(subject=alice, reason="test.long", recipients=[alice], title="x" * 300)
+
+    assert {(row.title, row.body, row.url) for row in rows} == {("x" * 255, "", "")}
+
+
+def test_telling_many_people_costs_a_fixed_number_of_queries(make_user,
+                                                             django_assert_max_num_queries):
+    people = [make_user("Responder", username=f"person{n}")
+              for n in range(6)]
+    NotificationPreference.objects.create(user=people[0], email=False)
+    people = list(type(people[0]).objects.filter(pk__in=[p.pk for p in people]))
+
+    with django_assert_max_num_queries(5):
+        rows = notify(subject=people[0], reason="test.many", recipients=people, title="News")
+
+    assert len(rows) == 11, "in-app for six, e-mail for the five who did not turn it off"
+
+
 def test_a_reminder_notifies_its_recipients_when_due_and_only_once(alice, bob):
     with time_machine.travel(NOON, tick=False) as clock:
         reminder_schedule(subject=alice, key="review", due_at=NOON + timedelta(minutes=10),

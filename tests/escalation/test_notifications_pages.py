@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from escalation import deadlines
 from escalation.models import Heartbeat, Notification, NotificationPreference, WebhookEndpoint
-from escalation.notifications import notify
+from escalation.notifications import inbox_mark_read, inbox_unread_count, notify
 
 from .notify_fixtures import SECRET, alice, bob  # noqa: F401
 
@@ -65,6 +66,39 @@ def test_mark_all_read_clears_the_count(client, alice):
 
     assert not Notification.objects.filter(recipient=alice, channel="inapp",
                                            read_at__isnull=True).exists()
+
+
+def test_mark_all_read_leaves_other_peoples_news_and_earlier_read_times_alone(client, alice,
+                                                                               bob):
+    with time_machine.travel("2026-06-01 09:00:00+00:00", tick=False):
+        tell(alice, "test.old")
+        tell(alice, "test.new")
+        tell(bob, "test.theirs")
+        inbox_mark_read(user=alice, notification_ids=[inapp(alice, "test.old").pk])
+    client.force_login(alice)
+
+    with time_machine.travel("2026-06-01 10:00:00+00:00", tick=False):
+        client.post(reverse("notifications:mark_all_read"))
+        inbox_mark_read(user=alice, notification_ids=[inapp(alice, "test.old").pk])
+
+    assert inapp(bob, "test.theirs").read_at is None
+    assert inapp(alice, "test.old").read_at.hour == 9, "read at nine, not again at ten"
+    assert inapp(alice, "test.new").read_at.hour == 10
+    assert Notification.objects.get(reason="test.new", channel="email").read_at is None
+
+
+def test_the_inbox_lists_each_piece_of_news_once_newest_first(client, alice):
+    with time_machine.travel("2026-06-01 09:00:00+00:00", tick=False):
+        tell(alice, "test.first")
+        tell(alice, "test.second")  # made at the same moment: the later row is newer
+    client.force_login(alice)
+
+    response = client.get(reverse("notifications:inbox"))
+
+    content = response.content.decode()
+    assert content.count("About test.first") == 1
+    assert content.index("About test.second") < content.index("About test.first")
+    assert inbox_unread_count(AnonymousUser()) == 0
 
 
 def test_nobody_can_mark_someone_elses_notification_read(client, alice, bob):

@@ -5,6 +5,7 @@ test_rules_that_must_hold_under_locks.py."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -82,6 +83,30 @@ def test_a_failing_timer_waits_two_minutes_then_four_before_it_is_tried_again(
     timer.refresh_from_db()
     assert len(tries) == 2
     assert (timer.attempts, timer.due_at) == (2, START + 6 * MINUTE)
+
+
+def test_timers_of_a_kind_nothing_handles_are_cancelled_with_the_reason_and_logged(
+    alice, caplog, monkeypatch
+):
+    """A kind whose app was removed (or renamed) must not retry forever nor hold up the others:
+    its timers are cancelled, each says why, and the operator's log names the kind once."""
+    monkeypatch.setitem(deadlines._handlers, "test.fine", lambda batch: None)
+    with time_machine.travel(START, tick=False):
+        orphans = [deadline_schedule(subject=alice, key=f"test.orphan.{n}", kind=kind,
+                                     due_at=START + n * timedelta(seconds=1))
+                   for n, kind in enumerate(["test.removed", "test.renamed", "test.renamed"])]
+        fine = deadline_schedule(subject=alice, key="test.fine", kind="test.fine", due_at=START)
+    with caplog.at_level(logging.ERROR, logger="escalation.deadlines"):
+        assert sweep_at(START + MINUTE) == 1
+    for orphan in orphans:
+        orphan.refresh_from_db()
+        assert (orphan.cancelled_at, orphan.fired_at) == (START + MINUTE, None)
+        assert orphan.last_error == f"No handler registered for kind '{orphan.kind}'."
+    fine.refresh_from_db()
+    assert fine.fired_at is not None and fine.cancelled_at is None
+    assert caplog.messages == [
+        "No handler for deadline kind test.removed (1 timers); cancelling them",
+        "No handler for deadline kind test.renamed (2 timers); cancelling them"]
 
 
 # --- Delivery ---------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 
-from incidents import services
+from incidents import guards, services
 from incidents.errors import ActionRefused
 from incidents.models import Incident
 
@@ -205,11 +206,35 @@ def test_marking_a_duplicate_is_refused_after_the_early_states(
 
 def test_an_incident_cannot_be_marked_a_duplicate_of_itself(incident_in, incident_manager):
     incident = incident_in(State.REPORTED)
-    with pytest.raises(ActionRefused, match="cannot be a duplicate of itself"):
+    with pytest.raises(ActionRefused) as refused:
         services.incident_mark_duplicate(incident, by=incident_manager, duplicate_of=incident)
+    assert refused.value.reasons == ["An incident cannot be a duplicate of itself."]
     incident.refresh_from_db()
     assert incident.state == State.REPORTED
     assert incident.duplicate_of is None
+
+
+def test_marking_a_duplicate_without_naming_the_original_is_refused(incident_in, incident_manager):
+    incident = incident_in(State.REPORTED)
+    with pytest.raises(ActionRefused) as refused:
+        services.incident_mark_duplicate(incident, by=incident_manager, duplicate_of=None,
+                                         reason="Same outage")
+    assert refused.value.reasons == ["Choose the incident this one duplicates."]
+    incident.refresh_from_db()
+    assert (incident.state, incident.duplicate_of) == (State.REPORTED, None)
+
+
+def test_a_transition_made_on_the_model_directly_still_meets_the_guards(incident_in):
+    """Code that skips the services (a shell session, a data fix) is held to the same rules: each
+    transition's condition asks the guards. The condition is also built afresh here, because
+    the model's own is built once at import, before a mutation-testing run can change it."""
+    incident = incident_in(State.MITIGATED)
+    with pytest.raises(TransitionNotAllowed):
+        incident.resolve()
+    assert not guards.condition("resolve")(incident)
+    incident.resolution_summary = "Rolled back the release."
+    assert guards.condition("resolve")(incident)
+    assert not guards.condition("mark_duplicate")(incident)
 
 
 @pytest.mark.parametrize("final", [State.CLOSED, State.CANCELLED, State.DUPLICATE])

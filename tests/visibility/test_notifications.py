@@ -47,6 +47,9 @@ def test_webhook_channels_get_a_redacted_message_in_every_format(restricted):
         WebhookEndpoint.objects.create(name=name, format=name, url=f"https://{name}.invalid/x")
     rows = [row for row in tell(restricted, [], webhooks=True) if row.webhook_id]
     assert len(rows) == 3
+    # What the admin's outbox shows of them, too.
+    assert {(row.title, row.body, row.url) for row in rows} == {(
+        "[P1] News about a restricted incident; only its participants see the details", "", "")}
     for row in rows:
         request = channels.build_webhook_request(row)
         body = request.data.decode()
