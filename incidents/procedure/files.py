@@ -339,12 +339,8 @@ class _Run:
             row.delete()
             self.changes.append(Change("delete", where))
         elif section.retire_field and (section.model, row.pk) in self.vacated:
-            self.changes.append(Change("retire", where, ["still used, so switched off"]))
-        elif section.retire_field and getattr(row, section.retire_field):
-            setattr(row, section.retire_field, False)
-            row._history_user = self.by
-            row._change_reason = self.reason
-            row.save()
+            # Switched off already by clear_the_way, which switches off every active row the
+            # file leaves out (a row switched off before stays off, and says nothing).
             self.changes.append(Change("retire", where, ["still used, so switched off"]))
         elif not section.retire_field:
             self.changes.append(Change("keep", where, ["still used, so kept"]))
