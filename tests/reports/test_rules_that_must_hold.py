@@ -312,3 +312,33 @@ def test_action_items_are_overdue_as_of_the_moment_the_report_is_made_for(
         after_due = metrics.report_summary(NOVEMBER)
     assert before_due.action_items["overdue"] == 0
     assert after_due.action_items["overdue"] == 1
+
+
+def test_reviews_and_action_items_count_only_when_due_within_the_period_and_by_its_moment(
+        make_incident, manager):
+    def review(due, published=None):
+        incident = make_incident("P1", declared="2026-10-20 10:00")
+        return PostMortem.objects.create(
+            incident=incident, title=incident.title, due_at=at(due),
+            state=PostMortem.State.PUBLISHED if published else PostMortem.State.DRAFTING,
+            published_at=at(published) if published else None)
+
+    review("2026-10-31 23:59", published="2026-10-31 12:00")  # October's
+    on_time = review("2026-11-10 10:00", published="2026-11-10 09:00")
+    review("2026-11-25 10:00")  # due after the moment the report is made for
+    review("2026-12-01 00:00")  # December's, though due before the report is read
+    for due in (date(2026, 10, 31), date(2026, 11, 10), date(2026, 12, 1)):
+        ActionItem.objects.create(postmortem=on_time, title=f"Fix {due}", owner=manager,
+                                  due_date=due, state="open")
+    with time_machine.travel(at("2026-12-05 12:00"), tick=False):
+        made_on_20_november = metrics.report_summary(NOVEMBER, now=at("2026-11-20 12:00"))
+        made_now = metrics.report_summary(NOVEMBER)
+    assert made_on_20_november.postmortems["due"] == 1
+    assert (made_now.postmortems["due"], made_now.postmortems["overdue"]) == (2, 1)
+    assert made_now.action_items["total"] == 1
+
+
+def test_a_period_without_escalations_names_no_highest_level(make_incident):
+    make_incident("P1", declared="2026-11-03 10:00")
+    figures = {figure.label: figure.value for figure in tables.summary_figures(summary(NOVEMBER))}
+    assert (figures["Escalations"], figures["Highest escalation level"]) == (0, "")
