@@ -221,7 +221,12 @@ def test_a_report_built_for_a_moment_judges_and_costs_its_rows_at_that_moment(ma
     with time_machine.travel(NOW, tick=False):
         breaches = list(tables.breach_table(NOVEMBER, metrics.ReportFilters(), moment).rows)
         costliest = metrics.costliest_incidents(NOVEMBER, now=moment)
+        table = tables.incident_table(NOVEMBER, metrics.ReportFilters(), moment)
+        listed = [dict(zip([header for header, _ in table.columns], row, strict=True))
+                  for row in table.rows]
     assert breaches == []
+    assert [(row["Duration (h)"], row["Revenue lost"], row["Response SLA"]) for row in listed] == [
+        (Decimal("3.00"), Decimal("300.00"), "Pending")]
     assert [(row.revenue_lost, row.response_sla, row.resolution_sla) for row in costliest] == [
         (300.0, "pending", "pending")]
 
