@@ -347,3 +347,26 @@ def test_a_period_without_escalations_names_no_highest_level(make_incident):
     make_incident("P1", declared="2026-11-03 10:00")
     figures = {figure.label: figure.value for figure in tables.summary_figures(summary(NOVEMBER))}
     assert (figures["Escalations"], figures["Highest escalation level"]) == (0, "")
+
+
+def test_an_action_item_closed_after_local_midnight_is_closed_the_next_day(
+        make_incident, manager):
+    # 00:30 on 11 November in Amsterdam is still 10 November in UTC: late for a 10 November item.
+    incident = make_incident("P1", declared="2026-10-20 10:00")
+    review = PostMortem.objects.create(incident=incident, title=incident.title,
+                                       due_at=at("2026-10-22 10:00"))
+    ActionItem.objects.create(postmortem=review, title="Add an alert", owner=manager,
+                              due_date=date(2026, 11, 10), state="done",
+                              completed_at=at("2026-11-11 00:30"))
+    items = summary(NOVEMBER).action_items
+    assert (items["closed"], items["closed_on_time"], items["on_time_pct"]) == (1, 0, 0)
+
+
+def test_an_incident_resolved_before_the_period_is_not_among_its_resolutions(make_incident):
+    make_incident("P1", declared="2026-10-30 10:00", acknowledged="2026-10-30 10:10",
+                  resolved="2026-10-31 23:59")
+    make_incident("P1", declared="2026-10-31 10:00", acknowledged="2026-10-31 10:10",
+                  resolved="2026-11-01 00:00")
+    resolved = summary(NOVEMBER).resolved
+    assert resolved["resolved"] == 1
+    assert resolved["mttr_seconds"] == 14 * 3600
