@@ -221,10 +221,13 @@ def test_a_report_built_for_a_moment_judges_and_costs_its_rows_at_that_moment(ma
     with time_machine.travel(NOW, tick=False):
         breaches = list(tables.breach_table(NOVEMBER, metrics.ReportFilters(), moment).rows)
         costliest = metrics.costliest_incidents(NOVEMBER, now=moment)
+        made = metrics.report_summary(NOVEMBER, now=moment)
         table = tables.incident_table(NOVEMBER, metrics.ReportFilters(), moment)
         listed = [dict(zip([header for header, _ in table.columns], row, strict=True))
                   for row in table.rows]
     assert breaches == []
+    assert made.revenue_lost == [("EUR", Decimal("300.00"))]
+    assert (made.declared["response_pending"], made.declared["response_breached"]) == (1, 0)
     assert [(row["Duration (h)"], row["Revenue lost"], row["Response SLA"]) for row in listed] == [
         (Decimal("3.00"), Decimal("300.00"), "Pending")]
     assert [(row.revenue_lost, row.response_sla, row.resolution_sla) for row in costliest] == [
@@ -370,3 +373,25 @@ def test_an_incident_resolved_before_the_period_is_not_among_its_resolutions(mak
     resolved = summary(NOVEMBER).resolved
     assert resolved["resolved"] == 1
     assert resolved["mttr_seconds"] == 14 * 3600
+
+
+def test_compliance_rounds_half_a_tenth_up(make_incident):
+    # One P1 of sixteen answered within its 4 hours: 6.25% met, shown as 6.3.
+    make_incident("P1", declared="2026-11-02 10:00", acknowledged="2026-11-02 11:00")
+    for day in range(3, 18):
+        make_incident("P1", declared=f"2026-11-{day:02d} 10:00")
+    declared = summary(NOVEMBER).declared
+    assert (declared["response_met"], declared["response_breached"]) == (1, 15)
+    assert declared["response_compliance_pct"] == Decimal("6.3")
+
+
+def test_the_incident_table_shows_each_incidents_times_to_acknowledge_and_resolve(make_incident):
+    # Acknowledged 30 minutes after declaration; resolved 4 hours after detection.
+    make_incident("P1", detected="2026-11-10 09:30", declared="2026-11-10 10:00",
+                  acknowledged="2026-11-10 10:30", resolved="2026-11-10 13:30")
+    with time_machine.travel(NOW, tick=False):
+        table = tables.incident_table(NOVEMBER, metrics.ReportFilters())
+        listed = [dict(zip([header for header, _ in table.columns], row, strict=True))
+                  for row in table.rows]
+    assert [(row["Time to acknowledge (h)"], row["Time to resolve (h)"]) for row in listed] == [
+        (Decimal("0.50"), Decimal("4.00"))]
