@@ -199,7 +199,11 @@ def test_the_breach_table_shows_the_due_and_achieved_times_each_breach_was_judge
         started_at=clocked.declared_at, due_at=at("2026-11-10 08:30"),
         at_risk_at=at("2026-11-10 08:20"), met_at=at("2026-11-10 09:00"),
         breached_at=at("2026-11-10 08:30"))
-    sla_outcomes_record([response])
+    resolution = SlaClock.objects.create(
+        incident=clocked, kind="resolution", target=timedelta(days=1),
+        started_at=clocked.declared_at, due_at=at("2026-11-11 08:00"),
+        at_risk_at=at("2026-11-11 02:00"), met_at=at("2026-11-10 12:00"))
+    sla_outcomes_record([response, resolution])
     make_incident("P1", declared="2026-11-12 10:00", acknowledged="2026-11-12 15:00",
                   resolved="2026-11-12 16:00")
     with time_machine.travel(NOW, tick=False):
@@ -266,11 +270,13 @@ def test_the_heading_names_the_period_the_filters_and_the_moment_the_figures_wer
 def test_the_previous_period_counts_its_own_recurring_incidents_and_cancellations_apart(
         make_incident, checkout, incident_types):
     # October 2-31 is November's previous period: Checkout had three technical incidents, two
-    # of them recurrences. A cancellation in October is not November's.
+    # of them recurrences. A cancellation in October and a duplicate in December are not
+    # November's.
     for day in ("05", "12", "19"):
         make_incident("P2", declared=f"2026-10-{day} 10:00", services=[checkout],
                       incident_type=incident_types["technical"])
     make_incident("P2", declared="2026-10-20 10:00", state=Incident.State.CANCELLED)
+    make_incident("P2", declared="2026-12-01 00:00", state=Incident.State.DUPLICATE)
     made = summary(NOVEMBER)
     assert made.previous["recurring_incidents"] == 2
     assert made.recurring_incidents == 0
@@ -284,14 +290,14 @@ def test_recurring_issues_list_the_most_repeated_first_then_by_service_and_type(
             make_incident("P2", declared=f"2026-11-{day} 1{hour}:00", services=[service],
                           incident_type=incident_types[kind])
 
-    incidents(2, search_service, "technical", "02")
-    incidents(2, checkout, "technical", "03")
+    incidents(2, checkout, "technical", "02")
+    incidents(2, search_service, "security", "03")
     incidents(2, checkout, "security", "04")
-    incidents(3, search_service, "security", "05")
+    incidents(3, search_service, "technical", "05")
     assert [(row["service"], row["incident_type"], row["count"])
             for row in summary(NOVEMBER).recurring] == [
-        ("Search", "Security", 3), ("Checkout", "Security", 2), ("Checkout", "Technical", 2),
-        ("Search", "Technical", 2)]
+        ("Search", "Technical", 3), ("Checkout", "Security", 2), ("Checkout", "Technical", 2),
+        ("Search", "Security", 2)]
 
 
 def test_a_portal_without_escalations_or_post_mortems_says_those_figures_are_not_recorded(
