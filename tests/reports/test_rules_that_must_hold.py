@@ -290,13 +290,15 @@ def test_recurring_issues_list_the_most_repeated_first_then_by_service_and_type(
             make_incident("P2", declared=f"2026-11-{day} 1{hour}:00", services=[service],
                           incident_type=incident_types[kind])
 
-    incidents(2, checkout, "technical", "02")
-    incidents(2, search_service, "security", "03")
-    incidents(2, checkout, "security", "04")
-    incidents(3, search_service, "technical", "05")
+    kinds = ("technical", "security", "process", "business", "infrastructure")
+    for day, kind in enumerate(kinds, start=2):
+        incidents(2, checkout, kind, f"{day:02d}")
+    incidents(2, search_service, "security", "09")
+    incidents(3, search_service, "technical", "10")
     assert [(row["service"], row["incident_type"], row["count"])
             for row in summary(NOVEMBER).recurring] == [
-        ("Search", "Technical", 3), ("Checkout", "Security", 2), ("Checkout", "Technical", 2),
+        ("Search", "Technical", 3), ("Checkout", "Business", 2), ("Checkout", "Infrastructure", 2),
+        ("Checkout", "Process", 2), ("Checkout", "Security", 2), ("Checkout", "Technical", 2),
         ("Search", "Security", 2)]
 
 
