@@ -483,7 +483,6 @@ def action_item_figures(period: ReportPeriod, filters: ReportFilters, now: datet
     figures = items.aggregate(
         total=Count("pk"),
         closed=Count("pk", filter=Q(state__in=closed_states)),
-        done=Count("pk", filter=Q(state=model.State.DONE)),
         closed_on_time=Count("pk", filter=Q(state__in=closed_states, closed_on__lte=F("due_date"))),
         overdue=Count("pk", filter=Q(state__in=model.UNFINISHED_STATES,
                                      due_date__lt=timezone.localdate(now))),

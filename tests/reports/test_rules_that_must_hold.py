@@ -199,7 +199,11 @@ def test_the_breach_table_shows_the_due_and_achieved_times_each_breach_was_judge
         started_at=clocked.declared_at, due_at=at("2026-11-10 08:30"),
         at_risk_at=at("2026-11-10 08:20"), met_at=at("2026-11-10 09:00"),
         breached_at=at("2026-11-10 08:30"))
-    sla_outcomes_record([response])
+    resolution = SlaClock.objects.create(
+        incident=clocked, kind="resolution", target=timedelta(days=1),
+        started_at=clocked.declared_at, due_at=at("2026-11-11 08:00"),
+        at_risk_at=at("2026-11-11 02:00"), met_at=at("2026-11-10 12:00"))
+    sla_outcomes_record([response, resolution])
     make_incident("P1", declared="2026-11-12 10:00", acknowledged="2026-11-12 15:00",
                   resolved="2026-11-12 16:00")
     with time_machine.travel(NOW, tick=False):
@@ -221,7 +225,15 @@ def test_a_report_built_for_a_moment_judges_and_costs_its_rows_at_that_moment(ma
     with time_machine.travel(NOW, tick=False):
         breaches = list(tables.breach_table(NOVEMBER, metrics.ReportFilters(), moment).rows)
         costliest = metrics.costliest_incidents(NOVEMBER, now=moment)
+        made = metrics.report_summary(NOVEMBER, now=moment)
+        table = tables.incident_table(NOVEMBER, metrics.ReportFilters(), moment)
+        listed = [dict(zip([header for header, _ in table.columns], row, strict=True))
+                  for row in table.rows]
     assert breaches == []
+    assert made.revenue_lost == [("EUR", Decimal("300.00"))]
+    assert (made.declared["response_pending"], made.declared["response_breached"]) == (1, 0)
+    assert [(row["Duration (h)"], row["Revenue lost"], row["Response SLA"]) for row in listed] == [
+        (Decimal("3.00"), Decimal("300.00"), "Pending")]
     assert [(row.revenue_lost, row.response_sla, row.resolution_sla) for row in costliest] == [
         (300.0, "pending", "pending")]
 
@@ -258,11 +270,13 @@ def test_the_heading_names_the_period_the_filters_and_the_moment_the_figures_wer
 def test_the_previous_period_counts_its_own_recurring_incidents_and_cancellations_apart(
         make_incident, checkout, incident_types):
     # October 2-31 is November's previous period: Checkout had three technical incidents, two
-    # of them recurrences. A cancellation in October is not November's.
+    # of them recurrences. A cancellation in October and a duplicate in December are not
+    # November's.
     for day in ("05", "12", "19"):
         make_incident("P2", declared=f"2026-10-{day} 10:00", services=[checkout],
                       incident_type=incident_types["technical"])
     make_incident("P2", declared="2026-10-20 10:00", state=Incident.State.CANCELLED)
+    make_incident("P2", declared="2026-12-01 00:00", state=Incident.State.DUPLICATE)
     made = summary(NOVEMBER)
     assert made.previous["recurring_incidents"] == 2
     assert made.recurring_incidents == 0
@@ -276,14 +290,16 @@ def test_recurring_issues_list_the_most_repeated_first_then_by_service_and_type(
             make_incident("P2", declared=f"2026-11-{day} 1{hour}:00", services=[service],
                           incident_type=incident_types[kind])
 
-    incidents(2, search_service, "technical", "02")
-    incidents(2, checkout, "technical", "03")
-    incidents(2, checkout, "security", "04")
-    incidents(3, search_service, "security", "05")
+    kinds = ("technical", "security", "process", "business", "infrastructure")
+    for day, kind in enumerate(kinds, start=2):
+        incidents(2, checkout, kind, f"{day:02d}")
+    incidents(2, search_service, "security", "09")
+    incidents(3, search_service, "technical", "10")
     assert [(row["service"], row["incident_type"], row["count"])
             for row in summary(NOVEMBER).recurring] == [
-        ("Search", "Security", 3), ("Checkout", "Security", 2), ("Checkout", "Technical", 2),
-        ("Search", "Technical", 2)]
+        ("Search", "Technical", 3), ("Checkout", "Business", 2), ("Checkout", "Infrastructure", 2),
+        ("Checkout", "Process", 2), ("Checkout", "Security", 2), ("Checkout", "Technical", 2),
+        ("Search", "Security", 2)]
 
 
 def test_a_portal_without_escalations_or_post_mortems_says_those_figures_are_not_recorded(
@@ -312,3 +328,78 @@ def test_action_items_are_overdue_as_of_the_moment_the_report_is_made_for(
         after_due = metrics.report_summary(NOVEMBER)
     assert before_due.action_items["overdue"] == 0
     assert after_due.action_items["overdue"] == 1
+
+
+def test_reviews_and_action_items_count_only_when_due_within_the_period_and_by_its_moment(
+        make_incident, manager):
+    def review(due, published=None):
+        incident = make_incident("P1", declared="2026-10-20 10:00")
+        return PostMortem.objects.create(
+            incident=incident, title=incident.title, due_at=at(due),
+            state=PostMortem.State.PUBLISHED if published else PostMortem.State.DRAFTING,
+            published_at=at(published) if published else None)
+
+    review("2026-10-31 23:59", published="2026-10-31 12:00")  # October's
+    on_time = review("2026-11-10 10:00", published="2026-11-10 09:00")
+    review("2026-11-25 10:00")  # due after the moment the report is made for
+    review("2026-12-01 00:00")  # December's, though due before the report is read
+    for due in (date(2026, 10, 31), date(2026, 11, 10), date(2026, 12, 1)):
+        ActionItem.objects.create(postmortem=on_time, title=f"Fix {due}", owner=manager,
+                                  due_date=due, state="open")
+    with time_machine.travel(at("2026-12-05 12:00"), tick=False):
+        made_on_20_november = metrics.report_summary(NOVEMBER, now=at("2026-11-20 12:00"))
+        made_now = metrics.report_summary(NOVEMBER)
+    assert made_on_20_november.postmortems["due"] == 1
+    assert (made_now.postmortems["due"], made_now.postmortems["overdue"]) == (2, 1)
+    assert made_now.action_items["total"] == 1
+
+
+def test_a_period_without_escalations_names_no_highest_level(make_incident):
+    make_incident("P1", declared="2026-11-03 10:00")
+    figures = {figure.label: figure.value for figure in tables.summary_figures(summary(NOVEMBER))}
+    assert (figures["Escalations"], figures["Highest escalation level"]) == (0, "")
+
+
+def test_an_action_item_closed_after_local_midnight_is_closed_the_next_day(
+        make_incident, manager):
+    # 00:30 on 11 November in Amsterdam is still 10 November in UTC: late for a 10 November item.
+    incident = make_incident("P1", declared="2026-10-20 10:00")
+    review = PostMortem.objects.create(incident=incident, title=incident.title,
+                                       due_at=at("2026-10-22 10:00"))
+    ActionItem.objects.create(postmortem=review, title="Add an alert", owner=manager,
+                              due_date=date(2026, 11, 10), state="done",
+                              completed_at=at("2026-11-11 00:30"))
+    items = summary(NOVEMBER).action_items
+    assert (items["closed"], items["closed_on_time"], items["on_time_pct"]) == (1, 0, 0)
+
+
+def test_an_incident_resolved_before_the_period_is_not_among_its_resolutions(make_incident):
+    make_incident("P1", declared="2026-10-30 10:00", acknowledged="2026-10-30 10:10",
+                  resolved="2026-10-31 23:59")
+    make_incident("P1", declared="2026-10-31 10:00", acknowledged="2026-10-31 10:10",
+                  resolved="2026-11-01 00:00")
+    resolved = summary(NOVEMBER).resolved
+    assert resolved["resolved"] == 1
+    assert resolved["mttr_seconds"] == 14 * 3600
+
+
+def test_compliance_rounds_half_a_tenth_up(make_incident):
+    # One P1 of sixteen answered within its 4 hours: 6.25% met, shown as 6.3.
+    make_incident("P1", declared="2026-11-02 10:00", acknowledged="2026-11-02 11:00")
+    for day in range(3, 18):
+        make_incident("P1", declared=f"2026-11-{day:02d} 10:00")
+    declared = summary(NOVEMBER).declared
+    assert (declared["response_met"], declared["response_breached"]) == (1, 15)
+    assert declared["response_compliance_pct"] == Decimal("6.3")
+
+
+def test_the_incident_table_shows_each_incidents_times_to_acknowledge_and_resolve(make_incident):
+    # Acknowledged 30 minutes after declaration; resolved 4 hours after detection.
+    make_incident("P1", detected="2026-11-10 09:30", declared="2026-11-10 10:00",
+                  acknowledged="2026-11-10 10:30", resolved="2026-11-10 13:30")
+    with time_machine.travel(NOW, tick=False):
+        table = tables.incident_table(NOVEMBER, metrics.ReportFilters())
+        listed = [dict(zip([header for header, _ in table.columns], row, strict=True))
+                  for row in table.rows]
+    assert [(row["Time to acknowledge (h)"], row["Time to resolve (h)"]) for row in listed] == [
+        (Decimal("0.50"), Decimal("4.00"))]
