@@ -6,15 +6,18 @@ and five deadlines per incident, published status updates for the open and the r
 resolved ones, and one incident with 2,000 timeline entries. Then it serves the
 portal with gunicorn (DEBUG off) and requests each product page and its floor interleaved, in
 random order. A floor is a bare login-required view (anonymous for /status/) making one
-`select_related` query and rendering the same number of rows with a plain template; the
-floors live in this script's own URL configuration, not in the product.
+`select_related` query and rendering the same number of rows with a plain template; its
+"chrome" variant renders those rows inside the portal's own base template (navigation,
+context processors), which every portal page pays before its own work. The floors live in
+this script's own URL configuration, not in the product.
 
     .venv/bin/python scripts/bench_pages.py --incidents 10000
     .venv/bin/python scripts/bench_pages.py --incidents 100000 --json var/bench-100k.json
 
 Each row of the table: p50 and p95 of the server time (measured around the WSGI application,
 so the middleware and the rendering count, the network does not), queries and SQL time per
-request, bytes, the floor's p50 and p95, and product / floor. The data set is kept in
+request, bytes, the floor's p50 and p95, product / floor, the chrome floor's p95 and product /
+chrome. The data set is kept in
 --database (default firebreak_bench_pages_<N>) and reused when it holds the same N.
 
 Needs PostgreSQL at --server (default postgres://postgres@127.0.0.1:5432, trust auth)."""
@@ -72,7 +75,16 @@ def _floor_views():
         "{% for row in rows %}<tr><td>{{ row.0 }}</td><td>{{ row.1 }}</td><td>{{ row.2 }}</td>"
         "<td>{{ row.3 }}</td></tr>{% endfor %}</table></body></html>")
 
+    # The same rows inside the portal's own page (base.html: navigation, context processors,
+    # the CSP nonce): what any page of the portal costs before its own work, asked with ?chrome.
+    chrome = engines["django"].from_string(
+        '{% extends "base.html" %}{% block content %}<table>'
+        "{% for row in rows %}<tr><td>{{ row.0 }}</td><td>{{ row.1 }}</td><td>{{ row.2 }}</td>"
+        "<td>{{ row.3 }}</td></tr>{% endfor %}</table>{% endblock %}")
+
     def render(request, rows):  # no request: no context processors, a plain template
+        if "chrome" in request.GET:
+            return HttpResponse(chrome.render({"rows": rows}, request))
         return HttpResponse(template.render({"rows": rows}))
 
     @login_required
@@ -562,13 +574,14 @@ def measure(args, port: int, cookie: str, table: list[dict]) -> list[dict]:
     rng = random.Random(args.seed)
     jobs = []
     for page in table:
-        for target in ("product", "floor"):
+        for target in ("product", "floor", "chrome"):
             jobs += [(page, target)] * (args.warmup + args.requests)
     rng.shuffle(jobs)
     seen: dict[tuple[str, str], int] = {}
     samples: dict[tuple[str, str], list[dict]] = {}
     for done, (page, target) in enumerate(jobs, 1):
-        path = page["path"] if target == "product" else page["floor"]
+        path = {"product": page["path"], "floor": page["floor"],
+                "chrome": f"{page['floor']}?chrome"}[target]
         result = fetch(port, path, "" if page.get("anonymous") else cookie)
         if result["status"] != 200:
             raise SystemExit(f"{path} answered {result['status']}")
@@ -596,18 +609,24 @@ def measure(args, port: int, cookie: str, table: list[dict]) -> list[dict]:
         }
         row["ratio_p50"] = round(row["p50_ms"] / row["floor_p50_ms"], 1)
         row["ratio_p95"] = round(row["p95_ms"] / row["floor_p95_ms"], 1)
+        chrome = [s["server_ms"] for s in samples[(page["key"], "chrome")]]
+        row["chrome_p95_ms"] = round(percentile(chrome, 0.95), 1)
+        row["ratio_chrome_p95"] = round(row["p95_ms"] / row["chrome_p95_ms"], 1)
         rows.append(row)
     return rows
 
 
 def print_table(rows: list[dict], incidents: int) -> None:
-    print(f"\n{incidents:,} incidents; server time per request (ms), product / floor:\n")
-    print("| page | p50 | p95 | queries | SQL ms | KB | floor p50 | floor p95 | ratio p50 | ratio p95 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"\n{incidents:,} incidents; server time per request (ms), product / floor "
+          "(and / the same rows in the portal's own page, 'chrome'):\n")
+    print("| page | p50 | p95 | queries | SQL ms | KB | floor p50 | floor p95 | ratio p50 "
+          "| ratio p95 | chrome p95 | p95 / chrome p95 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['page']} | {r['p50_ms']} | {r['p95_ms']} | {r['queries']} | {r['sql_ms']} "
               f"| {r['bytes'] / 1024:.0f} | {r['floor_p50_ms']} | {r['floor_p95_ms']} "
-              f"| {r['ratio_p50']}x | {r['ratio_p95']}x |")
+              f"| {r['ratio_p50']}x | {r['ratio_p95']}x | {r['chrome_p95_ms']} "
+              f"| {r['ratio_chrome_p95']}x |")
 
 
 def main() -> None:
@@ -632,7 +651,8 @@ def main() -> None:
     process, port = start_gunicorn(args)
     try:
         print(f"Serving on 127.0.0.1:{port} with {args.workers} gunicorn workers; "
-              f"{len(table)} pages x (product, floor) x {args.warmup}+{args.requests} requests")
+              f"{len(table)} pages x (product, floor, chrome) x {args.warmup}+{args.requests} "
+              "requests")
         rows = measure(args, port, cookie, table)
         flood_result = flood(port, args.flood, args.flood_seconds) if args.flood else None
     finally:
