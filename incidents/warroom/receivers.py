@@ -5,11 +5,12 @@
 - a phase window that ends with open items reminds people (deadline handler in services);
 - communication cadence timers start on declaration, follow severity and customer-facing
   changes, and stop when the incident is resolved, closed or cancelled.
-Receivers run inside the service's transaction, so their rows commit with the change."""
+Receivers run inside the service's transaction, so their rows commit with the change.
+They are plain functions connected at the bottom, not @receiver-decorated: mutmut makes no
+mutant of a decorated function, and these rules are scored by mutation testing."""
 
 from __future__ import annotations
 
-from django.dispatch import receiver
 from django.utils import timezone
 
 from incidents import guards, signals
@@ -32,20 +33,17 @@ for _name, _guard in services.CHECKLIST_GUARDS.items():
     guards.register(_name, _guard)
 
 
-@receiver(signals.incident_declared, dispatch_uid="warroom.on_declared")
 def on_incident_declared(sender, incident, by, **kwargs):
     services.checklist_instantiate(incident, anchor=incident.declared_at, by=by,
                                    new_incident=True)
     communications.cadence_plan(incident, since=incident.declared_at, new_incident=True)
 
 
-@receiver(signals.incident_severity_changed, dispatch_uid="warroom.on_severity_changed")
 def on_incident_severity_changed(sender, incident, by, old, new, **kwargs):
     services.checklist_follow_severity_change(incident, old=old, by=by)
     communications.cadence_plan(incident, since=timezone.now())
 
 
-@receiver(signals.incident_impact_changed, dispatch_uid="warroom.on_impact_changed")
 def on_incident_impact_changed(sender, incident, by, changed, **kwargs):
     # Checklists, cadences and templates may be for one incident type only.
     if "incident_type" in changed and incident.is_open:
@@ -56,7 +54,6 @@ def on_incident_impact_changed(sender, incident, by, changed, **kwargs):
         communications.cadence_plan(incident, since=timezone.now())
 
 
-@receiver(signals.incident_transitioned, dispatch_uid="warroom.on_transitioned")
 def on_incident_transitioned(sender, incident, by, transition, source, target, **kwargs):
     if target not in Incident.OPEN_STATES:
         communications.cadence_stop(incident)
@@ -64,3 +61,13 @@ def on_incident_transitioned(sender, incident, by, transition, source, target, *
     elif source not in Incident.OPEN_STATES:  # reopened: the audiences wait for news again
         communications.cadence_plan(incident, since=timezone.now())
         services.checklist_windows_plan(incident)
+
+
+# The dispatch_uids keep a second import of this module from connecting a receiver twice.
+signals.incident_declared.connect(on_incident_declared, dispatch_uid="warroom.on_declared")
+signals.incident_severity_changed.connect(on_incident_severity_changed,
+                                          dispatch_uid="warroom.on_severity_changed")
+signals.incident_impact_changed.connect(on_incident_impact_changed,
+                                        dispatch_uid="warroom.on_impact_changed")
+signals.incident_transitioned.connect(on_incident_transitioned,
+                                      dispatch_uid="warroom.on_transitioned")
