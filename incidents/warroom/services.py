@@ -241,7 +241,6 @@ def checklist_windows_stop(incident: Incident) -> int:
     return deadline_cancel(subject=incident, key_prefix=PHASE_WINDOW_KEY_PREFIX)
 
 
-@register(PHASE_WINDOW_KIND)
 def remind_phase_window_ended(deadline) -> None:
     """A phase window ended: if items of it are still open, remind the incident manager and
     the people those items are assigned to, and say so on the timeline."""
@@ -281,6 +280,10 @@ def remind_phase_window_ended(deadline) -> None:
     )
 
 
+# Registered by a call, not as a decorator: mutmut makes no mutant of a decorated function.
+register(PHASE_WINDOW_KIND)(remind_phase_window_ended)
+
+
 def checklist_follow_severity_change(incident: Incident, *, old: SeverityLevel, by=None
                                      ) -> ChecklistChange:
     """The severity changed: the checklist follows the new level from now on."""
@@ -303,38 +306,38 @@ def can_tick(user, incident: Incident) -> bool:
     return user.has_perm("incidents.change_incidentchecklistitem")
 
 
-@transaction.atomic
 def checklist_item_set_done(item: IncidentChecklistItem, *, by, done: bool) -> IncidentChecklistItem:
     """Tick (done=True) or untick an item; the timeline records who and when."""
-    item = (IncidentChecklistItem.objects.select_for_update(of=("self",))
-            .select_related("incident").get(pk=item.pk))
-    incident = item.incident
-    if not can_tick(by, incident):
-        raise ActionRefused("You do not have permission to tick checklist items.")
-    if incident.state in FINISHED_STATES:
-        raise ActionRefused(f"{incident.reference} is {incident.get_state_display().lower()}; "
-                            "its checklist is a record now.")
-    if item.is_done == done:
+    with transaction.atomic():
+        item = (IncidentChecklistItem.objects.select_for_update(of=("self",))
+                .select_related("incident").get(pk=item.pk))
+        incident = item.incident
+        if not can_tick(by, incident):
+            raise ActionRefused("You do not have permission to tick checklist items.")
+        if incident.state in FINISHED_STATES:
+            raise ActionRefused(f"{incident.reference} is {incident.get_state_display().lower()}; "
+                                "its checklist is a record now.")
+        if item.is_done == done:
+            return item
+        now = timezone.now()
+        late = ""
+        if done:
+            if item.due_at and now > item.due_at:
+                late = f" ({format_duration(now - item.due_at)} after its window closed)"
+            item.done_at, item.done_by = now, by
+        else:
+            item.done_at, item.done_by = None, None
+        item._history_user = by
+        item._change_reason = "Ticked" if done else "Unticked"
+        item.save(update_fields=["done_at", "done_by"])
+        where = f" ({item.phase_name})" if item.phase_name else ""
+        verb = "ticked" if done else "unticked"
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.CHECKLIST, by=by, occurred_at=now,
+            text=f"{display_name(by)} {verb} “{item.text}”{where}{late}.",
+            data={"item": item.pk, "done": done},
+        )
         return item
-    now = timezone.now()
-    late = ""
-    if done:
-        if item.due_at and now > item.due_at:
-            late = f" ({format_duration(now - item.due_at)} after its window closed)"
-        item.done_at, item.done_by = now, by
-    else:
-        item.done_at, item.done_by = None, None
-    item._history_user = by
-    item._change_reason = "Ticked" if done else "Unticked"
-    item.save(update_fields=["done_at", "done_by"])
-    where = f" ({item.phase_name})" if item.phase_name else ""
-    verb = "ticked" if done else "unticked"
-    timeline_record(
-        incident, kind=TimelineEntry.Kind.CHECKLIST, by=by, occurred_at=now,
-        text=f"{display_name(by)} {verb} “{item.text}”{where}{late}.",
-        data={"item": item.pk, "done": done},
-    )
-    return item
 
 
 def incident_team(incident: Incident) -> list:
@@ -347,33 +350,33 @@ def incident_team(incident: Incident) -> list:
     return sorted(people.values(), key=display_name)
 
 
-@transaction.atomic
 def checklist_item_assign(item: IncidentChecklistItem, *, by, assignee) -> IncidentChecklistItem:
     """Give an item to someone on the incident's team (or to nobody); the timeline says so."""
-    item = (IncidentChecklistItem.objects.select_for_update(of=("self",))
-            .select_related("incident").get(pk=item.pk))
-    incident = item.incident
-    if not can_tick(by, incident):
-        raise ActionRefused("You do not have permission to assign checklist items.")
-    if incident.state in FINISHED_STATES:
-        raise ActionRefused(f"{incident.reference} is {incident.get_state_display().lower()}; "
-                            "its checklist is a record now.")
-    if assignee is not None and assignee.pk not in {p.pk for p in incident_team(incident)}:
-        raise ActionRefused(f"{display_name(assignee)} is not on {incident.reference}'s team; "
-                            "add them as a responder first.")
-    if item.assignee_id == (assignee.pk if assignee else None):
+    with transaction.atomic():
+        item = (IncidentChecklistItem.objects.select_for_update(of=("self",))
+                .select_related("incident").get(pk=item.pk))
+        incident = item.incident
+        if not can_tick(by, incident):
+            raise ActionRefused("You do not have permission to assign checklist items.")
+        if incident.state in FINISHED_STATES:
+            raise ActionRefused(f"{incident.reference} is {incident.get_state_display().lower()}; "
+                                "its checklist is a record now.")
+        if assignee is not None and assignee.pk not in {p.pk for p in incident_team(incident)}:
+            raise ActionRefused(f"{display_name(assignee)} is not on {incident.reference}'s team; "
+                                "add them as a responder first.")
+        if item.assignee_id == (assignee.pk if assignee else None):
+            return item
+        item.assignee = assignee
+        item._history_user = by
+        item._change_reason = "Assigned"
+        item.save(update_fields=["assignee"])
+        who = display_name(assignee) if assignee else "nobody"
+        timeline_record(
+            incident, kind=TimelineEntry.Kind.CHECKLIST, by=by,
+            text=f"{display_name(by)} gave “{item.text}” to {who}.",
+            data={"item": item.pk, "assignee": assignee.pk if assignee else None},
+        )
         return item
-    item.assignee = assignee
-    item._history_user = by
-    item._change_reason = "Assigned"
-    item.save(update_fields=["assignee"])
-    who = display_name(assignee) if assignee else "nobody"
-    timeline_record(
-        incident, kind=TimelineEntry.Kind.CHECKLIST, by=by,
-        text=f"{display_name(by)} gave “{item.text}” to {who}.",
-        data={"item": item.pk, "assignee": assignee.pk if assignee else None},
-    )
-    return item
 
 
 def checklist_windows_plan(incident: Incident) -> None:
