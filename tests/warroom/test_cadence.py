@@ -98,6 +98,31 @@ def test_resolving_stops_the_reminders(incident, incident_manager):
     assert cadence_status(incident) == []
 
 
+def test_triaging_keeps_the_update_clock_running(incident, incident_manager):
+    with at(20):
+        services.incident_triage(incident, by=incident_manager)
+    with at(31):
+        deadlines_sweep()
+    assert reminders().count() == 4, "due 30 minutes after the declaration, not after triage"
+
+
+def test_reopening_restarts_the_update_clock_from_the_reopen(incident, incident_manager):
+    with at(5):
+        incident = services.incident_triage(incident, by=incident_manager)
+        incident.checklist_items.filter(blocks="resolve").update(done_at=START)
+        incident = services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    assert next_update_due(incident, "stakeholders") is None
+    with at(120):
+        incident = services.incident_reopen(incident, by=incident_manager, reason="Back again")
+    assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=150)
+
+
+def test_editing_the_title_leaves_the_update_clock_alone(incident, incident_manager):
+    with at(10):
+        services.incident_update_impact(incident, by=incident_manager, title="Checkout slow")
+    assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=30)
+
+
 def test_raising_the_severity_switches_to_the_stricter_cadence(declare, incident_manager,
                                                                severities):
     with at(0):

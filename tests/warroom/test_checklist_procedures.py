@@ -211,3 +211,18 @@ def test_no_window_reminders_after_the_incident_is_resolved(p0_at_start, inciden
     with at(8 * 60):
         deadlines_sweep()
     assert not phase_reminders(incident).exists()
+
+
+def test_a_reopened_incident_is_reminded_of_a_window_still_ahead(p0_at_start, incident_manager):
+    incident = p0_at_start
+    with at(10):
+        incident = services.incident_triage(incident, by=incident_manager)
+        for gate in incident.checklist_items.filter(blocks="resolve"):
+            checklist_item_set_done(gate, by=incident_manager, done=True)
+        incident = services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    with at(20):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    with at(60):
+        deadlines_sweep()
+    assert phase_reminders(incident).exists(), "hour one still ended with items open"
+

@@ -46,6 +46,8 @@ def test_a_p0_checklist_follows_the_seed_phases_with_their_windows(declare):
     assert (gate.kind, gate.is_required, gate.blocks) == ("quality_gate", True, "resolve")
     for task in ("Fix production issue", "Release hotfix", "Schedule post-mortem"):
         assert item(incident, task).blocks == "close"
+    added = incident.timeline.get(kind="checklist", text__startswith="Checklist items added")
+    assert added.author == incident.reporter, "the timeline says who declared it"
 
 
 def test_p2_and_p3_lists_are_lighter_and_block_nothing(declare):

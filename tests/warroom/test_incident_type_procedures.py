@@ -73,8 +73,8 @@ def test_changing_the_type_adds_the_new_types_steps_and_no_longer_requires_the_o
     assert not incident.checklist_items.get(text=PROFILE).applies
     item = incident.checklist_items.get(text=CLASSIFY)
     assert item.due_at == later + timedelta(minutes=15), "its window starts with the change"
-    assert incident.timeline.filter(
-        text__contains="after the type changed from Technical to Security").exists()
+    entry = incident.timeline.get(text__contains="after the type changed from Technical to Security")
+    assert entry.author == incident_manager
 
 
 def test_ticked_steps_of_the_old_type_stay_as_a_record(

@@ -57,3 +57,16 @@ def test_an_internal_incident_is_not_prompted(declare, incident_manager):
                                         incident_manager=incident_manager)
     incident = resolve(incident, incident_manager)
     assert public_resolution_prompt(incident) is None
+
+
+def test_on_the_incident_page_the_communications_lead_gets_the_button_and_a_responder_not(
+        customer_facing, incident_manager, responder, make_user, client_for):
+    incident = services.incident_assign_role(customer_facing, by=incident_manager,
+                                             role="communications_lead", user=responder)
+    incident = resolve(incident, incident_manager)
+    page = f"/incidents/{incident.reference}/"
+    lead_sees = client_for(responder).get(page).content.decode()
+    assert "Post the public resolution update" in lead_sees
+    other_sees = client_for(make_user("Responder", username="otto")).get(page).content.decode()
+    assert 'id="resolution-prompt"' in other_sees
+    assert "Post the public resolution update" not in other_sees

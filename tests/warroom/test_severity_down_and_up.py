@@ -93,7 +93,8 @@ def test_re_required_open_items_are_due_within_the_p0_windows_counted_from_the_r
     assert p1 and all(group.not_required_count == len(group.items) for group in p1)
 
 
-def test_each_change_says_on_the_timeline_what_happened_to_the_checklist(down_and_up):
+def test_each_change_says_on_the_timeline_what_happened_to_the_checklist(down_and_up,
+                                                                        incident_manager):
     incident, _, _ = down_and_up
     entries = list(incident.timeline.filter(kind=TimelineEntry.Kind.CHECKLIST,
                                             text__startswith="Checklist changed")
@@ -108,6 +109,7 @@ def test_each_change_says_on_the_timeline_what_happened_to_the_checklist(down_an
     assert "the severity was raised from P1 to P0" in raised.text
     assert f"{lowered.data['not_required']} items required again" in raised.text
     assert raised.data["added"] == 0, "kept items are required again, never copied"
+    assert lowered.author == raised.author == incident_manager, "who changed the severity"
 
 
 def test_a_not_required_gate_does_not_refuse_resolving(declare, incident_manager, severities):
