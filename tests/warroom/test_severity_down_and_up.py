@@ -136,3 +136,16 @@ def test_the_war_room_shows_kept_items_as_not_required(declare, incident_manager
     assert "Not required now" in gate and "Required to" not in gate
     assert "0/5 done · 5 not required now" not in html, "counters count required items only"
     assert "0/0 done · 5 not required now" in html
+
+
+def test_lowering_with_nothing_ticked_says_the_items_are_kept_on_the_list(
+        declare, incident_manager, severities):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+    incident = change(incident, incident_manager, severities["P1"], LOWERED)
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.CHECKLIST,
+                                  text__startswith="Checklist changed")
+    kept = entry.data["not_required"]
+    assert f"; {kept} items no longer required (kept on the list)." in entry.text
+    assert entry.text.startswith(f"Checklist changed after the severity was lowered from P0 to "
+                                 f"P1: {entry.data['added']} items added; ")
