@@ -156,3 +156,16 @@ def test_moving_the_due_date_moves_the_reminders(action_item, incident_manager, 
     assert not inbox(ActionItem, "action_item.overdue").exists()
     sweep_at(DUE_MOMENT + timedelta(days=7))
     assert inbox(ActionItem, "action_item.overdue", responder).count() == 1
+
+
+def test_bringing_the_due_date_closer_drops_the_reminder_of_the_old_date(
+        action_item, incident_manager, responder):
+    # Due on the 3rd: its reminder two days before is already past, so none is scheduled, and
+    # the one for the old date (the 4th, 23:00) must not arrive after the item is overdue.
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        services.action_item_update(action_item, by=incident_manager, due_date=date(2026, 3, 3))
+    sweep_at(datetime(2026, 3, 3, 23, 0, tzinfo=dt_timezone.utc))
+    assert inbox(ActionItem, "action_item.overdue", responder).count() == 1
+    sweep_at(DUE_MOMENT - timedelta(days=2))
+    sweep_at(DUE_MOMENT)
+    assert not inbox(ActionItem, "action_item.reminder").exists()
