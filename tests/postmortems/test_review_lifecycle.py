@@ -161,9 +161,12 @@ def test_a_stale_edit_is_refused_and_changes_nothing(resolved, responder):
     postmortem = resolved("P1").postmortem
     stale_version = postmortem.version
     services.postmortem_update(postmortem, by=responder, section="lessons", went_well="First")
-    with pytest.raises(ActionRefused, match="changed by someone else"):
+    with pytest.raises(ActionRefused) as refused:
         services.postmortem_update(postmortem, by=responder, section="lessons",
                                    went_well="Second", expected_version=stale_version)
+    assert refused.value.reasons == [
+        f"The post-mortem for {postmortem.incident.reference} was changed by someone else while "
+        "you were editing (reload to see the change); your change was not saved."]
     assert PostMortem.objects.get(pk=postmortem.pk).went_well == "First"
 
 
