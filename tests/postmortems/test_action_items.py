@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -121,3 +121,29 @@ def test_action_item_filters_narrow_the_list(make_item, incident_manager, respon
     assert [i.title for i in selectors.action_item_list(**items, kind="monitoring")] == ["Monitor"]
     assert [i.title for i in selectors.action_item_list(**items, owner=incident_manager)] == ["Doc"]
     assert list(selectors.action_item_list(user=incident_manager, overdue=True)) == []
+
+
+def test_an_action_item_needs_a_title_an_owner_and_a_due_date_in_range(
+        review, make_item, incident_manager, responder):
+    next_week = timezone.localdate() + timedelta(days=7)
+    missing = [({"title": "   "}, "An action item needs a title."),
+               ({"owner": None}, "An action item needs an owner."),
+               ({"due_date": None}, "An action item needs a due date.")]
+    for change, reason in missing:
+        fields = {"title": "Add index", "owner": responder, "due_date": next_week, **change}
+        with pytest.raises(ActionRefused) as refused:
+            services.action_item_create(review, by=incident_manager, **fields)
+        assert refused.value.reasons == [reason]
+    assert not review.action_items.exists()
+
+    item = make_item()
+    with pytest.raises(ActionRefused) as refused:
+        services.action_item_update(item, by=incident_manager, title=None)
+    assert refused.value.reasons == ["An action item needs a title."]
+    with pytest.raises(ActionRefused) as refused:
+        services.action_item_update(item, by=incident_manager, due_date=date(9999, 12, 31))
+    assert refused.value.reasons[0].startswith("The due date is out of range.")
+    assert ActionItem.objects.get(pk=item.pk).due_date == next_week
+
+    item = services.action_item_update(item, by=incident_manager, title="Add a covering index")
+    assert ActionItem.objects.get(pk=item.pk).title == "Add a covering index"

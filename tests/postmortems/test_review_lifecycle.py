@@ -3,11 +3,12 @@ from datetime import datetime, timezone as dt_timezone
 import pytest
 import time_machine
 
+from escalation.models import Deadline, Notification
 from incidents import services as incident_services
 from incidents.errors import ActionRefused
 from incidents.models import Incident, TimelineEntry
 from postmortems import services
-from postmortems.models import PostMortem
+from postmortems.models import PostMortem, ReviewAgendaItem
 
 pytestmark = pytest.mark.django_db
 
@@ -160,9 +161,12 @@ def test_a_stale_edit_is_refused_and_changes_nothing(resolved, responder):
     postmortem = resolved("P1").postmortem
     stale_version = postmortem.version
     services.postmortem_update(postmortem, by=responder, section="lessons", went_well="First")
-    with pytest.raises(ActionRefused, match="changed by someone else"):
+    with pytest.raises(ActionRefused) as refused:
         services.postmortem_update(postmortem, by=responder, section="lessons",
                                    went_well="Second", expected_version=stale_version)
+    assert refused.value.reasons == [
+        f"The post-mortem for {postmortem.incident.reference} was changed by someone else while "
+        "you were editing (reload to see the change); your change was not saved."]
     assert PostMortem.objects.get(pk=postmortem.pk).went_well == "First"
 
 
@@ -215,3 +219,142 @@ def test_a_manager_can_waive_the_review_with_a_reason_and_then_close(
 def test_an_incident_manager_cannot_waive(resolved, incident_manager):
     with pytest.raises(ActionRefused, match="permission to waive"):
         services.postmortem_waive(resolved("P1"), by=incident_manager, reason="Busy")
+
+
+# --- Who hears about a review's steps, and what a review accepts ----------------------------
+
+
+def _pending_review_timers():
+    return Deadline.objects.filter(key__startswith="postmortem.", fired_at=None,
+                                   cancelled_at=None)
+
+
+def _inbox(user, reason_prefix):
+    return Notification.objects.filter(recipient=user, reason__startswith=reason_prefix,
+                                       channel=Notification.Channel.INAPP)
+
+
+def test_a_submitted_review_tells_the_incident_manager_and_not_the_submitter(
+        resolved, responder, incident_manager):
+    incident = resolved("P1")
+    postmortem = services.postmortem_transition(_fill(incident.postmortem, responder), "submit",
+                                                by=responder)
+
+    told = _inbox(incident_manager, "postmortem.submitted").get()
+    assert told.title == f"Post-mortem for {incident.reference} is ready for review"
+    assert told.url == postmortem.get_absolute_url()
+    assert told.incident == incident
+    assert not _inbox(responder, "postmortem.submitted").exists()
+
+
+def test_an_incident_manager_who_submits_is_not_told_of_their_own_submission(
+        resolved, incident_manager):
+    postmortem = _fill(resolved("P1").postmortem, incident_manager)
+    services.postmortem_transition(postmortem, "submit", by=incident_manager)
+    assert not Notification.objects.filter(reason__startswith="postmortem.submitted").exists()
+
+
+def test_a_review_of_an_incident_without_a_manager_goes_to_the_active_managers(
+        resolved, responder, manager, make_user):
+    retired = make_user("Manager", username="old", is_active=False)
+    incident = resolved("P1")
+    Incident.objects.filter(pk=incident.pk).update(incident_manager=None)
+    services.postmortem_transition(_fill(incident.postmortem, responder), "submit", by=responder)
+
+    submitted = Notification.objects.filter(reason__startswith="postmortem.submitted",
+                                            channel=Notification.Channel.INAPP)
+    assert [n.recipient for n in submitted] == [manager]
+    assert not _inbox(retired, "postmortem.submitted").exists()
+
+
+def test_a_returned_review_tells_its_owner_what_to_change(resolved, responder, incident_manager):
+    incident = resolved("P1")
+    postmortem = services.postmortem_update(incident.postmortem, by=incident_manager,
+                                            section="planning", owner=responder)
+    postmortem = services.postmortem_transition(_fill(postmortem, responder), "submit",
+                                                by=responder)
+    postmortem = services.postmortem_transition(postmortem, "return_to_drafting",
+                                                by=incident_manager, comments=" Add the timeline. ")
+
+    told = _inbox(responder, "postmortem.returned").get()
+    assert told.title == f"Post-mortem for {incident.reference} needs changes"
+    assert told.body == "Add the timeline."
+    assert told.url == postmortem.get_absolute_url()
+    assert told.incident == incident
+    assert not _inbox(incident_manager, "postmortem.returned").exists()
+
+
+def test_publishing_is_a_key_event_named_for_the_publisher_and_stops_the_reminders(
+        resolved, responder, incident_manager):
+    incident = resolved("P1")
+    postmortem = services.postmortem_transition(_fill(incident.postmortem, responder), "submit",
+                                                by=responder)
+    assert _pending_review_timers().exists()
+    services.postmortem_transition(postmortem, "publish", by=incident_manager)
+
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.POSTMORTEM,
+                                  text__contains="published")
+    assert entry.text == "Ivan Manager published the post-mortem."
+    assert entry.is_key_event
+    assert entry.author == incident_manager
+    assert not _pending_review_timers().exists()
+
+
+def test_a_review_may_tick_every_agenda_point_once_and_an_unknown_one_is_refused_by_name(
+        resolved, responder):
+    postmortem = resolved("P1").postmortem
+    every_point = list(ReviewAgendaItem.objects.filter(is_active=True)
+                       .values_list("slug", flat=True))
+    services.postmortem_update(postmortem, by=responder, section="meeting",
+                               agenda_done=every_point + every_point[:1])
+    assert PostMortem.objects.get(pk=postmortem.pk).agenda_done == sorted(every_point)
+
+    with pytest.raises(ActionRefused) as refused:
+        services.postmortem_update(postmortem, by=responder, section="meeting",
+                                   agenda_done=[every_point[0], "made_up"])
+    assert refused.value.reasons == ["Unknown choices: ['made_up']."]
+    assert PostMortem.objects.get(pk=postmortem.pk).agenda_done == sorted(every_point)
+
+
+def test_a_review_timeline_line_needs_a_time_and_some_text(resolved, responder):
+    postmortem = resolved("P1").postmortem
+    item = postmortem.timeline.first()
+    with pytest.raises(ActionRefused) as refused:
+        services.postmortem_timeline_edit(postmortem, by=responder,
+                                          add={"occurred_at": None, "text": "Paged the DBA"})
+    assert refused.value.reasons == ["Each timeline line needs a date and time."]
+    with pytest.raises(ActionRefused) as refused:
+        services.postmortem_timeline_edit(postmortem, by=responder,
+                                          updates={item.pk: {"text": "   "}})
+    assert refused.value.reasons == ["Each timeline line needs some text."]
+    with pytest.raises(ActionRefused) as refused:
+        services.postmortem_timeline_edit(
+            postmortem, by=responder,
+            add={"occurred_at": datetime(1, 1, 1, tzinfo=dt_timezone.utc), "text": "Long ago"})
+    assert refused.value.reasons[0].startswith("The time of a timeline line is out of range.")
+    assert postmortem.timeline.get(pk=item.pk).text == item.text
+    assert not postmortem.timeline.filter(text__in=["Paged the DBA", "Long ago"]).exists()
+
+
+def test_a_waived_in_review_or_published_review_refuses_edits_saying_why(
+        resolved, responder, incident_manager, manager):
+    incident = resolved("P1")
+    postmortem = services.postmortem_transition(_fill(incident.postmortem, responder), "submit",
+                                                by=responder)
+    with pytest.raises(ActionRefused) as refused:
+        services.postmortem_update(postmortem, by=responder, section="lessons", went_well="x")
+    assert refused.value.reasons == [f"The post-mortem for {incident.reference} is in review; "
+                                     "return it to drafting to change it."]
+
+    services.postmortem_transition(postmortem, "publish", by=incident_manager)
+    with pytest.raises(ActionRefused) as refused:
+        services.postmortem_timeline_import(postmortem, by=responder)
+    assert refused.value.reasons == [f"The post-mortem for {incident.reference} is published; "
+                                     "it can no longer change."]
+
+    waived = resolved("P1")
+    services.postmortem_waive(waived, by=manager, reason="Covered by the review of the first")
+    with pytest.raises(ActionRefused) as refused:
+        services.postmortem_update(waived.postmortem, by=responder, section="lessons",
+                                   went_well="x")
+    assert refused.value.reasons == [f"The post-mortem for {waived.reference} was waived."]

@@ -10,7 +10,7 @@ from escalation.deadlines import deadlines_sweep
 from escalation.models import Notification
 from incidents import services as incident_services
 from postmortems import services
-from postmortems.models import ActionItem, PostMortem
+from postmortems.models import ActionItem, PostMortem, ReviewReminder
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +156,47 @@ def test_moving_the_due_date_moves_the_reminders(action_item, incident_manager, 
     assert not inbox(ActionItem, "action_item.overdue").exists()
     sweep_at(DUE_MOMENT + timedelta(days=7))
     assert inbox(ActionItem, "action_item.overdue", responder).count() == 1
+
+
+def test_bringing_the_due_date_closer_drops_the_reminder_of_the_old_date(
+        action_item, incident_manager, responder):
+    # Due on the 3rd: its reminder two days before is already past, so none is scheduled, and
+    # the one for the old date (the 4th, 23:00) must not arrive after the item is overdue.
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        services.action_item_update(action_item, by=incident_manager, due_date=date(2026, 3, 3))
+    sweep_at(datetime(2026, 3, 3, 23, 0, tzinfo=dt_timezone.utc))
+    assert inbox(ActionItem, "action_item.overdue", responder).count() == 1
+    sweep_at(DUE_MOMENT - timedelta(days=2))
+    sweep_at(DUE_MOMENT)
+    assert not inbox(ActionItem, "action_item.reminder").exists()
+
+
+def test_the_incident_timeline_says_when_the_review_is_due_in_local_time_and_who_owns_it(
+        p1_review):
+    entry = p1_review.incident.timeline.get(data__event="scheduled")
+    assert entry.text == ("Post-mortem scheduled, due Wed 04 Mar 2026, 13:00 CET; "
+                          "owner: Ivan Manager.")
+
+
+def test_a_review_reminder_rule_without_a_window_share_reminds_its_offset_before(
+        resolved, incident_manager):
+    ReviewReminder.objects.create(
+        slug="last-hour", subject=ReviewReminder.Subject.POSTMORTEM,
+        direction=ReviewReminder.Direction.BEFORE, offset=timedelta(hours=1), window_share=None,
+        recipients=ReviewReminder.Recipients.OWNER)
+    with time_machine.travel(NOON, tick=False):
+        review = resolved("P1").postmortem
+    sweep_at(review.due_at - timedelta(hours=1, minutes=1))
+    assert not inbox(PostMortem, "postmortem.reminder").filter(reason__endswith="last-hour")
+    sweep_at(review.due_at - timedelta(hours=1))
+    assert [n.recipient for n in inbox(PostMortem, "postmortem.reminder")
+            .filter(reason__endswith="last-hour")] == [incident_manager]
+
+
+def test_a_reminder_rule_a_manager_switched_off_sends_nothing(action_item, responder):
+    ReviewReminder.objects.filter(subject=ReviewReminder.Subject.ACTION_ITEM).update(
+        is_active=False)
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        services.action_item_update(action_item, by=responder, due_date=DUE + timedelta(days=1))
+    sweep_at(DUE_MOMENT + timedelta(days=1) - timedelta(hours=1))
+    assert not inbox(ActionItem, "action_item.reminder").exists()
