@@ -3,8 +3,7 @@ filters, and never after a change to the incidents they count: the cached figure
 a version that every such change moves on (an incident saved or deleted, or given services;
 a severity, service or incident type edited; an escalation, post-mortem or action item saved).
 
-As for the public status page (incidents/statuspage/freshness.py), the version is a PostgreSQL
-sequence: `nextval` takes no row lock and every web process sees it at once. What no save
+As for the public status page, the version is a PostgreSQL sequence (incidents/cache_version.py). What no save
 announces (time passing turns a pending SLA into a breach and adds to an open incident's
 revenue lost; the sweep records breaches in bulk) is at most CACHE_SECONDS old. Only figures
 are cached: rows that name incidents depend on who reads them and are built per request. On
@@ -15,9 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from django.core.cache import cache
-from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from incidents.cache_version import CacheVersion
 from incidents.models import Incident, IncidentType, Service, SeverityLevel
 
 from . import metrics, sources
@@ -26,32 +25,9 @@ from .periods import ReportPeriod
 SEQUENCE = "incidents_reports_version"
 CACHE_SECONDS = 60
 _KEY = "reports:figures:{version}:{start}:{end}:{severity}:{service}:{type}"
-
-
-def _enabled() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def current_version() -> int | None:
-    if not _enabled():
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT last_value FROM {SEQUENCE}")
-        return cursor.fetchone()[0]
-
-
-def _next_version() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s)", [SEQUENCE])
-
-
-def bump(**kwargs) -> None:
-    """Signal receiver: the figures may have changed. Moved on now (the writing transaction
-    never reads stale figures) and again at commit (figures another process built meanwhile
-    saw the data from before the change, under the new version)."""
-    if _enabled():
-        _next_version()
-        transaction.on_commit(_next_version)
+VERSION = CacheVersion(SEQUENCE)
+current_version = VERSION.current
+bump = VERSION.bump  # the signal receiver
 
 
 def dashboard_figures(period: ReportPeriod, filters: metrics.ReportFilters

@@ -3,51 +3,23 @@ change to what it shows: the cached page is keyed by a version that every such c
 moves on (an incident saved, restricted, moved along or given services; a status update
 published, withdrawn or deleted; a service or a severity edited).
 
-The version is a PostgreSQL sequence: `nextval` is one cheap statement that takes no row lock
-(so concurrent incident writes never queue behind it) and is seen by every web process at
-once, whatever cache each one has. A rolled-back change has moved it on too, which costs one
-needless rebuild and is never stale; a committed one moves it on again after the commit, so a
-page built from the data before it is never kept under the newer version. On SQLite (the embedded single-site portal, where the
-page is cheap anyway) there is no version, and the page is built on each request."""
+The version is a PostgreSQL sequence (incidents/cache_version.py); on SQLite (the embedded
+single-site portal, where the page is cheap anyway) the page is built on each request."""
 
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from incidents.cache_version import CacheVersion
 from incidents.models import Incident, Service, SeverityLevel, StatusUpdate
 
 SEQUENCE = "incidents_status_page_version"
 CACHE_SECONDS = 30
 _KEY = "statuspage:page:{}"
-
-
-def _enabled() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def current_version() -> int | None:
-    if not _enabled():
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT last_value FROM {SEQUENCE}")
-        return cursor.fetchone()[0]
-
-
-def _next_version() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s)", [SEQUENCE])
-
-
-def bump(**kwargs) -> None:
-    """Signal receiver: what the page shows may have changed. Moved on now (so the writing
-    transaction itself never reads a stale page) and again once the change is committed (a
-    page built meanwhile by another process saw the data from before it, under the new
-    version)."""
-    if _enabled():
-        _next_version()
-        transaction.on_commit(_next_version)
+VERSION = CacheVersion(SEQUENCE)
+current_version = VERSION.current
+bump = VERSION.bump  # the signal receiver
 
 
 def cached_page(build):
