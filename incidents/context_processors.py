@@ -1,11 +1,11 @@
-from .selectors import firefighting_incidents
+from .selectors import firefighting_banner
 
 
 def firefighting(request):
-    """Open top-severity incidents, for the banner every staff page shows."""
+    """The firefighting banner every staff page shows while a top-severity incident is open."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"firefighting_incidents": firefighting_incidents(request.user)}
+    return {"firefighting": firefighting_banner(request.user)}
 
 
 def navigation(request):

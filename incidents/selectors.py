@@ -7,7 +7,9 @@ import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Value, When, Window,
+)
 
 from . import guards
 from .models import Incident, IncidentParticipant, SeverityLevel, TimelineEntry
@@ -204,21 +206,53 @@ def incident_detail(reference: str, user) -> Incident:
     )
 
 
-def firefighting_incidents(user) -> list[Incident]:
+def _firefighting(user) -> QuerySet[Incident]:
     """Open incidents of a firefighting severity: while any exists, the team is firefighting.
     Each severity says whether it counts from declaration or only once triage confirmed it
     (seed 002: "when a critical incident is reported and confirmed as severe"). Everyone
     learns that the team is firefighting; `viewer_may_see` tells which of them the user may
-    see named."""
+    see named. The most severe come first, then the oldest (sorting on the severity's rank also
+    keeps PostgreSQL from walking the whole declared_at index for the banner's few rows)."""
     mode = SeverityLevel.Firefighting
     counts = Q(severity__firefighting=mode.FROM_DECLARATION) | Q(
         severity__firefighting=mode.FROM_CONFIRMATION, state__in=Incident.ACTIVE_STATES)
-    return list(
-        # "state" too: ConcurrentTransitionMixin reads it on load, so deferring it costs a
-        # query per incident on every page.
-        with_viewer_may_see(Incident.objects.open().filter(counts), user)
-        .only("reference", "title", "state").order_by("declared_at")
-    )
+    # "state" too: ConcurrentTransitionMixin reads it on load, so deferring it costs a query
+    # per incident on every page.
+    return (with_viewer_may_see(Incident.objects.open().filter(counts), user)
+            .only("reference", "title", "state")
+            .order_by("severity__rank", "declared_at", "pk"))
+
+
+def firefighting_incidents(user) -> list[Incident]:
+    """Every incident the team is firefighting, most severe and then oldest first."""
+    return list(_firefighting(user))
+
+
+FIREFIGHTING_BANNER_NAMES = 3
+
+
+@dataclass
+class FirefightingBanner:
+    """What the banner on every staff page says: the oldest few incidents named (or "a
+    restricted incident") and how many more there are, so a bad day with dozens of them open
+    keeps every page small and fast."""
+
+    named: list[Incident]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.named)
+
+
+def firefighting_banner(user) -> FirefightingBanner | None:
+    """None while the team is not firefighting. One query: the total comes with the named
+    rows as a window count over every match."""
+    named = list(_firefighting(user).annotate(total=Window(Count("pk")))
+                 [:FIREFIGHTING_BANNER_NAMES])
+    if not named:
+        return None
+    return FirefightingBanner(named=named, total=named[0].total)
 
 
 def open_counts_by_severity_and_state(user) -> list[dict]:

@@ -130,3 +130,21 @@ def test_firefighting_banner_links_to_the_incident(client_for, responder, declar
     html = client_for(responder).get(reverse("incidents:list")).content.decode()
     banner = html.split('id="firefighting-banner"', 1)[1].split("</div>", 1)[0]
     assert f'/{fire.reference}/' in banner
+
+
+def test_on_a_bad_day_the_banner_names_the_most_severe_and_oldest_three_and_counts_the_rest(
+    client_for, responder, declare, severities
+):
+    """Dozens of firefighting incidents must not make every page list them all: the banner
+    names three, the most severe first and then the oldest, and links to the rest."""
+    p1 = severities["P1"]
+    p1.firefighting = p1.Firefighting.FROM_DECLARATION
+    p1.save()
+    oldest_p1 = declare(title="Search slow", severity="P1")
+    p0s = [declare(title=f"Outage {n}", severity="P0") for n in range(4)]
+    html = client_for(responder).get(reverse("incidents:list")).content.decode()
+    banner = html.split('id="firefighting-banner"', 1)[1].split("</div>", 1)[0]
+    named = [incident for incident in [*p0s, oldest_p1] if incident.reference in banner]
+    assert named == p0s[:3]
+    assert "and 2 more open" in banner
+    assert f'href="{reverse("incidents:list")}?state=open"' in banner
