@@ -436,6 +436,7 @@ def pages() -> list[dict]:
     from django.conf import settings
     from django.utils import timezone
 
+    from incidents.admin import IncidentAdmin
     from incidents.models import Incident
 
     big = Incident.objects.get(reference="BENCH-BIG")
@@ -459,7 +460,8 @@ def pages() -> list[dict]:
         {"key": "reports-year", "label": "reports, full year", "path": f"/reports/?{year}",
          "floor": f"/_floor/incidents/{size}/"},
         {"key": "admin-incidents", "label": "admin incident changelist",
-         "path": "/admin/incidents/incident/", "floor": "/_floor/incidents/100/"},
+         "path": "/admin/incidents/incident/",
+         "floor": f"/_floor/incidents/{IncidentAdmin.list_per_page}/"},
         {"key": "admin-timeline", "label": "admin timeline changelist",
          "path": "/admin/incidents/timelineentry/", "floor": "/_floor/timeline/100/"},
         {"key": "admin-big", "label": f"admin incident change page, {BIG_TIMELINE:,} entries",
