@@ -11,6 +11,7 @@
 #   scripts/mutation.sh --module X show NAME                 a survivor's change (also: results, browse)
 #   scripts/mutation.sh --each                               every module of mutation_modules.toml,
 #                                                            one after another, then one report
+#   scripts/mutation.sh --each --jobs 2                      the same, two modules at a time
 #   scripts/mutation.sh                                      every rule module in one mutmut run
 #   scripts/mutation.sh "postmortems.roi.*"                  some (mutmut mutant-name patterns)
 #
@@ -72,9 +73,22 @@ case "${1:-}" in
         if [[ "${1:-}" == --tests ]]; then tests=${2:?--tests needs a list}; shift 2; fi
         run_module "$module" "$tests" "$@" ;;
     --each)
+        jobs=1
+        if [[ "${2:-}" == --jobs ]]; then jobs=${3:?--jobs needs a number, e.g. 2}; fi
         modules=$("$PY" -c 'import tomllib; print("\n".join(tomllib.load(open("scripts/mutation_modules.toml", "rb"))))')
         started=$SECONDS
-        for module in $modules; do QUIET=1 run_module "$module" ""; done
+        if ((jobs == 1)); then
+            for module in $modules; do QUIET=1 run_module "$module" ""; done
+        else
+            # Modules side by side, each on its own database (its place in the list names it),
+            # since a module's mutants share one test database.
+            export -f run_module mutmut_run
+            export PY ROOT
+            n=0
+            for module in $modules; do n=$((n + 1)); echo "$n $module"; done |
+                xargs -P "$jobs" -L 1 bash -c \
+                    'QUIET=1 TEST_POSTGRES_URL="${TEST_POSTGRES_URL}_$0" run_module "$1" ""'
+        fi
         echo "== all modules: $(( (SECONDS - started) / 60 )) min =="
         "$PY" scripts/mutation_report.py mutants-by-module/* ;;
     *)
