@@ -56,7 +56,7 @@ def applicable_templates(incident: Incident, severity: SeverityLevel | None = No
     """Active templates for the incident: of its severity (or every severity), of one of its
     services (or every service) and of its type (or every type)."""
     severity = severity or incident.severity
-    service_ids = [service.pk for service in incident.services.all()] if incident.pk else []
+    service_ids = [service.pk for service in incident.services.all()]
     return (
         ChecklistTemplate.objects.filter(is_active=True)
         .filter(Q(severity=severity) | Q(severity__isnull=True))
@@ -268,13 +268,14 @@ def remind_phase_window_ended(deadline) -> None:
               f"checklist {'item' if len(open_items) == 1 else 'items'}",
         body=f"{len(open_items)} {noun} still open: {names}.",
     )
-    who = "the incident manager" if incident.incident_manager_id else "nobody (no incident manager)"
+    who = ("the incident manager was" if incident.incident_manager_id
+           else "nobody (no incident manager) was")
     if any(item.assignee_id for item in open_items):
-        who += " and the assignees"
+        who = who.removesuffix(" was") + " and the assignees were"
     timeline_record(
         incident, kind=TimelineEntry.Kind.CHECKLIST,
         text=f"The “{phase}” window ended with {len(open_items)} open checklist "
-             f"{'item' if len(open_items) == 1 else 'items'}; {who} were reminded.",
+             f"{'item' if len(open_items) == 1 else 'items'}; {who} reminded.",
         data={"phase": deadline.payload.get("phase"), "open": [i.pk for i in open_items],
               "deadline": deadline.pk},
     )
@@ -419,14 +420,16 @@ def checklist_refusals(incident: Incident, transition: str) -> list[str]:
             f"{_transition_label(transition)}: {names}. Tick them on the war room's checklist."]
 
 
-def checklist_guard(transition: str):
-    """The guard registered for one transition (a named function, so it can be found and
-    unregistered)."""
-    def guard(incident: Incident) -> list[str]:
-        return checklist_refusals(incident, transition)
+@dataclass(frozen=True)
+class ChecklistGuard:
+    """The guard registered for one transition: equal to any other for the same transition,
+    so it can be found and unregistered. (An object rather than a closure: a closure is
+    built at import, before mutmut switches a mutant on, so its call was never mutated.)"""
 
-    guard.__name__ = f"checklist_items_open_before_{transition}"
-    return guard
+    transition: str
+
+    def __call__(self, incident: Incident) -> list[str]:
+        return checklist_refusals(incident, self.transition)
 
 
-CHECKLIST_GUARDS = {name: checklist_guard(name) for name, _ in TRANSITION_CHOICES}
+CHECKLIST_GUARDS = {name: ChecklistGuard(name) for name, _ in TRANSITION_CHOICES}

@@ -4,13 +4,20 @@ between viewers (issue 14). The cache version is a PostgreSQL sequence."""
 
 from __future__ import annotations
 
+from datetime import date
+from types import SimpleNamespace
+
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from escalation.models import EscalationEvent, EscalationLadder, EscalationLevel
+from incidents import cache_version
 from incidents.models import IncidentParticipant, ReferenceCounter
+from incidents.reports import freshness
+from postmortems.models import ActionItem, PostMortem
 
 from .conftest import at
 
@@ -106,3 +113,113 @@ def test_figures_are_recomputed_once_the_minute_is_up_even_when_nothing_was_save
     assert breached("2026-11-10 11:59:30") == 0
     assert breached("2026-11-10 12:00:29") == 0  # 59 s later: the cached figures
     assert breached("2026-11-10 12:00:30") == 1  # a minute later: computed again
+
+
+def _escalate(incident):
+    ladder = EscalationLadder.objects.get(is_default=True)
+    level, _ = EscalationLevel.objects.get_or_create(ladder=ladder, number=2,
+                                                     defaults={"name": "Level 2"})
+    return EscalationEvent.objects.create(incident=incident, level=level, source="manual",
+                                          reason_category="complexity", at=incident.declared_at)
+
+
+def _review(incident):
+    return PostMortem.objects.create(incident=incident, title=incident.title,
+                                     due_at=at("2026-11-12 10:00"),
+                                     state=PostMortem.State.DRAFTING)
+
+
+def _action_item(review, owner):
+    return ActionItem.objects.create(postmortem=review, title="Add an alert",
+                                     owner=owner, due_date=date(2026, 11, 20))
+
+
+# Each change the dashboard counts: what exists first, the change, and the figure that shows
+# it (None: the figures are computed again; a renamed service, say, shows in no headline).
+CHANGES = {
+    "an incident deleted": (None, lambda incident, m: incident.delete(),
+                            lambda s: s.declared["incidents"]),
+    "an incident given a service": (None, lambda incident, m: incident.services.add(m.checkout),
+                                    None),
+    "a severity edited": (None, lambda incident, m: m.severities["P1"].save(), None),
+    "a service edited": (None, lambda incident, m: m.checkout.save(), None),
+    "an incident type edited": (None, lambda incident, m: m.incident_types["technical"].save(),
+                                None),
+    "an escalation recorded": (None, lambda incident, m: _escalate(incident),
+                               lambda s: s.escalations["events"]),
+    "an escalation deleted": (lambda incident, m: _escalate(incident),
+                              lambda incident, m: incident.escalations.get().delete(),
+                              lambda s: s.escalations["events"]),
+    "a post-mortem written": (None, lambda incident, m: _review(incident),
+                              lambda s: s.postmortems["due"]),
+    "a post-mortem deleted": (lambda incident, m: _review(incident),
+                              lambda incident, m: PostMortem.objects.get().delete(),
+                              lambda s: s.postmortems["due"]),
+    "an action item added": (lambda incident, m: _review(incident),
+                             lambda incident, m: _action_item(PostMortem.objects.get(), m.manager),
+                             lambda s: s.action_items["total"]),
+    "an action item deleted": (lambda incident, m: _action_item(_review(incident), m.manager),
+                               lambda incident, m: ActionItem.objects.get().delete(),
+                               lambda s: s.action_items["total"]),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_every_change_the_figures_count_shows_on_the_next_look(
+        change, postgres, client, product_manager, make_incident, checkout, severities,
+        incident_types, manager):
+    given, make, figure = CHANGES[change]
+    fixtures = SimpleNamespace(checkout=checkout, severities=severities,
+                               incident_types=incident_types, manager=manager)
+    incident = make_incident("P1", declared="2026-11-10 10:00")
+    if given is not None:
+        given(incident, fixtures)
+    before, _ = dashboard(client, product_manager)
+    make(incident, fixtures)
+    after, computed = dashboard(client, product_manager)
+    assert any("DATE_TRUNC" in sql for sql in computed), "the figures are computed again"
+    if figure is not None:
+        assert figure(after.context["summary"]) != figure(before.context["summary"])
+
+
+class OnSqlite:
+    """The database connection, as seen by a portal on SQLite."""
+
+    vendor = "sqlite"
+
+    def __getattr__(self, name):
+        return getattr(connection, name)
+
+
+def test_without_a_cache_version_every_look_computes_the_figures(
+        postgres, client, product_manager, make_incident, monkeypatch):
+    """The embedded portal on SQLite has no sequence: no version, no cache, always fresh.
+    (Only the version is told it runs on SQLite: the figures themselves need PostgreSQL.)"""
+    make_incident("P1", declared="2026-11-10 10:00")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT last_value FROM {freshness.SEQUENCE}")
+        sequence = cursor.fetchone()[0]
+    monkeypatch.setattr(cache_version, "connection", OnSqlite())
+    first, computed = dashboard(client, product_manager)
+    make_incident("P2", declared="2026-11-11 10:00")
+    second, again = dashboard(client, product_manager)
+    assert any("DATE_TRUNC" in sql for sql in computed)
+    assert any("DATE_TRUNC" in sql for sql in again)
+    assert not any(freshness.SEQUENCE in sql for sql in computed + again)
+    assert (first.context["summary"].declared["incidents"],
+            second.context["summary"].declared["incidents"]) == (1, 2)
+    assert first.context["summary"].filters.viewer == product_manager
+    monkeypatch.undo()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT last_value FROM {freshness.SEQUENCE}")
+        assert cursor.fetchone()[0] == sequence, "nothing moved the version on"
+
+
+def test_a_look_from_the_cache_still_says_which_incidents_it_counts(
+        postgres, client, product_manager, make_incident):
+    make_incident("P1", declared="2026-11-10 10:00")
+    for _ in range(2):  # computed, then from the cache
+        response, _ = dashboard(client, product_manager, **NOVEMBER, severity="P1")
+        html = response.content.decode()
+        period = html[html.index('id="report-period"'):]
+        assert "severity P1" in period[:period.index("</p>")]

@@ -226,3 +226,245 @@ def test_a_reopened_incident_is_reminded_of_a_window_still_ahead(p0_at_start, in
         deadlines_sweep()
     assert phase_reminders(incident).exists(), "hour one still ended with items open"
 
+
+
+def test_handing_an_item_out_and_back_is_on_the_timeline_and_in_the_items_history(
+        p0_at_start, incident_manager, responder, manager, client_for):
+    incident = p0_at_start
+    task = item(incident, "Emergency team assembled")
+    checklist_item_assign(task, by=incident_manager, assignee=responder)
+    checklist_item_assign(task, by=incident_manager, assignee=responder)  # no change: no record
+    checklist_item_assign(task, by=incident_manager, assignee=None)
+    task.refresh_from_db()
+    assert task.assignee is None
+
+    entries = [(entry.author, entry.text, entry.data) for entry in incident.timeline.filter(
+        kind=TimelineEntry.Kind.CHECKLIST, data__item=task.pk).order_by("id")]
+    assert entries == [
+        (incident_manager, "Ivan Manager gave “Emergency team assembled” to Rita Responder.",
+         {"item": task.pk, "assignee": responder.pk}),
+        (incident_manager, "Ivan Manager gave “Emergency team assembled” to nobody.",
+         {"item": task.pk, "assignee": None}),
+    ]
+    # The item's history in the admin says who gave it out, and why the row changed.
+    changes = [(record.history_user, record.history_change_reason, record.assignee_id)
+               for record in task.history.order_by("history_id")][1:]
+    assert changes == [(incident_manager, "Assigned", responder.pk),
+                       (incident_manager, "Assigned", None)]
+    html = client_for(manager).get(
+        f"/admin/incidents/incidentchecklistitem/{task.pk}/history/").content.decode()
+    assert html.count("Assigned") == 2 and "Ivan Manager" in html
+
+
+def test_handing_items_out_is_refused_word_for_word(
+        p0_at_start, incident_manager, responder, product_manager, make_user):
+    incident = p0_at_start
+    task = item(incident, "Emergency team assembled")
+    with pytest.raises(ActionRefused) as refused:
+        checklist_item_assign(task, by=product_manager, assignee=responder)
+    assert refused.value.reasons == ["You do not have permission to assign checklist items."]
+    outsider = make_user("Responder", first_name="Olga", last_name="Outsider")
+    with pytest.raises(ActionRefused) as refused:
+        checklist_item_assign(task, by=incident_manager, assignee=outsider)
+    assert refused.value.reasons == [f"Olga Outsider is not on {incident.reference}'s team; "
+                                     "add them as a responder first."]
+    services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+    for attempt in (lambda: checklist_item_assign(task, by=incident_manager, assignee=None),
+                    lambda: checklist_item_set_done(task, by=incident_manager, done=True)):
+        with pytest.raises(ActionRefused) as refused:
+            attempt()
+        assert refused.value.reasons == [f"{incident.reference} is cancelled; "
+                                         "its checklist is a record now."]
+
+
+def resolve_and_reopen(incident, by, *, resolved, reopened):
+    with at(resolved):
+        incident = services.incident_triage(incident, by=by)
+        for gate in incident.checklist_items.filter(blocks="resolve"):
+            checklist_item_set_done(gate, by=by, done=True)
+        incident = services.incident_resolve(incident, by=by, summary="Rolled back")
+    with at(reopened):
+        return services.incident_reopen(incident, by=by, reason="Errors are back")
+
+
+def test_a_reopen_reminds_of_windows_still_ahead_only(p0_at_start, incident_manager):
+    """Hour one ended before the resolve and reminded then; the reopen at 70 min does not
+    remind of it again, but of Triage Analysis (ends at 2 h), still ahead with items open."""
+    incident = p0_at_start
+    with at(60):
+        deadlines_sweep()
+    reminded = phase_reminders(incident).filter(title__contains="Initial Response").count()
+    assert reminded == 4, "the manager and the assignee, in the app and by e-mail"
+    resolve_and_reopen(incident, incident_manager, resolved=65, reopened=70)
+    with at(71):
+        deadlines_sweep()
+    assert phase_reminders(incident).filter(title__contains="Initial Response").count() == 4
+    with at(120):
+        deadlines_sweep()
+    assert phase_reminders(incident).filter(title__contains="Triage Analysis").exists()
+
+
+def test_after_a_reopen_a_phase_told_not_to_remind_still_does_not(p0_at_start, incident_manager):
+    ChecklistPhase.objects.filter(slug="initial-response").update(remind_when_window_ends=False)
+    resolve_and_reopen(p0_at_start, incident_manager, resolved=10, reopened=20)
+    with at(60):
+        deadlines_sweep()
+    assert not phase_reminders(p0_at_start).exists()
+
+
+def test_after_a_reopen_an_item_whose_step_was_deleted_still_reminds(
+        p0_at_start, incident_manager):
+    """The item outlives its template step (a team pruned its procedure); its window still
+    reminds after a reopen."""
+    incident = p0_at_start
+    for row in incident.checklist_items.filter(phase_slug="initial-response"):
+        ChecklistTemplateItem.objects.filter(pk=row.template_item_id).delete()
+    assert incident.checklist_items.filter(phase_slug="initial-response",
+                                           template_item__isnull=True).exists()
+    resolve_and_reopen(incident, incident_manager, resolved=10, reopened=20)
+    with at(60):
+        deadlines_sweep()
+    assert phase_reminders(incident).filter(title__contains="Initial Response").exists()
+
+
+def test_an_item_can_gate_marking_the_incident_mitigated_in_those_words(
+        declare, severities, incident_manager):
+    phase = ChecklistPhase.objects.create(slug="verify", name="Verify")
+    ChecklistTemplateItem.objects.create(phase=phase, code="graphs", text="Error rate graphs flat",
+                                         is_required=True, blocks="mitigate")
+    template_with([phase], slug="p2-verify", severity=severities["P2"])
+    incident = declare(severity="P2")
+    incident = services.incident_triage(incident, by=incident_manager,
+                                        incident_manager=incident_manager)
+    incident = services.incident_investigate(incident, by=incident_manager)
+    reasons = services.transition_refusals(incident, "mitigate", incident_manager)
+    assert ("1 required checklist item is still open before you can mark mitigated: "
+            "“Error rate graphs flat”. Tick them on the war room's checklist.") in reasons
+
+
+def test_a_window_reminder_names_its_own_open_items_in_order_and_links_to_the_checklist(
+        declare, incident_manager, responder, severities):
+    """Two incidents on the same procedure: each reminder names only its incident's open
+    items of the phase that ended, in checklist order, with who has them."""
+    phase = ChecklistPhase.objects.create(slug="contain", name="Contain",
+                                          ends_after=timedelta(minutes=30))
+    for code, text in (("isolate", "Isolate the host"), ("rotate", "Rotate the keys")):
+        ChecklistTemplateItem.objects.create(phase=phase, code=code, text=text)
+    template_with([phase], slug="p3-contain", severity=severities["P3"])
+    with at(0):
+        incident = declare(severity="P3")
+        other = declare(severity="P3")
+        services.incident_assign_role(incident, by=incident_manager, role="incident_manager",
+                                      user=incident_manager)
+        services.incident_assign_role(incident, by=incident_manager, role="communications_lead",
+                                      user=responder)
+        checklist_item_assign(item(incident, "Rotate the keys"), by=incident_manager,
+                              assignee=responder)
+    with at(30):
+        deadlines_sweep()
+    note = phase_reminders(incident).get(recipient=incident_manager, channel="inapp")
+    assert note.title == f"{incident.reference}: the “Contain” window ended with 2 open checklist items"
+    assert note.body == ("2 items are still open: “Isolate the host”; "
+                         "“Rotate the keys” (Rita Responder).")
+    assert note.url == f"/war-room/{incident.reference}/#checklist"
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.CHECKLIST,
+                                  text__startswith="The “Contain” window")
+    assert entry.text == ("The “Contain” window ended with 2 open checklist items; "
+                          "the incident manager and the assignees were reminded.")
+    assert entry.data == {"phase": "contain", "deadline": entry.data["deadline"],
+                          "open": [item(incident, "Isolate the host").pk,
+                                   item(incident, "Rotate the keys").pk]}
+    # The other incident has no manager: its own two items, and the timeline says nobody.
+    assert other.timeline.get(text__startswith="The “Contain” window").text == (
+        "The “Contain” window ended with 2 open checklist items; "
+        "nobody (no incident manager) was reminded.")
+
+
+def test_a_window_with_one_open_item_says_so_in_the_singular(declare, incident_manager,
+                                                              severities):
+    phase = ChecklistPhase.objects.create(slug="contain", name="Contain",
+                                          ends_after=timedelta(minutes=30))
+    ChecklistTemplateItem.objects.create(phase=phase, code="isolate", text="Isolate the host")
+    template_with([phase], slug="p3-contain", severity=severities["P3"])
+    with at(0):
+        incident = declare(severity="P3")
+        services.incident_assign_role(incident, by=incident_manager, role="incident_manager",
+                                      user=incident_manager)
+    with at(30):
+        deadlines_sweep()
+    note = phase_reminders(incident).get(channel="inapp")
+    assert note.title == f"{incident.reference}: the “Contain” window ended with 1 open checklist item"
+    assert note.body == "1 item is still open: “Isolate the host”."
+    assert incident.timeline.get(text__startswith="The “Contain” window").text == (
+        "The “Contain” window ended with 1 open checklist item; the incident manager was "
+        "reminded.")
+
+
+def test_items_no_longer_required_or_of_another_phase_are_not_reminded_of(
+        p0_at_start, incident_manager, severities):
+    """Lowered to P2 at 30 min: hour one's P0 items no longer count, so its end reminds
+    nobody; at 2 h Triage Analysis reminds of nothing of hour one either."""
+    incident = p0_at_start
+    with at(30):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P2"], reason="One merchant")
+    with at(60):
+        deadlines_sweep()
+    assert not phase_reminders(incident).filter(title__contains="Initial Response").exists()
+
+
+def test_items_go_to_any_responder_who_joined_not_only_to_role_holders(
+        declare, incident_manager, make_user):
+    incident = declare(severity="P0")
+    first = make_user("Responder", first_name="Ann", last_name="First")
+    second = make_user("Responder", first_name="Bob", last_name="Second")
+    for person in (first, second):
+        services.incident_set_responder(incident, by=person, user=person, joined=True)
+    for person in (first, second):
+        task = checklist_item_assign(item(incident, "Emergency team assembled"),
+                                     by=incident_manager, assignee=person)
+        assert task.assignee == person
+
+
+def test_the_checklist_follows_the_templates_order_then_each_templates_phase_order(
+        declare, severities):
+    """The level's own templates by their order, then name; templates for every level after
+    them; within a template, its phases in the order the template gives them."""
+    def phase_with(step):
+        phase = ChecklistPhase.objects.create(slug=step.lower().replace(" ", "-"), name=step)
+        ChecklistTemplateItem.objects.create(phase=phase, code="only", text=step)
+        return phase
+
+    zulu = ChecklistTemplate.objects.create(slug="zulu", name="Zulu", order=5,
+                                            severity=severities["P3"])
+    # Given in reverse of their creation: the template's order decides, not the ids.
+    ChecklistTemplatePhase.objects.create(template=zulu, phase=phase_with("Zulu second"),
+                                          order=1)
+    ChecklistTemplatePhase.objects.create(template=zulu, phase=phase_with("Zulu first"), order=0)
+    template_with([phase_with("Mike step")], slug="mike", severity=severities["P3"])
+    ChecklistTemplate.objects.filter(slug="mike").update(name="Mike", order=5)
+    template_with([phase_with("Yankee step")], slug="yankee", severity=severities["P3"])
+    ChecklistTemplate.objects.filter(slug="yankee").update(name="Yankee", order=1)
+    template_with([phase_with("Every level step")], slug="alpha-every-level")
+
+    incident = declare(severity="P3")
+    mine = {"Yankee step", "Mike step", "Zulu first", "Zulu second", "Every level step"}
+    order = [text for text in incident.checklist_items.order_by("position")
+             .values_list("text", flat=True) if text in mine]
+    assert order == ["Yankee step", "Mike step", "Zulu first", "Zulu second", "Every level step"]
+
+
+def test_a_type_change_that_only_adds_one_step_says_so(declare, incident_manager,
+                                                       incident_types):
+    phase = ChecklistPhase.objects.create(slug="classify", name="Classify")
+    ChecklistTemplateItem.objects.create(phase=phase, code="data", text="Personal data involved?")
+    template = template_with([phase], slug="security-classify")
+    ChecklistTemplate.objects.filter(pk=template.pk).update(
+        incident_type=incident_types["security"])
+    incident = declare(title="Token leaked", incident_type=incident_types["technical"])
+    services.incident_update_impact(incident, by=incident_manager,
+                                    incident_type=incident_types["security"])
+    entry = incident.timeline.get(text__startswith="Checklist changed")
+    assert entry.text == ("Checklist changed after the type changed from Technical to "
+                          "Security: 1 item added.")
+    assert entry.author == incident_manager

@@ -13,9 +13,16 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from escalation.deadlines import deadlines_sweep
 from incidents import services
 from incidents.errors import ActionRefused
-from incidents.models import TimelineEntry
+from incidents.models import (
+    ChecklistPhase,
+    ChecklistTemplate,
+    ChecklistTemplateItem,
+    ChecklistTemplatePhase,
+    TimelineEntry,
+)
 from incidents.warroom.selectors import checklist_groups
 from incidents.warroom.services import checklist_item_set_done, open_blocking_items
 
@@ -149,3 +156,72 @@ def test_lowering_with_nothing_ticked_says_the_items_are_kept_on_the_list(
     assert f"; {kept} items no longer required (kept on the list)." in entry.text
     assert entry.text.startswith(f"Checklist changed after the severity was lowered from P0 to "
                                  f"P1: {entry.data['added']} items added; ")
+
+
+def test_the_items_history_says_who_made_it_not_required_and_required_again(
+        down_and_up, incident_manager):
+    incident, _, _ = down_and_up
+    changes = [(record.history_user, record.history_change_reason, record.applies)
+               for record in item(incident, OPEN).history.order_by("history_id")][1:]
+    assert changes == [(incident_manager, "No longer required", False),
+                       (incident_manager, "Required again", True)]
+    # The items the lower level added name who lowered it as their author.
+    added = item(incident, "Assigned to an owner or senior developer").history.earliest(
+        "history_id")
+    assert added.history_user == incident_manager
+
+
+def test_each_change_records_its_counts_and_the_new_level(down_and_up):
+    incident, p0_count, after_lowering = down_and_up
+    lowered, raised = (incident.timeline.filter(kind=TimelineEntry.Kind.CHECKLIST,
+                                                text__startswith="Checklist changed")
+                       .order_by("occurred_at", "id"))
+    not_required = sum(not applies for applies in after_lowering.values())
+    added = len(after_lowering) - p0_count
+    assert lowered.data == {"added": added, "required_again": 0,
+                            "not_required": not_required, "severity": "P1"}
+    assert raised.data == {"added": 0, "required_again": not_required,
+                           "not_required": added, "severity": "P0"}
+
+
+def test_re_required_open_items_remind_when_their_new_window_ends(down_and_up):
+    """Raised back at 3 h: the open Triage Analysis items are due 2 h later, and remind then
+    (their first window, 1-2 h, passed while they were not required)."""
+    incident, _, _ = down_and_up
+    triage_reminders = incident.timeline.filter(
+        kind=TimelineEntry.Kind.CHECKLIST,
+        text__startswith="The “Triage Analysis” window ended with 5 open checklist items;")
+    # The first window's timer (2 h) fires too, but its items are due later now.
+    with time_machine.travel(RAISED + timedelta(hours=2) - timedelta(minutes=1), tick=False):
+        deadlines_sweep()
+    assert not triage_reminders.exists()
+    with time_machine.travel(RAISED + timedelta(hours=2), tick=False):
+        deadlines_sweep()
+    assert triage_reminders.count() == 1
+
+
+def test_an_item_whose_step_was_reworded_since_stays_required(
+        declare, incident_manager, incident_types):
+    """The row is matched to its template step by id, whatever the step says now."""
+    incident = declare(severity="P0", incident_type=incident_types["technical"])
+    ChecklistTemplateItem.objects.filter(pk=item(incident, OPEN).template_item_id).update(
+        text="Root cause identified and written down")
+    services.incident_update_impact(incident, by=incident_manager,
+                                    incident_type=incident_types["security"])
+    assert item(incident, OPEN).applies
+
+
+def test_a_step_the_new_level_asks_for_in_another_phase_stays_required_once(
+        declare, incident_manager, severities):
+    """Matched by its words when the new level's procedure has the same step elsewhere."""
+    for code in ("P2", "P1"):
+        phase = ChecklistPhase.objects.create(slug=f"database-{code}", name=f"Database {code}")
+        ChecklistTemplateItem.objects.create(phase=phase, code="dba",
+                                             text="Page the database team")
+        template = ChecklistTemplate.objects.create(slug=f"database-{code}", name=code,
+                                                    severity=severities[code])
+        ChecklistTemplatePhase.objects.create(template=template, phase=phase)
+    incident = declare(severity="P2")
+    change(incident, incident_manager, severities["P1"], timezone.now())
+    rows = incident.checklist_items.filter(text="Page the database team")
+    assert [row.applies for row in rows] == [True]
