@@ -113,6 +113,42 @@ def test_only_the_level_or_the_incident_manager_may_acknowledge(p0, staffed_leve
         escalation_services.escalation_acknowledge(event, by=staffed_levels[2])
 
 
+def test_a_refused_acknowledgement_says_who_may_acknowledge_or_who_already_did_and_when(
+    p0, staffed_levels, responder, levels
+):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.escalation_acknowledge(event, by=responder)
+    assert refused.value.reasons == [
+        f"Only people at L2 {levels[2].name} or the incident manager can acknowledge this "
+        "escalation."]
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        escalation_services.escalation_acknowledge(event, by=p0.incident_manager)
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.escalation_acknowledge(event, by=staffed_levels[2])
+    # 09:05 UTC is 11:05 in the organisation's zone (Europe/Amsterdam, summer time).
+    assert refused.value.reasons == [
+        "This escalation was already acknowledged by Ivan Manager at Mon 15 Jun 2026 11:05 CEST."]
+
+
+def test_an_acknowledgement_is_on_the_timeline_and_in_the_history_under_the_persons_name(
+    p0, staffed_levels, levels
+):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    acknowledger = staffed_levels[2]
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        escalation_services.escalation_acknowledge(event, by=acknowledger)
+    entry = TimelineEntry.objects.get(incident=p0, kind="escalation", data__acknowledged=True)
+    assert entry.author == acknowledger
+    assert entry.text == f"level2 acknowledged the escalation to L2 {levels[2].name}."
+    assert entry.data == {"event": event.pk, "acknowledged": True}
+    change = event.history.first()
+    assert (change.history_user, change.history_change_reason) == (acknowledger, "Acknowledged")
+    assert change.acknowledged_at == START + HOUR + 5 * MINUTE
+
+
 def test_raising_the_severity_late_fires_only_the_latest_missed_step(
     declare, incident_manager, severities, staffed_levels
 ):
@@ -225,6 +261,29 @@ def test_manual_escalation_is_refused_without_permission_or_a_reason(
         escalation_services.incident_escalate(incident, by=responder, level=levels[2],
                                               reason_category="time", note=" ")
     assert len(refused.value.reasons) == 2
+    assert not EscalationEvent.objects.exists()
+
+
+def test_a_refused_manual_escalation_says_why_in_words(
+    declare, product_manager, responder, incident_manager, levels
+):
+    incident = declare(severity="P2")
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.incident_escalate(incident, by=product_manager, level=levels[2],
+                                              reason_category="complexity", note="Help")
+    assert refused.value.reasons == ["You do not have permission to escalate incidents."]
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.incident_escalate(incident, by=responder, level=levels[2],
+                                              reason_category="time", note=" ")
+    assert refused.value.reasons == [
+        "Choose why you escalate: complexity, resources, business impact or security.",
+        "Say what the level is needed for."]
+    services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.incident_escalate(incident, by=responder, level=levels[2],
+                                              reason_category="complexity", note="Help")
+    assert refused.value.reasons == [
+        f"{incident.reference} is cancelled; it can no longer be escalated."]
     assert not EscalationEvent.objects.exists()
 
 
