@@ -12,7 +12,7 @@ from escalation.deadlines import deadlines_sweep, pending_deadlines
 from escalation.models import EscalationEvent, Notification
 from incidents import services
 from incidents.errors import ActionRefused
-from incidents.models import TimelineEntry
+from incidents.models import IncidentRole, RoleRequirement, TimelineEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +163,20 @@ def test_raising_the_severity_late_fires_only_the_latest_missed_step(
     assert "consultant" in EscalationEvent.objects.get(incident=incident).note
 
 
+def test_a_reopen_after_missed_steps_fires_only_the_latest_of_them(
+    p0, incident_manager, staffed_levels, only_core_guards
+):
+    with time_machine.travel(START + 30 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        incident = services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 3 * HOUR + 30 * MINUTE, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    sweep_at(START + 3 * HOUR + 31 * MINUTE)
+    # P0's 1 h, 2 h and 3 h steps passed while it was resolved; only the 3 h one fires.
+    assert levels_reached(incident) == [3]
+    assert "consultant" in EscalationEvent.objects.get(incident=incident).note
+
+
 def test_a_business_day_step_waits_over_the_weekend(declare, staffed_levels):
     friday_afternoon = datetime(2026, 6, 12, 14, 0, tzinfo=UTC)  # 16:00 in Amsterdam
     with time_machine.travel(friday_afternoon, tick=False):
@@ -296,3 +310,31 @@ def test_an_incident_shows_the_highest_level_it_reached(declare, responder, leve
     status = selectors.escalation_status(incident, responder)
     assert status["current_level"].number == 3
     assert [e.level.number for e in status["events"]] == [2, 3]
+
+
+def test_required_roles_are_called_for_under_the_name_of_who_declared_or_changed_the_incident(
+    declare, severities, incident_types, incident_manager, responder
+):
+    def required(name, **when):
+        role = IncidentRole.objects.create(code=name.lower().replace(" ", "-"), name=name)
+        RoleRequirement.objects.create(role=role, **when)
+
+    required("Golang pro", severity=severities["P1"])
+    required("Forensic analyst", incident_type=incident_types["security"])
+    required("Database expert", severity=severities["P0"])
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", by=responder)
+    with time_machine.travel(START + 10 * MINUTE, tick=False):
+        incident = services.incident_update_impact(
+            incident, by=incident_manager, incident_type=incident_types["security"],
+            reason="It is a breach")
+    with time_machine.travel(START + 20 * MINUTE, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Data at risk")
+    entries = TimelineEntry.objects.filter(incident=incident, kind="role").order_by("occurred_at")
+    nobody = "nobody to page (give the role a rota or group)."
+    assert [(entry.author, entry.occurred_at, entry.text) for entry in entries] == [
+        (responder, START, f"Required roles. Golang pro: {nobody}"),
+        (incident_manager, START + 10 * MINUTE, f"Required roles. Forensic analyst: {nobody}"),
+        (incident_manager, START + 20 * MINUTE, f"Required roles. Database expert: {nobody}"),
+    ]

@@ -185,6 +185,36 @@ def test_cancelling_an_incident_stops_its_clocks(managed, incident_manager):
     assert status(incident, "resolution", START + 48 * HOUR).status == "stopped"
 
 
+def test_marking_an_incident_a_duplicate_stops_its_clocks_and_nothing_breaches(
+    managed, declare, incident_manager
+):
+    with time_machine.travel(START, tick=False):
+        original = declare(severity="P1", title="Checkout down")
+        incident = managed(severity="P1")
+        services.incident_mark_duplicate(incident, by=incident_manager, duplicate_of=original)
+    assert all(c.stopped_at == START for c in clocks(incident).values())
+    assert not pending_deadlines(incident).exists()
+    with time_machine.travel(START + 48 * HOUR, tick=False):
+        deadlines_sweep()
+    assert all(c.breached_at is None for c in clocks(incident).values())
+    assert not Notification.objects.filter(incident=incident,
+                                           reason__endswith=".breached").exists()
+
+
+def test_the_resolution_clock_running_again_is_on_the_timeline_under_the_reopeners_name(
+    managed, incident_manager, only_core_guards
+):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        incident = services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla",
+                                      text__startswith="Resolution SLA clock runs again")
+    assert entry.author == incident_manager
+
+
 def test_the_dashboard_lists_clocks_at_risk_or_breached_in_one_query(
     declare, django_assert_max_num_queries
 ):
