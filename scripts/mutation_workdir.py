@@ -5,7 +5,9 @@ a change of test selection throws away every cached result. So each module gets 
 the project, mutants-by-module/<module>/, refreshed with rsync (mtimes kept, so a second run only
 re-tests what changed), whose pyproject.toml is the project's own with [tool.mutmut] narrowed:
 only_mutate is that one module, and the tests are those given, or else the module's entry in
-scripts/mutation_modules.toml. pyproject.toml itself is never edited.
+scripts/mutation_modules.toml. pyproject.toml itself is never edited. In the copy, the module's
+decorated top-level functions are rewritten undecorated (scripts/mutation_undecorate.py), since
+mutmut makes no mutant of a decorated function.
 
 Prints the work folder's path."""
 
@@ -13,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+from mutation_undecorate import undecorate
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES_FILE = ROOT / "scripts" / "mutation_modules.toml"
@@ -66,6 +71,16 @@ def prepare(module: str, tests: list[str]) -> Path:
     copied = [*config["source_paths"], *config.get("also_copy", []), "tests"]
     subprocess.run(["rsync", "-a", "--delete", "--exclude", "__pycache__",
                     *[str(ROOT / name) for name in copied], f"{folder}/"], check=True)
+    for copy in sorted(path for path in folder.glob(module) if path.suffix == ".py"):
+        # mutmut 3.8.1 makes no mutant of a decorated function: `@a def f` becomes `def f` then
+        # `f = a(f)` in the copy. The copy keeps the source's mtime: mutmut makes the mutants
+        # again only when a file is newer than them, i.e. when the source changed.
+        source = ROOT / copy.relative_to(folder)
+        rewritten = undecorate(source.read_text())
+        if rewritten != copy.read_text():
+            copy.write_text(rewritten)
+            stat = source.stat()
+            os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     pyproject = folder / "pyproject.toml"
     wanted = narrowed_pyproject(module, tests)
     # Rewritten only when it changes: mutmut treats a changed pyproject.toml as a new setup.

@@ -12,7 +12,7 @@ from escalation.deadlines import deadlines_sweep, pending_deadlines
 from escalation.models import EscalationEvent, Notification
 from incidents import services
 from incidents.errors import ActionRefused
-from incidents.models import TimelineEntry
+from incidents.models import IncidentRole, RoleRequirement, TimelineEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,42 @@ def test_only_the_level_or_the_incident_manager_may_acknowledge(p0, staffed_leve
         escalation_services.escalation_acknowledge(event, by=staffed_levels[2])
 
 
+def test_a_refused_acknowledgement_says_who_may_acknowledge_or_who_already_did_and_when(
+    p0, staffed_levels, responder, levels
+):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.escalation_acknowledge(event, by=responder)
+    assert refused.value.reasons == [
+        f"Only people at L2 {levels[2].name} or the incident manager can acknowledge this "
+        "escalation."]
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        escalation_services.escalation_acknowledge(event, by=p0.incident_manager)
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.escalation_acknowledge(event, by=staffed_levels[2])
+    # 09:05 UTC is 11:05 in the organisation's zone (Europe/Amsterdam, summer time).
+    assert refused.value.reasons == [
+        "This escalation was already acknowledged by Ivan Manager at Mon 15 Jun 2026 11:05 CEST."]
+
+
+def test_an_acknowledgement_is_on_the_timeline_and_in_the_history_under_the_persons_name(
+    p0, staffed_levels, levels
+):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    acknowledger = staffed_levels[2]
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        escalation_services.escalation_acknowledge(event, by=acknowledger)
+    entry = TimelineEntry.objects.get(incident=p0, kind="escalation", data__acknowledged=True)
+    assert entry.author == acknowledger
+    assert entry.text == f"level2 acknowledged the escalation to L2 {levels[2].name}."
+    assert entry.data == {"event": event.pk, "acknowledged": True}
+    change = event.history.first()
+    assert (change.history_user, change.history_change_reason) == (acknowledger, "Acknowledged")
+    assert change.acknowledged_at == START + HOUR + 5 * MINUTE
+
+
 def test_raising_the_severity_late_fires_only_the_latest_missed_step(
     declare, incident_manager, severities, staffed_levels
 ):
@@ -123,6 +159,20 @@ def test_raising_the_severity_late_fires_only_the_latest_missed_step(
                                           severity=severities["P0"], reason="Spreading")
     sweep_at(START + 3 * HOUR + 31 * MINUTE)
     # P0's 1 h, 2 h and 3 h steps are past; only the 3 h one (L3 consultant) fires.
+    assert levels_reached(incident) == [3]
+    assert "consultant" in EscalationEvent.objects.get(incident=incident).note
+
+
+def test_a_reopen_after_missed_steps_fires_only_the_latest_of_them(
+    p0, incident_manager, staffed_levels, only_core_guards
+):
+    with time_machine.travel(START + 30 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        incident = services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 3 * HOUR + 30 * MINUTE, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    sweep_at(START + 3 * HOUR + 31 * MINUTE)
+    # P0's 1 h, 2 h and 3 h steps passed while it was resolved; only the 3 h one fires.
     assert levels_reached(incident) == [3]
     assert "consultant" in EscalationEvent.objects.get(incident=incident).note
 
@@ -228,6 +278,29 @@ def test_manual_escalation_is_refused_without_permission_or_a_reason(
     assert not EscalationEvent.objects.exists()
 
 
+def test_a_refused_manual_escalation_says_why_in_words(
+    declare, product_manager, responder, incident_manager, levels
+):
+    incident = declare(severity="P2")
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.incident_escalate(incident, by=product_manager, level=levels[2],
+                                              reason_category="complexity", note="Help")
+    assert refused.value.reasons == ["You do not have permission to escalate incidents."]
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.incident_escalate(incident, by=responder, level=levels[2],
+                                              reason_category="time", note=" ")
+    assert refused.value.reasons == [
+        "Choose why you escalate: complexity, resources, business impact or security.",
+        "Say what the level is needed for."]
+    services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+    with pytest.raises(ActionRefused) as refused:
+        escalation_services.incident_escalate(incident, by=responder, level=levels[2],
+                                              reason_category="complexity", note="Help")
+    assert refused.value.reasons == [
+        f"{incident.reference} is cancelled; it can no longer be escalated."]
+    assert not EscalationEvent.objects.exists()
+
+
 def test_an_incident_shows_the_highest_level_it_reached(declare, responder, levels):
     incident = declare(severity="P3")
     assert selectors.current_level(incident) is None
@@ -237,3 +310,31 @@ def test_an_incident_shows_the_highest_level_it_reached(declare, responder, leve
     status = selectors.escalation_status(incident, responder)
     assert status["current_level"].number == 3
     assert [e.level.number for e in status["events"]] == [2, 3]
+
+
+def test_required_roles_are_called_for_under_the_name_of_who_declared_or_changed_the_incident(
+    declare, severities, incident_types, incident_manager, responder
+):
+    def required(name, **when):
+        role = IncidentRole.objects.create(code=name.lower().replace(" ", "-"), name=name)
+        RoleRequirement.objects.create(role=role, **when)
+
+    required("Golang pro", severity=severities["P1"])
+    required("Forensic analyst", incident_type=incident_types["security"])
+    required("Database expert", severity=severities["P0"])
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", by=responder)
+    with time_machine.travel(START + 10 * MINUTE, tick=False):
+        incident = services.incident_update_impact(
+            incident, by=incident_manager, incident_type=incident_types["security"],
+            reason="It is a breach")
+    with time_machine.travel(START + 20 * MINUTE, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Data at risk")
+    entries = TimelineEntry.objects.filter(incident=incident, kind="role").order_by("occurred_at")
+    nobody = "nobody to page (give the role a rota or group)."
+    assert [(entry.author, entry.occurred_at, entry.text) for entry in entries] == [
+        (responder, START, f"Required roles. Golang pro: {nobody}"),
+        (incident_manager, START + 10 * MINUTE, f"Required roles. Forensic analyst: {nobody}"),
+        (incident_manager, START + 20 * MINUTE, f"Required roles. Database expert: {nobody}"),
+    ]

@@ -22,6 +22,7 @@ from escalation.models import (
     LevelResponseTime,
     Notification,
 )
+from incidents import services
 from incidents.models import IncidentType
 
 pytestmark = pytest.mark.django_db
@@ -225,6 +226,27 @@ def test_breach_anchored_steps_follow_the_policy_of_the_incidents_type(
     assert list(EscalationEvent.objects.filter(incident=incident)
                 .values_list("level__ladder__slug", "step__action")) == [("infra", "Take over")]
     assert "dutymanager" in told("escalation")
+
+
+def test_a_type_change_moves_the_incident_to_the_new_types_ladder_firing_only_its_latest_missed_step(
+    declare, make_user, severities, incident_manager, quiet_impact_rules
+):
+    people = {name: make_user("Responder", username=name) for name in ("secteam", "ciso", "legal")}
+    ladder = build_ladder("security", "Security incident escalation", [
+        ("Security team", people["secteam"]), ("CISO", people["ciso"]),
+        ("Executive leadership and legal counsel", people["legal"])])
+    climb(type_policy(severities["P0"], "security", ladder),
+          [(timedelta(0), "Contain"), (15 * MINUTE, "CISO decides"), (30 * MINUTE, "Legal")])
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0", incident_type=of_type("technical"))
+    with time_machine.travel(START + 40 * MINUTE, tick=False):
+        services.incident_update_impact(incident, by=incident_manager,
+                                        incident_type=of_type("security"), reason="A breach")
+    sweep_at(START + 41 * MINUTE)
+    sweep_at(START + 2 * HOUR)  # the standard ladder's steps were called off
+    assert list(EscalationEvent.objects.filter(incident=incident)
+                .values_list("level__ladder__slug", "level__number")) == [("security", 3)]
+    assert told("escalation") >= {"legal"}
 
 
 def test_a_step_must_name_a_level_of_its_policys_ladder(make_user, severities):

@@ -10,7 +10,7 @@ from escalation import selectors
 from escalation.deadlines import deadlines_sweep, pending_deadlines
 from escalation.models import Deadline, EscalationPolicy, Notification, SlaClock
 from incidents import services
-from incidents.models import TimelineEntry
+from incidents.models import SeverityLevel, TimelineEntry
 
 from .conftest import AMSTERDAM, local
 
@@ -146,6 +146,69 @@ def test_raising_the_severity_mid_incident_recomputes_due_times_and_says_so(
     assert clocks(incident)["response"].breached_at is not None
 
 
+def test_a_recomputed_sla_is_on_the_timeline_with_each_due_time_in_words(
+    declare, incident_manager, severities
+):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Checkout is down")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla")
+    # 08:00 UTC is 10:00 in Amsterdam: P0 gives 1 h to respond and 4 h to resolve, 24x7.
+    assert entry.text == ("SLA recomputed for P0 (24x7): resolution due Mon 15 Jun 2026 14:00 "
+                          "CEST; response due Mon 15 Jun 2026 11:00 CEST.")
+    assert entry.data == {"severity": "P0",
+                          "clocks": {"resolution": (START + 4 * HOUR).isoformat(),
+                                     "response": (START + HOUR).isoformat()}}
+    change = clocks(incident)["response"].history.first()
+    assert (change.history_user, change.history_change_reason) == (
+        incident_manager, "Severity changed to P0")
+
+
+def test_a_level_without_a_resolution_sla_stops_that_clock_and_says_so(
+    declare, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+    resolution = clocks(incident)["resolution"]
+    assert resolution.stopped_at == START + HOUR
+    assert not pending_deadlines(incident, key_prefix="sla.resolution").exists()
+    change = resolution.history.first()
+    assert (change.history_user, change.history_change_reason) == (
+        incident_manager, "No resolution SLA at P3")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__has_key="stopped")
+    assert (entry.author, entry.text) == (incident_manager,
+                                          "P3 has no resolution SLA: the clock stopped.")
+    assert entry.data == {"severity": "P3", "stopped": ["resolution"]}
+
+
+def test_a_level_with_an_sla_the_old_one_lacked_starts_its_clock_from_the_declaration(
+    managed, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    severities["P3"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P3")
+        services.incident_triage(incident, by=incident_manager)
+    assert "resolution" not in clocks(incident)
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Spreading")
+    resolution = clocks(incident)["resolution"]
+    # P0: 4 h to resolve, 24x7, counted from the declaration.
+    assert (resolution.started_at, resolution.due_at) == (START, START + 4 * HOUR)
+    assert pending_deadlines(incident).get(key="sla.resolution").due_at == START + 4 * HOUR
+    assert resolution.history.first().history_user == incident_manager
+    assert clocks(incident)["response"].met_at == START  # triaged: no second response clock
+    assert SlaClock.objects.filter(incident=incident).count() == 2
+
+
 def test_lowering_the_severity_moves_the_pending_timer_later(declare, incident_manager, severities):
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P0")
@@ -183,6 +246,73 @@ def test_cancelling_an_incident_stops_its_clocks(managed, incident_manager):
     assert all(c.stopped_at == START for c in clocks(incident).values())
     assert not pending_deadlines(incident, key_prefix="sla.").exists()
     assert status(incident, "resolution", START + 48 * HOUR).status == "stopped"
+
+
+def test_marking_an_incident_a_duplicate_stops_its_clocks_and_nothing_breaches(
+    managed, declare, incident_manager
+):
+    with time_machine.travel(START, tick=False):
+        original = declare(severity="P1", title="Checkout down")
+        incident = managed(severity="P1")
+        services.incident_mark_duplicate(incident, by=incident_manager, duplicate_of=original)
+    assert all(c.stopped_at == START for c in clocks(incident).values())
+    assert not pending_deadlines(incident).exists()
+    with time_machine.travel(START + 48 * HOUR, tick=False):
+        deadlines_sweep()
+    assert all(c.breached_at is None for c in clocks(incident).values())
+    assert not Notification.objects.filter(incident=incident,
+                                           reason__endswith=".breached").exists()
+
+
+def test_the_resolution_clock_running_again_is_on_the_timeline_under_the_reopeners_name(
+    managed, incident_manager, only_core_guards
+):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        incident = services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla",
+                                      text__startswith="Resolution SLA clock runs again")
+    assert entry.author == incident_manager
+    # P1: 24 h to resolve from 10:00 in Amsterdam.
+    assert entry.text == ("Resolution SLA clock runs again after the reopen; due Tue 16 Jun "
+                          "2026 10:00 CEST.")
+    assert entry.data == {"clock": "resolution", "due_at": (START + 24 * HOUR).isoformat()}
+    change = clocks(incident)["resolution"].history.first()
+    assert (change.history_user, change.history_change_reason) == (
+        incident_manager, "Incident reopened")
+
+
+def test_a_reopen_past_the_resolution_due_time_says_the_clock_is_already_breached(
+    managed, incident_manager, only_core_guards
+):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        incident = services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 24 * HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla",
+                                      text__startswith="Resolution SLA clock runs again")
+    assert entry.text == ("Resolution SLA clock runs again after the reopen; due Tue 16 Jun "
+                          "2026 10:00 CEST (already breached).")
+
+
+def test_each_clock_change_is_in_its_history_with_why(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+        services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+
+    def reasons(kind):
+        return list(clocks(incident)[kind].history.order_by("history_id")
+                    .values_list("history_change_reason", flat=True))
+
+    assert reasons("response") == ["Clock started", "Met"]
+    assert reasons("resolution") == ["Clock started", "Stopped"]
 
 
 def test_the_dashboard_lists_clocks_at_risk_or_breached_in_one_query(
@@ -232,3 +362,25 @@ def test_acknowledging_late_is_a_breach_even_before_the_sweep_got_to_it(
     assert response.breached_at == START + 4 * HOUR
     assert response.breach_by == HOUR
     assert Notification.objects.filter(reason="sla.response.breached").exists()
+
+
+def test_an_immediate_response_pages_the_first_level_at_declaration_in_words(
+    declare, staffed_levels, levels, severities
+):
+    EscalationPolicy.objects.update(is_active=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0", title="Checkout down")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla")
+    assert (entry.occurred_at, entry.text, entry.data) == (
+        START, f"P0 needs an immediate response: paged L1 {levels[1].name}.",
+        {"clock": "response", "immediate": True})
+    paged = Notification.objects.filter(reason="sla.response.immediate", channel="inapp")
+    assert set(paged.values_list("recipient", flat=True)) >= {staffed_levels[1].pk,
+                                                              incident.reporter_id}
+    page = paged.get(recipient=staffed_levels[1])
+    assert page.title == f"[P0] {incident.reference}: respond now"
+    assert page.body == (f"{incident.reference} Checkout down\nP0 needs an immediate response: "
+                         "acknowledge it on the incident page.\nNobody has triaged it yet.")
+    assert not pending_deadlines(incident, key_prefix="sla.response").exists()

@@ -84,6 +84,73 @@ def test_first_match_wins_unless_it_continues(severities, payments):
     assert decision.severity.code == "P3" and decision.services == [payments]
 
 
+def test_the_decision_traces_each_rule_and_condition_in_words_for_the_preview(severities):
+    TriageRule.objects.all().delete()  # not the default rules: only these
+    warning = make_rule(1, "Warnings are P3", [("labels.severity", "eq", "warning")],
+                        set_severity=severities["P3"])
+    fast = make_rule(2, "Fast errors are P0", [("labels.severity", "eq", "critical"),
+                                                ("error_rate", "gt", "5")],
+                     set_severity=severities["P0"])
+    decision = rules.decide(None, VIEW)
+    assert [(outcome.rule, outcome.matched,
+             [(condition.condition, condition.holds) for condition in outcome.conditions])
+            for outcome in decision.trace] == [
+        (warning, False, [("labels.severity equals warning", False)]),
+        (fast, True, [("labels.severity equals critical", True), ("error_rate > 5", True)]),
+    ]
+
+
+def test_a_rule_of_one_integration_is_not_applied_to_anothers_alerts(make_integration,
+                                                                    severities):
+    TriageRule.objects.all().delete()
+    prometheus, grafana = make_integration("alertmanager"), make_integration("grafana")
+    make_rule(1, "Prometheus criticals are P0", [("labels.severity", "eq", "critical")],
+              set_severity=severities["P0"], integration=prometheus)
+    make_rule(2, "Anything else is P3", [], set_severity=severities["P3"])
+    assert rules.decide(prometheus, VIEW).severity.code == "P0"
+    assert rules.decide(grafana, VIEW).severity.code == "P3"
+
+
+def test_a_rendered_title_is_cut_to_the_200_characters_an_incident_title_holds():
+    TriageRule.objects.all().delete()
+    make_rule(1, "Summary is the title", [], title_template="{annotations.summary}")
+    view = {**VIEW, "annotations": {"summary": "x" * 300}}
+    assert rules.decide(None, view).title == "x" * 200
+
+
+def test_a_decision_costs_the_same_queries_however_many_rules_match(
+    severities, payments, incident_types, django_assert_num_queries
+):
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from escalation.models import Rota
+    from incidents.models import IncidentRole
+
+    TriageRule.objects.all().delete()
+    role = IncidentRole.objects.create(code="golang-pro", name="Golang pro")
+
+    def full_rule(order):
+        rule = make_rule(order, f"Rule {order}", [("labels.severity", "eq", "critical")],
+                         set_severity=severities["P1"], set_type=incident_types["technical"],
+                         set_services=[payments], title_template="{labels.service}",
+                         page_rota=Rota.objects.create(name=f"Rota {order}"),
+                         page_group=Group.objects.create(name=f"Group {order}"),
+                         restrict=True, continue_after_match=True)
+        rule.restrict_to_groups.set([Group.objects.create(name=f"Restricted {order}")])
+        rule.page_roles.set([role])
+
+    full_rule(1)
+    with CaptureQueriesContext(connection) as one_rule:
+        rules.decide(None, VIEW)
+    full_rule(2)
+    full_rule(3)
+    with django_assert_num_queries(len(one_rule)):
+        decision = rules.decide(None, VIEW)
+    assert [rule.name for rule in decision.matched] == ["Rule 1", "Rule 2", "Rule 3"]
+
+
 def test_rules_set_the_incident_and_can_suppress(alertmanager_integration, post, severities,
                                                  payments):
     make_rule(1, "Noise", [("labels.alertname", "eq", "Watchdog")], suppress=True)
@@ -112,6 +179,19 @@ def test_a_rule_pages_the_rota_on_call(alertmanager_integration, post, make_user
     make_rule(1, "Page checkout", [("labels.service", "eq", "checkout")], page_rota=rota)
     post(alertmanager_integration, payloads.alertmanager())
     assert Notification.objects.filter(recipient=on_call, reason="intake.page").exists()
+
+
+def test_a_rule_pages_the_members_of_its_group(alertmanager_integration, post, make_user):
+    from django.contrib.auth.models import Group
+
+    from escalation.models import Notification
+
+    dbas = Group.objects.create(name="DBAs")
+    dba = make_user("Responder", username="dba")
+    dba.groups.add(dbas)
+    make_rule(1, "Page the DBAs", [("labels.service", "eq", "checkout")], page_group=dbas)
+    post(alertmanager_integration, payloads.alertmanager())
+    assert Notification.objects.filter(recipient=dba, reason="intake.page").exists()
 
 
 @pytest.mark.parametrize("details, expected", [
