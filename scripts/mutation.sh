@@ -52,13 +52,16 @@ run_module() {  # module, tests ("" = from mutation_modules.toml), then mutmut a
             (cd "$folder" && "$PY" -m mutmut "$@"); return ;;
     esac
     echo "== $module (in ${folder#"$ROOT"/}) =="
-    local started=$SECONDS
-    mutmut_run "$folder" "$@"
+    local started=$SECONDS earlier=""
     # mutmut keeps a mutant's result until the mutant changes, so the survivors of the last run
-    # are tried again: a test written for one since then kills it now.
-    if [[ $# -eq 0 ]]; then
+    # are tried again after this one: a test written for one since then kills it now. (Only
+    # the last run's: a first run's survivors have had no test written for them yet.)
+    [[ $# -ne 0 ]] || earlier=$("$PY" scripts/mutation_report.py --survivors "$folder" | sort)
+    mutmut_run "$folder" "$@"
+    if [[ -n "$earlier" ]]; then
         local survivors
-        survivors=$("$PY" scripts/mutation_report.py --survivors "$folder")
+        survivors=$(comm -12 <(echo "$earlier") \
+            <("$PY" scripts/mutation_report.py --survivors "$folder" | sort))
         # shellcheck disable=SC2086  # mutant names hold no spaces
         [[ -z "$survivors" ]] || mutmut_run "$folder" $survivors
     fi
