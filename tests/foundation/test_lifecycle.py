@@ -292,3 +292,46 @@ def test_actions_whose_form_supplies_the_missing_input_are_still_offered(
 def test_every_state_can_be_reached_through_the_services(incident_in):
     for state in PATH_TO:
         assert incident_in(state).state == state
+
+
+def test_acknowledging_stamps_the_time_once_and_leaves_the_state(declare, responder):
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        incident = declare()
+    with time_machine.travel("2026-03-02 10:07:00+00:00", tick=False):
+        incident = services.incident_acknowledge(incident, by=responder, reason="Paged at home")
+    with time_machine.travel("2026-03-02 10:30:00+00:00", tick=False):
+        services.incident_acknowledge(incident, by=responder)
+    incident.refresh_from_db()
+    assert incident.state == State.REPORTED
+    assert incident.acknowledged_at.isoformat() == "2026-03-02T10:07:00+00:00"
+    entry = incident.timeline.get(data__acknowledged=True)
+    assert entry.text == "Rita Responder acknowledged the incident. Paged at home"
+    assert (entry.author, entry.kind, entry.is_key_event) == (responder, "note", False)
+    latest = incident.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (responder, "Paged at home")
+    assert incident.version == 2
+
+
+def test_acknowledging_without_a_reason_says_so_in_history(declare, responder):
+    incident = services.incident_acknowledge(declare(), by=responder)
+    assert incident.history.latest().history_change_reason == "Acknowledged"
+    assert incident.timeline.get(data__acknowledged=True).text == (
+        "Rita Responder acknowledged the incident.")
+
+
+def test_acknowledging_a_cancelled_incident_records_nothing(incident_in, incident_manager, responder):
+    incident = services.incident_cancel(incident_in(State.REPORTED), by=incident_manager,
+                                        reason="Test alert")
+    before = (incident.history.count(), incident.timeline.count())
+    services.incident_acknowledge(incident, by=responder)
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is None
+    assert (incident.history.count(), incident.timeline.count()) == before
+
+
+def test_a_product_manager_cannot_acknowledge(declare, product_manager):
+    incident = declare()
+    with pytest.raises(ActionRefused, match="You do not have permission to acknowledge incidents"):
+        services.incident_acknowledge(incident, by=product_manager)
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is None
