@@ -109,6 +109,7 @@ def test_raising_severity_is_audited_with_the_reason(incident_in, incident_manag
     assert (latest.history_user, latest.history_change_reason) == (
         incident_manager, "All card payments fail")
     entry = incident.timeline.filter(kind=Kind.SEVERITY).get()
+    assert entry.author == incident_manager
     assert entry.data == {"old": "P2", "new": "P0"}
     assert entry.text == ("Ivan Manager raised the severity from P2 to P0. "
                           "Reason: All card payments fail")
@@ -615,7 +616,9 @@ def test_a_built_in_role_given_without_a_reason_says_what_changed(
                                   user=lead)
     incident.refresh_from_db()
     assert incident.communications_lead == lead
-    assert incident.history.latest().history_change_reason == "Communications lead changed"
+    latest = incident.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (
+        incident_manager, "Communications lead changed")
     entry = incident.timeline.filter(kind=Kind.ROLE).last()
     assert (entry.author, entry.text, entry.data) == (
         incident_manager, "Ivan Manager made Cara Comms communications lead.",
@@ -646,6 +649,9 @@ def test_someone_who_does_not_work_incidents_gets_a_role_only_through_its_group(
 
 
 def test_an_unknown_role_is_refused_by_name(incident_in, incident_manager):
+    from incidents.models import IncidentRole
+
+    IncidentRole.objects.create(code="security-auditor", name="Security auditor")
     incident = incident_in(State.TRIAGED)
     with pytest.raises(ActionRefused) as refused:
         services.incident_assign_role(incident, by=incident_manager, role="mascot",
@@ -735,10 +741,97 @@ def test_triage_with_the_current_severity_and_manager_changes_neither(
 def test_starting_to_investigate_stays_off_the_key_events_and_mitigating_is_on_them(
     incident_in, responder
 ):
-    incident = services.incident_investigate(incident_in(State.TRIAGED), by=responder)
+    incident = services.incident_investigate(incident_in(State.TRIAGED), by=responder,
+                                             reason="PSP logs first")
     services.incident_mitigate(incident, by=responder, reason="Failover done")
     entries = incident.timeline.filter(kind=Kind.TRANSITION)
     assert [(e.data["transition"], e.is_key_event) for e in entries] == [
         ("triage", True), ("investigate", False), ("mitigate", True)]
-    assert entries.last().text == ("Rita Responder mitigated the incident "
-                                   "(Investigating → Mitigated). Reason: Failover done")
+    assert [e.text for e in entries][1:] == [
+        "Rita Responder moved to investigating the incident (Triaged → Investigating). "
+        "Reason: PSP logs first",
+        "Rita Responder mitigated the incident (Investigating → Mitigated). Reason: Failover done",
+    ]
+
+
+def test_a_severity_change_from_a_stale_form_is_refused_and_changes_nothing(
+    incident_in, incident_manager, severities
+):
+    incident = incident_in(State.TRIAGED)
+    with pytest.raises(Conflict):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P1"], reason="Worse",
+                                          expected_version=incident.version - 1)
+    incident.refresh_from_db()
+    assert incident.severity.code == "P3"
+    assert not incident.timeline.filter(kind=Kind.SEVERITY).exists()
+
+
+def test_a_reason_given_for_resolving_or_closing_is_on_the_timeline(incident_in, incident_manager):
+    incident = services.incident_resolve(incident_in(State.MITIGATED), by=incident_manager,
+                                         summary="Rolled back", reason="Errors gone for an hour")
+    services.incident_close(incident, by=incident_manager, reason="Review not needed at P3")
+    texts = [e.text for e in incident.timeline.filter(kind=Kind.TRANSITION)][-2:]
+    assert texts == [
+        "Ivan Manager resolved the incident (Mitigated → Resolved). Reason: Errors gone for an hour",
+        "Ivan Manager closed the incident (Resolved → Closed). Reason: Review not needed at P3",
+    ]
+
+
+def test_a_duplicate_of_a_restricted_incident_does_not_name_it(incident_in, incident_manager):
+    original = incident_in(State.INVESTIGATING)
+    services.incident_set_visibility(original, by=incident_manager, restricted=True,
+                                     reason="Fraud case")
+    original.refresh_from_db()
+    copy = services.incident_mark_duplicate(incident_in(State.REPORTED), by=incident_manager,
+                                            duplicate_of=original)
+    entry = copy.timeline.get(kind=Kind.TRANSITION, data__transition="mark_duplicate")
+    assert entry.text.endswith("Reason: Duplicate of a restricted incident")
+    assert original.reference not in entry.text
+
+
+def test_a_long_reason_is_whole_on_the_timeline_and_cut_to_100_characters_in_history(
+    incident_in, incident_manager
+):
+    reason = "Monitoring false positive: the synthetic check ran against staging " * 3
+    incident = services.incident_cancel(incident_in(State.REPORTED), by=incident_manager,
+                                        reason=reason)
+    assert incident.history.latest().history_change_reason == reason.strip()[:100]
+    assert incident.timeline.get(kind=Kind.TRANSITION).text.endswith(f"Reason: {reason.strip()}")
+
+
+def test_note_refusals_say_why_in_words_and_add_nothing(incident_in, responder, product_manager):
+    incident = incident_in(State.INVESTIGATING)
+    count = incident.timeline.count()
+    with pytest.raises(ActionRefused) as refused:
+        services.timeline_add_note(incident, by=product_manager, text="Looks bad")
+    assert refused.value.reasons == ["You do not have permission to add notes to the timeline."]
+    with pytest.raises(ActionRefused) as refused:
+        services.timeline_add_note(incident, by=responder, text="  ")
+    assert refused.value.reasons == ["A note needs some text."]
+    with pytest.raises(ActionRefused) as refused:
+        services.timeline_add_note(incident, by=responder, text="Long ago",
+                                   occurred_at=datetime(1, 1, 1, tzinfo=dt_timezone.utc))
+    assert refused.value.reasons[0].startswith("The time of the note is out of range.")
+    with time_machine.travel("2026-03-02 12:00:00+00:00", tick=False):
+        with pytest.raises(ActionRefused) as refused:
+            services.timeline_add_note(
+                incident, by=responder, text="Later",
+                occurred_at=datetime(2026, 3, 2, 12, 0, 1, tzinfo=dt_timezone.utc))
+        assert refused.value.reasons == ["A note cannot be dated in the future."]
+        assert incident.timeline.count() == count
+        # This very moment is not the future.
+        note = services.timeline_add_note(
+            incident, by=responder, text="Now",
+            occurred_at=datetime(2026, 3, 2, 12, 0, tzinfo=dt_timezone.utc))
+    assert note.occurred_at.isoformat() == "2026-03-02T12:00:00+00:00"
+
+
+def test_an_impact_update_without_a_reason_is_attributed_and_ends_its_sentence(
+    incident_in, responder
+):
+    incident = incident_in(State.INVESTIGATING)
+    services.incident_update_impact(incident, by=responder, customers_affected=40)
+    entry = incident.timeline.get(kind=Kind.IMPACT)
+    assert (entry.author, entry.text) == (responder, "Rita Responder updated customers affected.")
+    assert incident.history.latest().history_user == responder

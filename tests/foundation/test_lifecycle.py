@@ -77,6 +77,11 @@ def test_work_moves_forward_through_investigating_and_mitigated(incident_in, res
 def test_mitigating_straight_from_triaged_is_allowed(incident_in, responder):
     incident = services.incident_mitigate(incident_in(State.TRIAGED), by=responder)
     assert incident.state == State.MITIGATED
+    # Neither a workaround nor a reason is made up when none is given.
+    assert incident.workaround == ""
+    assert incident.history.latest().history_change_reason == "Mark mitigated"
+    assert incident.timeline.filter(kind="transition").last().text == (
+        "Rita Responder mitigated the incident (Triaged → Mitigated).")
 
 
 def test_resolve_is_refused_without_a_resolution_summary(incident_in, responder):
@@ -119,8 +124,9 @@ def test_reopening_records_the_reason_and_clears_the_resolution_time(
 
 def test_reopening_without_a_reason_is_refused(incident_in, incident_manager):
     incident = incident_in(State.RESOLVED)
-    with pytest.raises(ActionRefused, match="Say why the incident is being reopened"):
+    with pytest.raises(ActionRefused) as refused:
         services.incident_reopen(incident, by=incident_manager, reason="  ")
+    assert refused.value.reasons == ["Say why the incident is being reopened."]
     incident.refresh_from_db()
     assert incident.state == State.RESOLVED
 
@@ -170,8 +176,9 @@ def test_cancel_is_refused_once_the_incident_is_past_the_early_states(
 
 def test_cancel_without_a_reason_is_refused(incident_in, incident_manager):
     incident = incident_in(State.REPORTED)
-    with pytest.raises(ActionRefused, match="Say why the incident is being cancelled"):
+    with pytest.raises(ActionRefused) as refused:
         services.incident_cancel(incident, by=incident_manager, reason="")
+    assert refused.value.reasons == ["Say why the incident is being cancelled."]
     incident.refresh_from_db()
     assert incident.state == State.REPORTED
 
@@ -335,3 +342,15 @@ def test_a_product_manager_cannot_acknowledge(declare, product_manager):
         services.incident_acknowledge(incident, by=product_manager)
     incident.refresh_from_db()
     assert incident.acknowledged_at is None
+
+
+def test_the_offered_transitions_carry_the_labels_of_their_buttons(incident_in, incident_manager):
+    assert services.available_transitions(incident_in(State.RESOLVED), incident_manager) == [
+        {"name": "reopen", "label": "Reopen"}, {"name": "close", "label": "Close"}]
+
+
+def test_without_a_person_only_the_guards_are_asked(declare):
+    """The system acting on its own (by=None) holds no permissions and needs none."""
+    incident = declare()
+    assert services.transition_refusals(incident, "triage", None) == [
+        "An incident manager must be assigned before the incident can be triaged."]
