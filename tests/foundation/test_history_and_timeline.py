@@ -835,3 +835,44 @@ def test_an_impact_update_without_a_reason_is_attributed_and_ends_its_sentence(
     entry = incident.timeline.get(kind=Kind.IMPACT)
     assert (entry.author, entry.text) == (responder, "Rita Responder updated customers affected.")
     assert incident.history.latest().history_user == responder
+
+
+def test_a_review_owned_by_the_outgoing_incident_manager_follows_the_role(
+    incident_in, incident_manager, manager, make_user
+):
+    from postmortems import services as postmortem_services
+
+    incident = incident_in(State.INVESTIGATING)
+    postmortem = postmortem_services.postmortem_create(incident=incident, by=incident_manager)
+    assert postmortem.owner == incident_manager
+    successor = make_user("Incident manager", first_name="Ingrid", last_name="Next")
+    services.incident_assign_role(incident, by=manager, role="incident_manager", user=successor)
+    postmortem.refresh_from_db()
+    assert postmortem.owner == successor
+    latest = postmortem.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (
+        manager, "Owner follows the incident manager")
+
+
+def test_the_lifecycle_moves_the_sla_and_the_review_along_with_the_state(
+    declare, incident_manager, core_guards_only
+):
+    """Other areas follow each transition: triage meets the response clock, resolving a P1
+    schedules its review, resolving it again is recorded on the review by whoever did it."""
+    from escalation.models import SlaClock
+    from postmortems.models import PostMortem
+
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        incident = declare(severity="P1")
+    with time_machine.travel("2026-03-02 10:05:00+00:00", tick=False):
+        incident = services.incident_triage(incident, by=incident_manager,
+                                            incident_manager=incident_manager)
+    response = SlaClock.objects.get(incident=incident, kind="response")
+    assert response.met_at.isoformat() == "2026-03-02T10:05:00+00:00"
+    incident = services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    postmortem = PostMortem.objects.get(incident=incident)
+    incident = services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    services.incident_resolve(incident, by=incident_manager, summary="Rolled back again")
+    latest = postmortem.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (
+        incident_manager, "Incident resolved again")
