@@ -251,6 +251,7 @@ def test_correcting_a_note_time_keeps_its_own_history(incident_in, responder, in
     assert (latest.history_user, latest.history_change_reason) == (
         incident_manager, "Rollback started earlier")
     assert note.history.count() == 2
+    assert note.history.earliest().history_user == responder
 
 
 def test_automatic_entries_cannot_be_rewritten_but_can_be_flagged_key(

@@ -354,3 +354,13 @@ def test_without_a_person_only_the_guards_are_asked(declare):
     incident = declare()
     assert services.transition_refusals(incident, "triage", None) == [
         "An incident manager must be assigned before the incident can be triaged."]
+
+
+def test_references_count_up_by_one_within_the_organisations_year(declare, settings):
+    prefix = settings.FIREBREAK_REFERENCE_PREFIX
+    with time_machine.travel("2026-12-31 22:30:00+00:00", tick=False):  # 23:30 in Amsterdam
+        first, second = declare(), declare()
+    with time_machine.travel("2026-12-31 23:30:00+00:00", tick=False):  # 00:30 on 1 January
+        third = declare()
+    assert [first.reference, second.reference, third.reference] == [
+        f"{prefix}-2026-0001", f"{prefix}-2026-0002", f"{prefix}-2027-0001"]
