@@ -483,15 +483,17 @@ def test_a_security_incident_starts_restricted_and_the_timeline_says_why(
     from django.contrib.auth.models import Group
 
     team = Group.objects.create(name="Security team")
-    incident = declare(by=responder, incident_type=incident_types["security"], groups=[team])
+    legal = Group.objects.create(name="Legal")
+    incident = declare(by=responder, incident_type=incident_types["security"],
+                       groups=[team, legal])
     assert incident.is_restricted
     assert incident.history.get().is_restricted
-    assert list(incident.visible_to_groups.all()) == [team]
+    assert set(incident.visible_to_groups.all()) == {team, legal}
     entry = incident.timeline.get(kind=Kind.VISIBILITY)
-    assert entry.text == ("Visible to its participants and Security team only: "
+    assert entry.text == ("Visible to its participants and Legal, Security team only: "
                           "Security incidents start restricted.")
     assert (entry.author, entry.is_key_event) == (responder, True)
-    assert entry.data == {"restricted": True, "groups": [team.pk]}
+    assert entry.data == {"restricted": True, "groups": sorted([team.pk, legal.pk])}
 
 
 def test_a_declarer_may_keep_a_security_incident_open_or_restrict_any_other(

@@ -364,3 +364,17 @@ def test_references_count_up_by_one_within_the_organisations_year(declare, setti
         third = declare()
     assert [first.reference, second.reference, third.reference] == [
         f"{prefix}-2026-0001", f"{prefix}-2026-0002", f"{prefix}-2027-0001"]
+
+
+def test_declaration_keeps_the_description_and_refuses_bad_detection_times_in_words(declare):
+    incident = declare(description="Card payments fail with 500 since the 10:00 deploy")
+    incident.refresh_from_db()
+    assert incident.description == "Card payments fail with 500 since the 10:00 deploy"
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        with pytest.raises(ActionRefused) as refused:
+            declare(detected_at=timezone.now() + timedelta(seconds=1))
+        assert refused.value.reasons == ["The detection time cannot be in the future."]
+    with pytest.raises(ActionRefused) as refused:
+        declare(detected_at=timezone.now().replace(year=1))
+    assert refused.value.reasons[0].startswith("The detection time is out of range.")
+    assert Incident.objects.count() == 1
