@@ -77,6 +77,11 @@ def test_work_moves_forward_through_investigating_and_mitigated(incident_in, res
 def test_mitigating_straight_from_triaged_is_allowed(incident_in, responder):
     incident = services.incident_mitigate(incident_in(State.TRIAGED), by=responder)
     assert incident.state == State.MITIGATED
+    # Neither a workaround nor a reason is made up when none is given.
+    assert incident.workaround == ""
+    assert incident.history.latest().history_change_reason == "Mark mitigated"
+    assert incident.timeline.filter(kind="transition").last().text == (
+        "Rita Responder mitigated the incident (Triaged → Mitigated).")
 
 
 def test_resolve_is_refused_without_a_resolution_summary(incident_in, responder):
@@ -119,8 +124,9 @@ def test_reopening_records_the_reason_and_clears_the_resolution_time(
 
 def test_reopening_without_a_reason_is_refused(incident_in, incident_manager):
     incident = incident_in(State.RESOLVED)
-    with pytest.raises(ActionRefused, match="Say why the incident is being reopened"):
+    with pytest.raises(ActionRefused) as refused:
         services.incident_reopen(incident, by=incident_manager, reason="  ")
+    assert refused.value.reasons == ["Say why the incident is being reopened."]
     incident.refresh_from_db()
     assert incident.state == State.RESOLVED
 
@@ -170,8 +176,9 @@ def test_cancel_is_refused_once_the_incident_is_past_the_early_states(
 
 def test_cancel_without_a_reason_is_refused(incident_in, incident_manager):
     incident = incident_in(State.REPORTED)
-    with pytest.raises(ActionRefused, match="Say why the incident is being cancelled"):
+    with pytest.raises(ActionRefused) as refused:
         services.incident_cancel(incident, by=incident_manager, reason="")
+    assert refused.value.reasons == ["Say why the incident is being cancelled."]
     incident.refresh_from_db()
     assert incident.state == State.REPORTED
 
@@ -292,3 +299,82 @@ def test_actions_whose_form_supplies_the_missing_input_are_still_offered(
 def test_every_state_can_be_reached_through_the_services(incident_in):
     for state in PATH_TO:
         assert incident_in(state).state == state
+
+
+def test_acknowledging_stamps_the_time_once_and_leaves_the_state(declare, responder):
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        incident = declare()
+    with time_machine.travel("2026-03-02 10:07:00+00:00", tick=False):
+        incident = services.incident_acknowledge(incident, by=responder, reason="Paged at home")
+    with time_machine.travel("2026-03-02 10:30:00+00:00", tick=False):
+        services.incident_acknowledge(incident, by=responder)
+    incident.refresh_from_db()
+    assert incident.state == State.REPORTED
+    assert incident.acknowledged_at.isoformat() == "2026-03-02T10:07:00+00:00"
+    entry = incident.timeline.get(data__acknowledged=True)
+    assert entry.text == "Rita Responder acknowledged the incident. Paged at home"
+    assert (entry.author, entry.kind, entry.is_key_event) == (responder, "note", False)
+    latest = incident.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (responder, "Paged at home")
+    assert incident.version == 2
+
+
+def test_acknowledging_without_a_reason_says_so_in_history(declare, responder):
+    incident = services.incident_acknowledge(declare(), by=responder)
+    assert incident.history.latest().history_change_reason == "Acknowledged"
+    assert incident.timeline.get(data__acknowledged=True).text == (
+        "Rita Responder acknowledged the incident.")
+
+
+def test_acknowledging_a_cancelled_incident_records_nothing(incident_in, incident_manager, responder):
+    incident = services.incident_cancel(incident_in(State.REPORTED), by=incident_manager,
+                                        reason="Test alert")
+    before = (incident.history.count(), incident.timeline.count())
+    services.incident_acknowledge(incident, by=responder)
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is None
+    assert (incident.history.count(), incident.timeline.count()) == before
+
+
+def test_a_product_manager_cannot_acknowledge(declare, product_manager):
+    incident = declare()
+    with pytest.raises(ActionRefused, match="You do not have permission to acknowledge incidents"):
+        services.incident_acknowledge(incident, by=product_manager)
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is None
+
+
+def test_the_offered_transitions_carry_the_labels_of_their_buttons(incident_in, incident_manager):
+    assert services.available_transitions(incident_in(State.RESOLVED), incident_manager) == [
+        {"name": "reopen", "label": "Reopen"}, {"name": "close", "label": "Close"}]
+
+
+def test_without_a_person_only_the_guards_are_asked(declare):
+    """The system acting on its own (by=None) holds no permissions and needs none."""
+    incident = declare()
+    assert services.transition_refusals(incident, "triage", None) == [
+        "An incident manager must be assigned before the incident can be triaged."]
+
+
+def test_references_count_up_by_one_within_the_organisations_year(declare, settings):
+    prefix = settings.FIREBREAK_REFERENCE_PREFIX
+    with time_machine.travel("2026-12-31 22:30:00+00:00", tick=False):  # 23:30 in Amsterdam
+        first, second = declare(), declare()
+    with time_machine.travel("2026-12-31 23:30:00+00:00", tick=False):  # 00:30 on 1 January
+        third = declare()
+    assert [first.reference, second.reference, third.reference] == [
+        f"{prefix}-2026-0001", f"{prefix}-2026-0002", f"{prefix}-2027-0001"]
+
+
+def test_declaration_keeps_the_description_and_refuses_bad_detection_times_in_words(declare):
+    incident = declare(description="Card payments fail with 500 since the 10:00 deploy")
+    incident.refresh_from_db()
+    assert incident.description == "Card payments fail with 500 since the 10:00 deploy"
+    with time_machine.travel("2026-03-02 10:00:00+00:00", tick=False):
+        with pytest.raises(ActionRefused) as refused:
+            declare(detected_at=timezone.now() + timedelta(seconds=1))
+        assert refused.value.reasons == ["The detection time cannot be in the future."]
+    with pytest.raises(ActionRefused) as refused:
+        declare(detected_at=timezone.now().replace(year=1))
+    assert refused.value.reasons[0].startswith("The detection time is out of range.")
+    assert Incident.objects.count() == 1

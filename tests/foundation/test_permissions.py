@@ -126,6 +126,32 @@ def test_a_responder_may_join_but_not_add_someone_else(incident_in, responder, m
     assert colleague not in incident.responders.all()
 
 
+def test_an_incident_manager_may_add_and_remove_someone_else_as_responder(
+    incident_in, incident_manager, make_user
+):
+    incident = incident_in(State.TRIAGED)
+    colleague = make_user("Responder", first_name="Cora", last_name="Colleague")
+    services.incident_set_responder(incident, by=incident_manager, user=colleague, joined=True)
+    assert colleague in incident.responders.all()
+    assert incident.participants.filter(user=colleague).exists()
+    services.incident_set_responder(incident, by=incident_manager, user=colleague, joined=False)
+    assert colleague not in incident.responders.all()
+    entries = incident.timeline.filter(data__role="responder")
+    assert [(e.author, e.text) for e in entries] == [
+        (incident_manager, "Ivan Manager added Cora Colleague as responder."),
+        (incident_manager, "Ivan Manager removed Cora Colleague as responder."),
+    ]
+
+
+def test_a_product_manager_cannot_join_a_response(incident_in, product_manager):
+    incident = incident_in(State.TRIAGED)
+    with pytest.raises(ActionRefused) as refused:
+        services.incident_set_responder(incident, by=product_manager, user=product_manager,
+                                        joined=True)
+    assert refused.value.reasons == ["You do not have permission to join an incident response."]
+    assert product_manager not in incident.responders.all()
+
+
 def test_a_product_manager_cannot_update_impact(incident_in, product_manager):
     incident = incident_in(State.TRIAGED)
     with pytest.raises(ActionRefused, match="permission to update an incident's impact"):
