@@ -384,3 +384,151 @@ def test_an_immediate_response_pages_the_first_level_at_declaration_in_words(
     assert page.body == (f"{incident.reference} Checkout down\nP0 needs an immediate response: "
                          "acknowledge it on the incident page.\nNobody has triaged it yet.")
     assert not pending_deadlines(incident, key_prefix="sla.response").exists()
+
+
+def test_raising_an_incident_to_an_immediate_response_pages_at_once_and_only_once(
+    declare, incident_manager, staffed_levels, levels, severities
+):
+    """Raised mid-incident to a level that wants an immediate response, the first level is paged
+    at the change, in words, with no response timer left to breach; a later change between two
+    immediate levels pages nobody again."""
+    EscalationPolicy.objects.update(is_active=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", title="Checkout down")
+    assert not Notification.objects.filter(reason="sla.response.immediate").exists()
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P0"),
+                                          reason="Every customer")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__immediate=True)
+    assert (entry.occurred_at, entry.text) == (
+        START + HOUR, f"P0 needs an immediate response: paged L1 {levels[1].name}.")
+    recomputed = TimelineEntry.objects.get(incident=incident, kind="sla",
+                                           text__startswith="SLA recomputed")
+    assert "response immediate" in recomputed.text
+    page = Notification.objects.get(reason="sla.response.immediate", channel="inapp",
+                                    recipient=staffed_levels[1])
+    assert page.title == f"[P0] {incident.reference}: respond now"
+    assert page.body.endswith("acknowledge it on the incident page.\nNobody has triaged it yet.")
+    assert not pending_deadlines(incident, key_prefix="sla.response").exists()
+    with time_machine.travel(START + 6 * HOUR, tick=False):
+        deadlines_sweep()
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+
+    SeverityLevel.objects.filter(code="P1").update(response_target=timedelta(0))
+    with time_machine.travel(START + 7 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P1"),
+                                          reason="Half the customers")
+    assert TimelineEntry.objects.filter(incident=incident, data__immediate=True).count() == 1
+    assert Notification.objects.filter(reason="sla.response.immediate", channel="inapp",
+                                       recipient=staffed_levels[1]).count() == 1
+
+
+def test_the_at_risk_warning_reaches_the_people_on_it_when_the_share_has_passed(
+    managed, incident_manager
+):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    assert pending_deadlines(incident).get(key="sla.response.at_risk").due_at == START + 3 * HOUR
+    with time_machine.travel(START + 3 * HOUR - timedelta(seconds=1), tick=False):
+        deadlines_sweep()
+    assert not Notification.objects.filter(reason="sla.response.at_risk").exists()
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        deadlines_sweep()
+    warning = Notification.objects.get(reason="sla.response.at_risk", channel="inapp",
+                                       recipient=incident_manager)
+    assert warning.title == f"[P1] {incident.reference}: response SLA at risk"
+    assert warning.incident == incident
+
+
+def test_no_at_risk_warning_when_the_share_is_the_whole_time(managed, severities):
+    SeverityLevel.objects.filter(code="P1").update(at_risk_percent=100)
+    severities["P1"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    keys = set(pending_deadlines(incident, key_prefix="sla.").values_list("key", flat=True))
+    assert keys == {"sla.response", "sla.resolution"}
+    with time_machine.travel(START + 4 * HOUR, tick=False):
+        deadlines_sweep()
+    assert Notification.objects.filter(reason="sla.response.breached").exists()
+    assert not Notification.objects.filter(reason="sla.response.at_risk").exists()
+
+
+def test_a_severity_change_at_the_at_risk_moment_schedules_no_warning_for_it(
+    managed, incident_manager, severities
+):
+    """Raised to P1 exactly 3 h after the declaration, the new at-risk point is now: no longer
+    ahead, so there is no warning timer for it, only the breach timer an hour later."""
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P2")
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P1"], reason="Spreading")
+        assert not pending_deadlines(incident, key_prefix="sla.response.at_risk").exists()
+        deadlines_sweep()
+    assert pending_deadlines(incident).get(key="sla.response").due_at == START + 4 * HOUR
+    assert not Notification.objects.filter(reason="sla.response.at_risk").exists()
+
+
+def test_a_severity_change_moves_only_the_sla_timers(declare, incident_manager, severities):
+    """Raised to P0, the P1 checklists' window reminders stay as they were (the war room adds
+    P0's): the SLA recompute replaces its own timers only."""
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    windows = set(pending_deadlines(incident, key_prefix="checklist.")
+                  .values_list("pk", "key", "due_at"))
+    assert windows
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Every customer")
+    assert windows <= set(pending_deadlines(incident, key_prefix="checklist.")
+                          .values_list("pk", "key", "due_at"))
+
+
+def test_triage_exactly_at_the_due_time_meets_the_response_in_time(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + 4 * HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    response = clocks(incident)["response"]
+    # Nor any lateness in the admin's list of clocks.
+    assert (response.breached_at, response.breach_by) == (None, None)
+    assert status(incident, "response", START + 5 * HOUR).status == "met"
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+    assert not TimelineEntry.objects.filter(incident=incident, data__breached=True).exists()
+
+
+def test_triage_after_a_level_without_a_response_sla_stopped_the_clock_records_no_breach(
+    managed, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(response_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+    with time_machine.travel(START + 6 * HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    assert clocks(incident)["response"].breached_at is None
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+    assert not TimelineEntry.objects.filter(incident=incident, data__breached=True).exists()
+
+
+def test_an_immediate_response_acknowledged_later_is_met_with_no_lateness(
+    managed, incident_manager, responder, severities
+):
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P0")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_acknowledge(incident, by=responder)
+    response = clocks(incident)["response"]
+    # No lateness in the admin's list of clocks: there was no time to miss.
+    assert (response.met_at, response.breached_at, response.breach_by) == (
+        START + HOUR, None, None)
+    assert status(incident, "response", START + 2 * HOUR).label == "Acknowledged"
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
