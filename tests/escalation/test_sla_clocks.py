@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from escalation import selectors
+from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
 from escalation.models import Deadline, EscalationPolicy, Notification, SlaClock
 from incidents import services
@@ -532,3 +533,26 @@ def test_an_immediate_response_acknowledged_later_is_met_with_no_lateness(
         START + HOUR, None, None)
     assert status(incident, "response", START + 2 * HOUR).label == "Acknowledged"
     assert not Notification.objects.filter(reason="sla.response.breached").exists()
+
+
+def test_an_immediate_response_raised_after_an_escalation_pages_the_level_engaged(
+    declare, incident_manager, responder, staffed_levels, levels, severities
+):
+    EscalationPolicy.objects.update(is_active=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    with time_machine.travel(START + HOUR, tick=False):
+        escalation_services.incident_escalate(
+            incident, by=responder, level=levels[3], reason_category="complexity",
+            note="Needs a database architect")
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P0"),
+                                          reason="Every customer")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__immediate=True)
+    assert entry.text == f"P0 needs an immediate response: paged L3 {levels[3].name}."
+    paged = set(Notification.objects.filter(reason="sla.response.immediate", channel="inapp")
+                .values_list("recipient", flat=True))
+    assert staffed_levels[3].pk in paged
+    assert staffed_levels[1].pk not in paged
