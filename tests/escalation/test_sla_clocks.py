@@ -9,7 +9,8 @@ import time_machine
 from escalation import selectors
 from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
-from escalation.models import Deadline, EscalationPolicy, Notification, SlaClock
+from escalation.models import (Deadline, EscalationEvent, EscalationLadder, EscalationPolicy,
+                               Notification, SlaClock)
 from incidents import services
 from incidents.models import SeverityLevel, TimelineEntry
 
@@ -556,3 +557,87 @@ def test_an_immediate_response_raised_after_an_escalation_pages_the_level_engage
                 .values_list("recipient", flat=True))
     assert staffed_levels[3].pk in paged
     assert staffed_levels[1].pk not in paged
+
+
+def test_an_immediate_response_nobody_paged_may_triage_also_pages_who_may(
+    declare, responder, incident_manager, staffed_levels, severities
+):
+    """The reporter and the first level are responders, who may not triage: the page also goes
+    to the incident managers, who may, as a breach notice would."""
+    EscalationPolicy.objects.update(is_active=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        declare(severity="P0", by=responder)
+    paged = Notification.objects.filter(reason="sla.response.immediate", channel="inapp")
+    assert {incident_manager.username, responder.username, staffed_levels[1].username} <= set(
+        paged.values_list("recipient__username", flat=True))
+    assert paged.get(recipient=incident_manager).body.endswith("Nobody has triaged it yet.")
+
+
+def test_an_immediate_response_with_no_ladder_pages_the_people_on_it(declare, severities):
+    EscalationPolicy.objects.update(is_active=False)
+    EscalationLadder.objects.update(is_default=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__immediate=True)
+    assert entry.text == "P0 needs an immediate response: paged the people on it."
+    assert Notification.objects.filter(reason="sla.response.immediate", channel="inapp",
+                                       recipient=incident.reporter).exists()
+
+
+def test_a_reopen_at_a_level_without_a_resolution_sla_runs_no_clock_again(
+    managed, incident_manager, severities, only_core_guards
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    severities["P3"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P3")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    assert clocks(incident)["response"].met_at == START
+    assert status(incident, "response", START + 4 * HOUR).status == "met"
+    assert not TimelineEntry.objects.filter(incident=incident, kind="sla",
+                                            text__contains="runs again").exists()
+    assert not pending_deadlines(incident, key_prefix="sla.").exists()
+
+
+def test_a_reopen_runs_again_the_resolution_clock_of_that_incident_only(
+    managed, incident_manager, only_core_guards
+):
+    with time_machine.travel(START, tick=False):
+        earlier = managed(severity="P1", title="Search slow")
+        incident = managed(severity="P1")
+        for each in (earlier, incident):
+            services.incident_triage(each, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        for each in (earlier, incident):
+            services.incident_resolve(each, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    assert status(earlier, "resolution", START + 4 * HOUR).status == "met"
+    assert status(incident, "resolution", START + 4 * HOUR).status == "on_track"
+    assert pending_deadlines(incident).get(key="sla.resolution").due_at == START + 24 * HOUR
+
+
+def test_cancelling_past_the_response_due_time_before_the_sweep_records_no_breach(
+    managed, incident_manager
+):
+    """Its clocks stop with the cancel, their timers too, even one already due; a step of the
+    policy due before the cancel still fires once, as at its due time."""
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    step_due = pending_deadlines(incident).get(key="escalation.step.6").due_at
+    assert step_due == START + 4 * HOUR
+    with time_machine.travel(START + 5 * HOUR, tick=False):  # no sweep since the due times
+        services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+        deadlines_sweep()
+    assert clocks(incident)["response"].breached_at is None
+    assert not Notification.objects.filter(incident=incident,
+                                           reason__endswith=".breached").exists()
+    assert EscalationEvent.objects.filter(incident=incident, at=step_due).exists()
