@@ -10,7 +10,7 @@ from escalation import selectors
 from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
 from escalation.models import (Deadline, EscalationEvent, EscalationLadder, EscalationPolicy,
-                               Notification, SlaClock)
+                               Notification, SlaClock, WebhookEndpoint)
 from incidents import services
 from incidents.models import SeverityLevel, TimelineEntry
 
@@ -641,3 +641,29 @@ def test_cancelling_past_the_response_due_time_before_the_sweep_records_no_breac
     assert not Notification.objects.filter(incident=incident,
                                            reason__endswith=".breached").exists()
     assert EscalationEvent.objects.filter(incident=incident, at=step_due).exists()
+
+
+def test_an_immediate_response_page_goes_to_the_webhooks_too_and_links_the_incident(
+    declare, staffed_levels, severities
+):
+    EscalationPolicy.objects.update(is_active=False)
+    WebhookEndpoint.objects.create(name="Ops", url="https://hooks.invalid/ops")
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+    hook = Notification.objects.get(reason="sla.response.immediate", channel="webhook")
+    assert (hook.incident, hook.title) == (incident, f"[P0] {incident.reference}: respond now")
+    page = Notification.objects.get(reason="sla.response.immediate", channel="inapp",
+                                    recipient=staffed_levels[1])
+    assert (page.incident, page.url) == (incident, incident.get_absolute_url())
+
+
+def test_triage_meets_the_response_clock_of_that_incident_only(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        earlier = managed(severity="P1", title="Search slow")
+        incident = managed(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    assert status(incident, "response", START + 2 * HOUR).status == "met"
+    assert status(earlier, "response", START + 2 * HOUR).status == "on_track"
