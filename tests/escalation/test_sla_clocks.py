@@ -667,3 +667,82 @@ def test_triage_meets_the_response_clock_of_that_incident_only(managed, incident
         services.incident_triage(incident, by=incident_manager)
     assert status(incident, "response", START + 2 * HOUR).status == "met"
     assert status(earlier, "response", START + 2 * HOUR).status == "on_track"
+
+
+def test_a_business_hours_clock_is_at_risk_after_its_share_of_the_working_time(declare):
+    friday = local(AMSTERDAM, 2026, 3, 27, 16, 0)
+    with time_machine.travel(friday, tick=False):
+        incident = declare(severity="P2")  # due Monday 16:00; 75 % of 8 working hours
+    at_risk = pending_deadlines(incident).get(key="sla.response.at_risk")
+    assert at_risk.due_at == local(AMSTERDAM, 2026, 3, 30, 14, 0)  # 1 h on Friday, 5 on Monday
+
+
+def test_moving_to_a_business_hours_level_says_so_and_starts_its_missing_clock_on_that_clock(
+    managed, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    severities["P3"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P3")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P2"], reason="Spreading")
+    resolution = clocks(incident)["resolution"]
+    assert resolution.clock == "business_hours"
+    assert pending_deadlines(incident).get(key="sla.resolution").due_at == resolution.due_at
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla",
+                                      text__startswith="SLA recomputed")
+    assert entry.text.startswith("SLA recomputed for P2 (business hours): ")
+
+
+def test_met_or_breached_clocks_keep_their_due_time_when_the_severity_changes(
+    managed, incident_manager, severities
+):
+    EscalationPolicy.objects.update(is_active=False)
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 25 * HOUR, tick=False):
+        deadlines_sweep()  # the resolution clock breaches at 24 h
+    with time_machine.travel(START + 26 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Every customer")
+    running = clocks(incident)
+    assert (running["response"].due_at, running["resolution"].due_at) == (
+        START + 4 * HOUR, START + 24 * HOUR)
+    assert not pending_deadlines(incident, key_prefix="sla.").exists()
+    assert not TimelineEntry.objects.filter(incident=incident, kind="sla",
+                                            text__startswith="SLA recomputed").exists()
+
+
+def test_a_clock_stopped_or_dropped_does_not_keep_the_other_from_taking_the_new_targets(
+    declare, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+    p3 = SeverityLevel.objects.get(code="P3")
+    assert clocks(incident)["response"].target == p3.response_target  # resolution dropped
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Every customer")
+    response = clocks(incident)["response"]  # resolution stopped: skipped
+    assert (response.target, response.due_at) == (HOUR, START + HOUR)
+
+
+def test_a_level_with_neither_sla_stops_both_clocks_in_one_sentence(
+    declare, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(response_target=None, resolution_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__has_key="stopped")
+    assert entry.text == "P3 has no resolution or response SLA: the clock stopped."
