@@ -746,3 +746,13 @@ def test_a_level_with_neither_sla_stops_both_clocks_in_one_sentence(
                                           reason="Only one customer")
     entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__has_key="stopped")
     assert entry.text == "P3 has no resolution or response SLA: the clock stopped."
+
+
+def test_a_level_without_a_response_sla_still_starts_its_resolution_clock(declare, severities):
+    SeverityLevel.objects.filter(code="P3").update(response_target=None)
+    severities["P3"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P3")
+    assert set(clocks(incident)) == {"resolution"}
+    assert pending_deadlines(incident).get(key="sla.resolution").due_at == (
+        clocks(incident)["resolution"].due_at)
