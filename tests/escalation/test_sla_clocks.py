@@ -7,8 +7,10 @@ import pytest
 import time_machine
 
 from escalation import selectors
+from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
-from escalation.models import Deadline, EscalationPolicy, Notification, SlaClock
+from escalation.models import (Deadline, EscalationEvent, EscalationLadder, EscalationPolicy,
+                               Notification, SlaClock, WebhookEndpoint)
 from incidents import services
 from incidents.models import SeverityLevel, TimelineEntry
 
@@ -384,3 +386,379 @@ def test_an_immediate_response_pages_the_first_level_at_declaration_in_words(
     assert page.body == (f"{incident.reference} Checkout down\nP0 needs an immediate response: "
                          "acknowledge it on the incident page.\nNobody has triaged it yet.")
     assert not pending_deadlines(incident, key_prefix="sla.response").exists()
+
+
+def test_raising_an_incident_to_an_immediate_response_pages_at_once_and_only_once(
+    declare, incident_manager, staffed_levels, levels, severities
+):
+    """Raised mid-incident to a level that wants an immediate response, the first level is paged
+    at the change, in words, with no response timer left to breach; a later change between two
+    immediate levels pages nobody again."""
+    EscalationPolicy.objects.update(is_active=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", title="Checkout down")
+    assert not Notification.objects.filter(reason="sla.response.immediate").exists()
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P0"),
+                                          reason="Every customer")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__immediate=True)
+    assert (entry.occurred_at, entry.text) == (
+        START + HOUR, f"P0 needs an immediate response: paged L1 {levels[1].name}.")
+    recomputed = TimelineEntry.objects.get(incident=incident, kind="sla",
+                                           text__startswith="SLA recomputed")
+    assert "response immediate" in recomputed.text
+    page = Notification.objects.get(reason="sla.response.immediate", channel="inapp",
+                                    recipient=staffed_levels[1])
+    assert page.title == f"[P0] {incident.reference}: respond now"
+    assert page.body.endswith("acknowledge it on the incident page.\nNobody has triaged it yet.")
+    assert not pending_deadlines(incident, key_prefix="sla.response").exists()
+    with time_machine.travel(START + 6 * HOUR, tick=False):
+        deadlines_sweep()
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+
+    SeverityLevel.objects.filter(code="P1").update(response_target=timedelta(0))
+    with time_machine.travel(START + 7 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P1"),
+                                          reason="Half the customers")
+    assert TimelineEntry.objects.filter(incident=incident, data__immediate=True).count() == 1
+    assert Notification.objects.filter(reason="sla.response.immediate", channel="inapp",
+                                       recipient=staffed_levels[1]).count() == 1
+
+
+def test_the_at_risk_warning_reaches_the_people_on_it_when_the_share_has_passed(
+    managed, incident_manager
+):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    assert pending_deadlines(incident).get(key="sla.response.at_risk").due_at == START + 3 * HOUR
+    with time_machine.travel(START + 3 * HOUR - timedelta(seconds=1), tick=False):
+        deadlines_sweep()
+    assert not Notification.objects.filter(reason="sla.response.at_risk").exists()
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        deadlines_sweep()
+    warning = Notification.objects.get(reason="sla.response.at_risk", channel="inapp",
+                                       recipient=incident_manager)
+    assert warning.title == f"[P1] {incident.reference}: response SLA at risk"
+    assert warning.incident == incident
+
+
+def test_no_at_risk_warning_when_the_share_is_the_whole_time(managed, severities):
+    SeverityLevel.objects.filter(code="P1").update(at_risk_percent=100)
+    severities["P1"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    keys = set(pending_deadlines(incident, key_prefix="sla.").values_list("key", flat=True))
+    assert keys == {"sla.response", "sla.resolution"}
+    with time_machine.travel(START + 4 * HOUR, tick=False):
+        deadlines_sweep()
+    assert Notification.objects.filter(reason="sla.response.breached").exists()
+    assert not Notification.objects.filter(reason="sla.response.at_risk").exists()
+
+
+def test_a_severity_change_at_the_at_risk_moment_schedules_no_warning_for_it(
+    managed, incident_manager, severities
+):
+    """Raised to P1 exactly 3 h after the declaration, the new at-risk point is now: no longer
+    ahead, so there is no warning timer for it, only the breach timer an hour later."""
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P2")
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P1"], reason="Spreading")
+        assert not pending_deadlines(incident, key_prefix="sla.response.at_risk").exists()
+        deadlines_sweep()
+    assert pending_deadlines(incident).get(key="sla.response").due_at == START + 4 * HOUR
+    assert not Notification.objects.filter(reason="sla.response.at_risk").exists()
+
+
+def test_a_severity_change_moves_only_the_sla_timers(declare, incident_manager, severities):
+    """Raised to P0, the P1 checklists' window reminders stay as they were (the war room adds
+    P0's): the SLA recompute replaces its own timers only."""
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    windows = set(pending_deadlines(incident, key_prefix="checklist.")
+                  .values_list("pk", "key", "due_at"))
+    assert windows
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Every customer")
+    assert windows <= set(pending_deadlines(incident, key_prefix="checklist.")
+                          .values_list("pk", "key", "due_at"))
+
+
+def test_triage_exactly_at_the_due_time_meets_the_response_in_time(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + 4 * HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    response = clocks(incident)["response"]
+    # Nor any lateness in the admin's list of clocks.
+    assert (response.breached_at, response.breach_by) == (None, None)
+    assert status(incident, "response", START + 5 * HOUR).status == "met"
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+    assert not TimelineEntry.objects.filter(incident=incident, data__breached=True).exists()
+
+
+def test_triage_after_a_level_without_a_response_sla_stopped_the_clock_records_no_breach(
+    managed, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(response_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+    with time_machine.travel(START + 6 * HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    assert clocks(incident)["response"].breached_at is None
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+    assert not TimelineEntry.objects.filter(incident=incident, data__breached=True).exists()
+
+
+def test_an_immediate_response_acknowledged_later_is_met_with_no_lateness(
+    managed, incident_manager, responder, severities
+):
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P0")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_acknowledge(incident, by=responder)
+    response = clocks(incident)["response"]
+    # No lateness in the admin's list of clocks: there was no time to miss.
+    assert (response.met_at, response.breached_at, response.breach_by) == (
+        START + HOUR, None, None)
+    assert status(incident, "response", START + 2 * HOUR).label == "Acknowledged"
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+
+
+def test_an_immediate_response_raised_after_an_escalation_pages_the_level_engaged(
+    declare, incident_manager, responder, staffed_levels, levels, severities
+):
+    EscalationPolicy.objects.update(is_active=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    with time_machine.travel(START + HOUR, tick=False):
+        escalation_services.incident_escalate(
+            incident, by=responder, level=levels[3], reason_category="complexity",
+            note="Needs a database architect")
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P0"),
+                                          reason="Every customer")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__immediate=True)
+    assert entry.text == f"P0 needs an immediate response: paged L3 {levels[3].name}."
+    paged = set(Notification.objects.filter(reason="sla.response.immediate", channel="inapp")
+                .values_list("recipient", flat=True))
+    assert staffed_levels[3].pk in paged
+    assert staffed_levels[1].pk not in paged
+
+
+def test_an_immediate_response_nobody_paged_may_triage_also_pages_who_may(
+    declare, responder, incident_manager, staffed_levels, severities
+):
+    """The reporter and the first level are responders, who may not triage: the page also goes
+    to the incident managers, who may, as a breach notice would."""
+    EscalationPolicy.objects.update(is_active=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        declare(severity="P0", by=responder)
+    paged = Notification.objects.filter(reason="sla.response.immediate", channel="inapp")
+    assert {incident_manager.username, responder.username, staffed_levels[1].username} <= set(
+        paged.values_list("recipient__username", flat=True))
+    assert paged.get(recipient=incident_manager).body.endswith("Nobody has triaged it yet.")
+
+
+def test_an_immediate_response_with_no_ladder_pages_the_people_on_it(declare, severities):
+    EscalationPolicy.objects.update(is_active=False)
+    EscalationLadder.objects.update(is_default=False)
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__immediate=True)
+    assert entry.text == "P0 needs an immediate response: paged the people on it."
+    assert Notification.objects.filter(reason="sla.response.immediate", channel="inapp",
+                                       recipient=incident.reporter).exists()
+
+
+def test_a_reopen_at_a_level_without_a_resolution_sla_runs_no_clock_again(
+    managed, incident_manager, severities, only_core_guards
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    severities["P3"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P3")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    assert clocks(incident)["response"].met_at == START
+    assert status(incident, "response", START + 4 * HOUR).status == "met"
+    assert not TimelineEntry.objects.filter(incident=incident, kind="sla",
+                                            text__contains="runs again").exists()
+    assert not pending_deadlines(incident, key_prefix="sla.").exists()
+
+
+def test_a_reopen_runs_again_the_resolution_clock_of_that_incident_only(
+    managed, incident_manager, only_core_guards
+):
+    with time_machine.travel(START, tick=False):
+        earlier = managed(severity="P1", title="Search slow")
+        incident = managed(severity="P1")
+        for each in (earlier, incident):
+            services.incident_triage(each, by=incident_manager)
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        for each in (earlier, incident):
+            services.incident_resolve(each, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 3 * HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    assert status(earlier, "resolution", START + 4 * HOUR).status == "met"
+    assert status(incident, "resolution", START + 4 * HOUR).status == "on_track"
+    with time_machine.travel(START + 5 * HOUR, tick=False):
+        services.incident_reopen(earlier, by=incident_manager, reason="Slow again")
+    assert status(earlier, "resolution", START + 6 * HOUR).status == "on_track"
+    assert pending_deadlines(incident).get(key="sla.resolution").due_at == START + 24 * HOUR
+
+
+def test_cancelling_past_the_response_due_time_before_the_sweep_records_no_breach(
+    managed, incident_manager
+):
+    """Its clocks stop with the cancel, their timers too, even one already due; a step of the
+    policy due before the cancel still fires once, as at its due time."""
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+    step_due = pending_deadlines(incident).get(key="escalation.step.6").due_at
+    assert step_due == START + 4 * HOUR
+    with time_machine.travel(START + 5 * HOUR, tick=False):  # no sweep since the due times
+        services.incident_cancel(incident, by=incident_manager, reason="False alarm")
+        deadlines_sweep()
+    assert clocks(incident)["response"].breached_at is None
+    assert not Notification.objects.filter(incident=incident,
+                                           reason__endswith=".breached").exists()
+    assert EscalationEvent.objects.filter(incident=incident, at=step_due).exists()
+
+
+def test_an_immediate_response_page_goes_to_the_webhooks_too_and_links_the_incident(
+    declare, staffed_levels, severities
+):
+    EscalationPolicy.objects.update(is_active=False)
+    WebhookEndpoint.objects.create(name="Ops", url="https://hooks.invalid/ops")
+    SeverityLevel.objects.filter(code="P0").update(response_target=timedelta(0))
+    severities["P0"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+    hook = Notification.objects.get(reason="sla.response.immediate", channel="webhook")
+    assert (hook.incident, hook.title) == (incident, f"[P0] {incident.reference}: respond now")
+    page = Notification.objects.get(reason="sla.response.immediate", channel="inapp",
+                                    recipient=staffed_levels[1])
+    assert (page.incident, page.url) == (incident, incident.get_absolute_url())
+
+
+def test_triage_meets_the_response_clock_of_that_incident_only(managed, incident_manager):
+    with time_machine.travel(START, tick=False):
+        earlier = managed(severity="P1", title="Search slow")
+        incident = managed(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_triage(incident, by=incident_manager)
+    assert status(earlier, "response", START + 2 * HOUR).status == "on_track"
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_triage(earlier, by=incident_manager)
+    assert (clocks(incident)["response"].met_at, clocks(earlier)["response"].met_at) == (
+        START + HOUR, START + 2 * HOUR)
+
+
+def test_a_business_hours_clock_is_at_risk_after_its_share_of_the_working_time(declare):
+    friday = local(AMSTERDAM, 2026, 3, 27, 16, 0)
+    with time_machine.travel(friday, tick=False):
+        incident = declare(severity="P2")  # due Monday 16:00; 75 % of 8 working hours
+    at_risk = pending_deadlines(incident).get(key="sla.response.at_risk")
+    assert at_risk.due_at == local(AMSTERDAM, 2026, 3, 30, 14, 0)  # 1 h on Friday, 5 on Monday
+
+
+def test_moving_to_a_business_hours_level_says_so_and_starts_its_missing_clock_on_that_clock(
+    managed, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    severities["P3"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P3")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P2"], reason="Spreading")
+    resolution = clocks(incident)["resolution"]
+    assert resolution.clock == "business_hours"
+    assert pending_deadlines(incident).get(key="sla.resolution").due_at == resolution.due_at
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla",
+                                      text__startswith="SLA recomputed")
+    assert entry.text.startswith("SLA recomputed for P2 (business hours): ")
+
+
+def test_met_or_breached_clocks_keep_their_due_time_when_the_severity_changes(
+    managed, incident_manager, severities
+):
+    EscalationPolicy.objects.update(is_active=False)
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+    with time_machine.travel(START + 25 * HOUR, tick=False):
+        deadlines_sweep()  # the resolution clock breaches at 24 h
+    with time_machine.travel(START + 26 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Every customer")
+    running = clocks(incident)
+    assert (running["response"].due_at, running["resolution"].due_at) == (
+        START + 4 * HOUR, START + 24 * HOUR)
+    assert not pending_deadlines(incident, key_prefix="sla.").exists()
+    assert not TimelineEntry.objects.filter(incident=incident, kind="sla",
+                                            text__startswith="SLA recomputed").exists()
+
+
+def test_a_clock_stopped_or_dropped_does_not_keep_the_other_from_taking_the_new_targets(
+    declare, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+    p3 = SeverityLevel.objects.get(code="P3")
+    assert clocks(incident)["response"].target == p3.response_target  # resolution dropped
+    with time_machine.travel(START + 2 * HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Every customer")
+    response = clocks(incident)["response"]  # resolution stopped: skipped
+    assert (response.target, response.due_at) == (HOUR, START + HOUR)
+
+
+def test_a_level_with_neither_sla_stops_both_clocks_in_one_sentence(
+    declare, incident_manager, severities
+):
+    SeverityLevel.objects.filter(code="P3").update(response_target=None, resolution_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+    entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__has_key="stopped")
+    assert entry.text == "P3 has no resolution or response SLA: the clock stopped."
+
+
+def test_a_level_without_a_response_sla_still_starts_its_resolution_clock(declare, severities):
+    SeverityLevel.objects.filter(code="P3").update(response_target=None)
+    severities["P3"].refresh_from_db()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P3")
+    assert set(clocks(incident)) == {"resolution"}
+    assert pending_deadlines(incident).get(key="sla.resolution").due_at == (
+        clocks(incident)["resolution"].due_at)
