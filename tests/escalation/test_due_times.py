@@ -294,3 +294,15 @@ def test_resolving_past_the_resolution_due_time_before_the_sweep_records_the_bre
         "(P1 target 1 day, 0:00:00).")
     assert Notification.objects.filter(reason="sla.resolution.breached",
                                        recipient=incident_manager).exists()
+
+
+def test_a_breach_after_an_escalation_tells_the_level_reached_not_the_first(
+    p1, responder, staffed_levels, levels
+):
+    with time_machine.travel(START + HOUR, tick=False):
+        escalation_services.incident_escalate(p1, by=responder, level=levels[3],
+                                              reason_category="complexity", note="Needs a DBA")
+    sweep_at(START + 4 * HOUR)
+    told = set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+               .values_list("recipient", flat=True))
+    assert staffed_levels[3].pk in told and staffed_levels[1].pk not in told
