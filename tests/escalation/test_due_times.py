@@ -9,12 +9,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
 from escalation.health import delivery_health
-from escalation.models import Deadline, EscalationEvent, EscalationPolicy, Notification, SlaClock
+from escalation.models import (
+    Deadline,
+    EscalationEvent,
+    EscalationPolicy,
+    Notification,
+    SlaClock,
+    WebhookEndpoint,
+)
 from escalation.reminders import reminder_schedule
 from incidents import services
-from incidents.models import TimelineEntry
+from incidents.models import IncidentParticipant, SeverityLevel, TimelineEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +181,128 @@ def test_the_health_report_shows_how_far_the_sweep_is_behind(p1, client, manager
     with time_machine.travel(START + 4 * HOUR + 4 * MINUTE, tick=False):
         report = delivery_health()
     assert (report.sweep_overdue, report.sweep_lag) == (0, None)
+
+
+def test_a_response_at_risk_warns_the_people_on_the_incident_with_its_due_time_in_words(p1):
+    sweep_at(START + 3 * HOUR - MINUTE)
+    assert not Notification.objects.filter(reason__endswith=".at_risk").exists()
+    sweep_at(START + 3 * HOUR)  # P1 responds within 4 hours: at risk after three
+    warned = Notification.objects.filter(reason="sla.response.at_risk", channel="inapp")
+    assert {n.recipient for n in warned} == {p1.incident_manager, p1.reporter}
+    warning = warned.get(recipient=p1.incident_manager)
+    assert warning.title == f"[P1] {p1.reference}: response SLA at risk"
+    # 12:00 UTC is 14:00 in the organisation's zone (Europe/Amsterdam, summer time).
+    assert warning.body == (f"{p1.reference} {p1.title}\n"
+                            "Response is due Mon 15 Jun 2026 14:00 CEST.")
+    assert warning.url == p1.get_absolute_url()
+
+
+def test_no_at_risk_warning_once_the_clock_is_met_or_breached_or_the_incident_ended(
+    p1, incident_manager, only_core_guards
+):
+    """The sweep cancels nothing by itself: a warning whose timer fires after the clock was
+    met or breached, or the incident ended, must not be sent."""
+    response = SlaClock.objects.get(incident=p1, kind="response")
+    resolution = SlaClock.objects.get(incident=p1, kind="resolution")
+    response.met_at = START + HOUR
+    assert escalation_services.sla_clocks_warn_at_risk([response]) == 0
+    response.met_at, response.breached_at = None, START + 4 * HOUR
+    assert escalation_services.sla_clocks_warn_at_risk([response]) == 0
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_cancel(p1, by=incident_manager, reason="False alarm")
+    resolution.refresh_from_db()
+    resolution.stopped_at = None  # as if the cancel had not stopped it
+    resolution.incident.refresh_from_db()
+    assert escalation_services.sla_clocks_warn_at_risk([resolution]) == 0
+    assert not Notification.objects.filter(reason__endswith=".at_risk").exists()
+
+
+def test_a_breach_is_on_the_timeline_and_told_in_words_with_its_due_time_and_target(
+    p1, incident_manager, staffed_levels
+):
+    chat = WebhookEndpoint.objects.create(name="Chat", url="https://hooks.example.com/sla")
+    WebhookEndpoint.objects.create(name="P0 only", url="https://hooks.example.com/p0",
+                                   min_severity_rank=0)
+    sweep_at(START + 4 * HOUR)  # P1 responds within 4 hours; nobody triaged it
+    entry = TimelineEntry.objects.get(incident=p1, kind="sla", is_key_event=True)
+    # 12:00 UTC is 14:00 in the organisation's zone (Europe/Amsterdam, summer time).
+    assert (entry.occurred_at, entry.text, entry.data) == (
+        START + 4 * HOUR,
+        "Response SLA breached: it was due Mon 15 Jun 2026 14:00 CEST (P1 target 4:00:00).",
+        {"clock": "response", "due_at": "2026-06-15T12:00:00+00:00", "breached": True})
+    told = Notification.objects.get(reason="sla.response.breached", channel="inapp",
+                                     recipient=incident_manager)
+    assert told.title == f"[P1] {p1.reference}: response SLA breached"
+    assert told.body == (f"{p1.reference} {p1.title}\n"
+                         "Response was due Mon 15 Jun 2026 14:00 CEST.\nNobody has triaged it yet.")
+    assert told.url == p1.get_absolute_url()
+    hooked = Notification.objects.filter(reason="sla.response.breached", channel="webhook")
+    assert [row.webhook for row in hooked] == [chat]  # a P1 is not for the P0-only endpoint
+    assert IncidentParticipant.objects.get(incident=p1, user=staffed_levels[1]).reason == "paged"
+    change = SlaClock.objects.get(incident=p1, kind="response").history.first()
+    assert (change.history_type, change.history_change_reason) == ("~", "Breached")
+
+    with time_machine.travel(START + 5 * HOUR, tick=False):
+        services.incident_triage(p1, by=incident_manager)
+    sweep_at(START + 24 * HOUR)  # resolution within a day
+    told = Notification.objects.get(reason="sla.resolution.breached", channel="inapp",
+                                    recipient=incident_manager)
+    assert told.title == f"[P1] {p1.reference}: resolution SLA breached"
+    assert told.body == (f"{p1.reference} {p1.title}\n"
+                         "Resolution was due Tue 16 Jun 2026 10:00 CEST.")  # triaged by then
+
+
+def test_a_breach_timer_that_escaped_cancellation_breaches_no_clock_met_or_stopped_by_then(
+    p1, declare, incident_manager
+):
+    backlog = SeverityLevel.objects.create(code="P9", name="Backlog", rank=9)  # no SLA
+    with time_machine.travel(START, tick=False):
+        stopped, cancelled = declare(severity="P1"), declare(severity="P1")
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_cancel(cancelled, by=incident_manager, reason="False alarm")
+    with time_machine.travel(START + 4 * HOUR, tick=False):  # the response's due time itself
+        services.incident_triage(p1, by=incident_manager)  # meets its response clock, in time
+        services.incident_change_severity(stopped, by=incident_manager, severity=backlog,
+                                          reason="Not urgent after all")
+    # Response timers that escaped the cancellation (e.g. written by hand) still must not act,
+    # even on the clock of an incident no longer open that nothing stopped.
+    Deadline.objects.filter(kind="sla.response").update(cancelled_at=None)
+    SlaClock.objects.filter(incident=cancelled).update(stopped_at=None)
+    sweep_at(START + 5 * HOUR)
+    assert not SlaClock.objects.filter(breached_at__isnull=False).exists()
+    assert not Notification.objects.filter(reason="sla.response.breached").exists()
+    assert not TimelineEntry.objects.filter(kind="sla", text__contains="breached").exists()
+    timers = Deadline.objects.filter(kind="sla.response")
+    assert (timers.filter(fired_at__isnull=False).count(), timers.exclude(last_error="").count()) \
+        == (3, 0)  # each used up at once, none failing and waiting to be tried again
+
+
+def test_resolving_past_the_resolution_due_time_before_the_sweep_records_the_breach_then(
+    p1, incident_manager, only_core_guards
+):
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_triage(p1, by=incident_manager)
+    with time_machine.travel(START + 25 * HOUR, tick=False):  # P1 resolves within a day
+        services.incident_resolve(p1, by=incident_manager, summary="Rolled back")
+    clock = SlaClock.objects.get(incident=p1, kind="resolution")
+    assert (clock.breached_at, clock.breach_by, clock.met_at) == (
+        START + 24 * HOUR, HOUR, START + 25 * HOUR)
+    entry = TimelineEntry.objects.get(incident=p1, kind="sla", text__contains="breached")
+    assert (entry.occurred_at, entry.text) == (
+        START + 24 * HOUR,
+        "Resolution SLA breached: it was due Tue 16 Jun 2026 10:00 CEST "
+        "(P1 target 1 day, 0:00:00).")
+    assert Notification.objects.filter(reason="sla.resolution.breached",
+                                       recipient=incident_manager).exists()
+
+
+def test_a_breach_after_an_escalation_tells_the_level_reached_not_the_first(
+    p1, responder, staffed_levels, levels
+):
+    with time_machine.travel(START + HOUR, tick=False):
+        escalation_services.incident_escalate(p1, by=responder, level=levels[3],
+                                              reason_category="complexity", note="Needs a DBA")
+    sweep_at(START + 4 * HOUR)
+    told = set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+               .values_list("recipient", flat=True))
+    assert staffed_levels[3].pk in told and staffed_levels[1].pk not in told
