@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, STORAGES, env_bool
+from .base import BASE_DIR, DATABASES, POSTGRESQL_ENGINE, STORAGES, database_from_url, env_bool
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 CI = env_bool("CI", False)
@@ -31,12 +31,10 @@ def _port_open(host: str, port: int) -> bool:
 
 
 if not os.environ.get("DATABASE_URL"):
-    import dj_database_url
-
     _postgres = urlsplit(POSTGRES_URL)
     _postgres_at = (_postgres.hostname or "127.0.0.1", _postgres.port or 5432)
     if _port_open(*_postgres_at):
-        DATABASES["default"] = dj_database_url.parse(POSTGRES_URL)
+        DATABASES["default"] = database_from_url(POSTGRES_URL)
     elif CI:
         raise ImproperlyConfigured(
             "CI=true but PostgreSQL does not answer on {}:{}.".format(*_postgres_at)
@@ -49,7 +47,7 @@ if not os.environ.get("DATABASE_URL"):
         }
 
 if CI:
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if DATABASES["default"]["ENGINE"] != POSTGRESQL_ENGINE:
         raise ImproperlyConfigured(
             "CI=true but the test database is not PostgreSQL; unset DATABASE_URL or point it at "
             "PostgreSQL."
