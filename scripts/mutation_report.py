@@ -41,7 +41,7 @@ def survivors_in(folder: str) -> list[str]:
 def main(folders: list[str]) -> int:
     """folders: where mutmut ran (each holds a mutants/ folder); by default this one."""
     known = equivalents()
-    rows, below = [], 0
+    rows, below, killed_equivalents = [], 0, []
     metas = [(Path(folder) / "mutants", meta) for folder in folders or ["."]
              for meta in sorted((Path(folder) / "mutants").rglob("*.py.meta"))]
     for mutants, meta in metas:
@@ -53,6 +53,9 @@ def main(folders: list[str]) -> int:
         survivors = sorted(name for name, code in checked.items()
                            if code not in KILLED and name not in known)
         equivalent = [name for name in checked if name in known]
+        # An equivalent mutant cannot be killed by a test that passes on the real code: one
+        # that was means its line is stale, or the run failed every test (a broken set-up).
+        killed_equivalents += [name for name in equivalent if checked[name] in KILLED]
         counted = len(checked) - len(equivalent)
         killed = counted - len(survivors)
         score = 100.0 * killed / counted if counted else 100.0
@@ -70,8 +73,13 @@ def main(folders: list[str]) -> int:
             print(f"\nSurvivors in {module} ({len(survivors)}):")
             for name in survivors:
                 print(f"  {name}")
+    if killed_equivalents:
+        print(f"\nListed as equivalent but killed ({len(killed_equivalents)}): a stale line in "
+              f"{EQUIVALENT_FILE}, or a run whose tests all failed (check its mutmut-run.log):")
+        for name in sorted(killed_equivalents):
+            print(f"  {name}")
     print(f"\n{below} module(s) below {TARGET:.0f}%.")
-    return 0
+    return 1 if killed_equivalents else 0
 
 
 if __name__ == "__main__":

@@ -38,13 +38,22 @@ def reuse_the_migrated_test_database() -> None:
     """Point the connections at the test database the stats run migrated, without migrating
     or serializing it again (what `create_test_db(keepdb=True)` does, minus both)."""
     from django.conf import settings
+    from django.db import OperationalError
     from django.db.backends.base.creation import BaseDatabaseCreation
 
+    create_and_migrate = BaseDatabaseCreation.create_test_db
+
     def create_test_db(self, verbosity=1, autoclobber=False, serialize=True, keepdb=False):
-        name = self._get_test_db_name()
+        name, configured = self._get_test_db_name(), self.connection.settings_dict["NAME"]
         self.connection.close()
         settings.DATABASES[self.connection.alias]["NAME"] = name
         self.connection.settings_dict["NAME"] = name
+        try:
+            self.connection.ensure_connection()
+        except OperationalError:  # not there: set it up as usual rather than fail every test
+            settings.DATABASES[self.connection.alias]["NAME"] = configured
+            self.connection.settings_dict["NAME"] = configured
+            return create_and_migrate(self, verbosity, autoclobber, serialize, keepdb)
         return name
 
     BaseDatabaseCreation.create_test_db = create_test_db

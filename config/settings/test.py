@@ -35,6 +35,10 @@ if not os.environ.get("DATABASE_URL"):
     _postgres_at = (_postgres.hostname or "127.0.0.1", _postgres.port or 5432)
     if _port_open(*_postgres_at):
         DATABASES["default"] = database_from_url(POSTGRES_URL)
+        # Named once here, as Django would name it: a process that sets the test database up
+        # and then forks for more runs (mutmut's fork server) would otherwise name it from the
+        # already switched name, `test_test_<name>`, and migrate a second database.
+        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
     elif CI:
         raise ImproperlyConfigured(
             "CI=true but PostgreSQL does not answer on {}:{}.".format(*_postgres_at)
