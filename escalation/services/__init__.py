@@ -34,9 +34,7 @@ from .escalations import (
     REMINDER_KEY,
     Escalation,
     escalation_record,
-    escalation_remind,
     escalation_rule_fire,
-    escalation_step_fire,
     escalation_steps_fire,
     escalations_record,
     escalations_remind,
@@ -47,7 +45,7 @@ from .shared import incident_url, when
 
 __all__ = [
     "REMINDER_KEY", "Escalation", "escalation_acknowledge", "escalation_policy_schedule",
-    "escalation_record", "escalation_remind", "escalation_rule_fire", "escalation_step_fire",
+    "escalation_record", "escalation_rule_fire",
     "escalation_steps_fire", "escalations_record", "escalations_remind", "impact_rules_apply",
     "incident_escalate", "incident_timers_end", "incident_url", "sla_clock_breach",
     "sla_clock_met", "sla_clock_warn_at_risk", "sla_clocks_breach", "sla_clocks_recompute",

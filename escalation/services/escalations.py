@@ -44,15 +44,15 @@ class Escalation:
 
 
 def escalation_record(incident: Incident, *, level: EscalationLevel, source: str,
-                      reason_category: str, note: str = "", by=None,
-                      step: EscalationStep | None = None, rule: ImpactRule | None = None,
+                      reason_category: str, note: str, by=None, rule: ImpactRule | None = None,
                       now: datetime | None = None) -> EscalationEvent:
-    """One escalation; see `escalations_record`. `now` is when it happened: a timer's due time
-    when a step or rule fires, so the reminder comes one response time after that, however late
-    the sweep ran."""
+    """One escalation, by a person or an impact rule (policy steps fire in batches through
+    `escalation_steps_fire`); see `escalations_record`. `now` is when it happened: a rule
+    timer's due time, so the reminder comes one response time after that, however late the
+    sweep ran."""
     return escalations_record([Escalation(
         incident=incident, level=level, source=source, reason_category=reason_category,
-        note=note, by=by, step=step, rule=rule, at=now or timezone.now())])[0]
+        note=note, by=by, rule=rule, at=now or timezone.now())])[0]
 
 
 def escalations_record(escalations: list[Escalation],
@@ -115,11 +115,6 @@ def escalations_record(escalations: list[Escalation],
     return events
 
 
-def escalation_step_fire(step: EscalationStep, incident: Incident, *, at: datetime) -> bool:
-    """The step falls due at `at`: escalate as of then if the incident was open then."""
-    return escalation_steps_fire([(step, incident, at)]) == 1
-
-
 def escalation_steps_fire(due: list[tuple[EscalationStep, Incident, datetime]],
                           directory: selectors.LevelDirectory | None = None) -> int:
     """Each step falls due at its moment: escalate as of then where the incident was open
@@ -156,13 +151,8 @@ def escalation_rule_fire(rule: ImpactRule, incident: Incident, *, at: datetime) 
     return True
 
 
-def escalation_remind(event: EscalationEvent, *, at: datetime) -> bool:
-    """See `escalations_remind`."""
-    return escalations_remind([(event, at)]) == 1
-
-
 def escalations_remind(due: list[tuple[EscalationEvent, datetime]],
-                       directory: selectors.LevelDirectory | None = None) -> int:
+                       directory: selectors.LevelDirectory | None = None) -> None:
     """Nobody acknowledged within the level's response time (each due at its moment): tell the
     level and the incident manager once more. An acknowledgement, even a late one, makes it
     moot. Events come locked, with incident (severity, manager) and level loaded."""
@@ -170,11 +160,10 @@ def escalations_remind(due: list[tuple[EscalationEvent, datetime]],
            if event.acknowledged_at is None and event.reminded_at is None
            and open_at(event.incident, at)]
     if not due:
-        return 0
+        return
     directory = directory or selectors.LevelDirectory(since=min(at for _, at in due))
     for event, at in due:
         event.reminded_at = at
-        event._change_reason = "Reminder sent"
     bulk_update_with_history([event for event, _ in due], EscalationEvent, ["reminded_at"],
                              default_change_reason="Reminder sent")
     entries, paged, messages = [], [], []
@@ -196,4 +185,3 @@ def escalations_remind(due: list[tuple[EscalationEvent, datetime]],
     participants_add_many(paged)
     notify_many(messages)
     timeline_record_many(entries)
-    return len(due)

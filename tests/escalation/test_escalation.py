@@ -103,6 +103,75 @@ def test_acknowledging_an_escalation_stops_its_reminder(p0, staffed_levels):
     assert TimelineEntry.objects.filter(incident=p0, text__contains="acknowledged").exists()
 
 
+def test_a_reminder_the_sweep_took_as_the_escalation_was_acknowledged_is_not_sent(
+    p0, staffed_levels
+):
+    """The sweep may hold the reminder's timer when someone acknowledges: even a late
+    acknowledgement makes the reminder moot."""
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    with time_machine.travel(START + HOUR + 20 * MINUTE, tick=False):
+        escalation_services.escalation_acknowledge(event, by=staffed_levels[2])
+        event.refresh_from_db()
+        escalation_services.escalations_remind([(event, START + HOUR + 15 * MINUTE)])
+    event.refresh_from_db()
+    assert event.reminded_at is None
+    assert not Notification.objects.filter(reason="escalation.reminder").exists()
+
+
+def test_an_escalation_is_reminded_only_once_whatever_fires_twice(p0):
+    sweep_at(START + HOUR)
+    sweep_at(START + HOUR + 15 * MINUTE)
+    event = EscalationEvent.objects.get(incident=p0)
+    assert Notification.objects.filter(reason="escalation.reminder", channel="inapp").count() == 2
+    with time_machine.travel(START + HOUR + 20 * MINUTE, tick=False):
+        escalation_services.escalations_remind([(event, START + HOUR + 20 * MINUTE)])
+    event.refresh_from_db()
+    assert event.reminded_at == START + HOUR + 15 * MINUTE
+    assert Notification.objects.filter(reason="escalation.reminder", channel="inapp").count() == 2
+
+
+def test_a_reminder_due_before_the_resolve_is_sent_by_a_later_sweep_as_of_its_due_time(
+    p0, incident_manager, only_core_guards
+):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    due = START + HOUR + 15 * MINUTE
+    with time_machine.travel(START + HOUR + 20 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    sweep_at(START + HOUR + 30 * MINUTE)
+    event.refresh_from_db()
+    assert event.reminded_at == due
+    assert event.history.first().history_change_reason == "Reminder sent"
+    entry = TimelineEntry.objects.get(incident=p0, data__reminder=True)
+    assert (entry.occurred_at, entry.text) == (
+        due, "Escalation to L2 Team lead / senior engineer not acknowledged in time; reminder sent.")
+    notice = Notification.objects.filter(reason="escalation.reminder").first()
+    assert notice.title == f"[P0] {p0.reference}: escalation to L2 not yet acknowledged"
+    assert notice.body == (f"{p0.reference} {p0.title}\n"
+                           f"Escalated {escalation_services.when(START + HOUR)}.")
+    recipients = set(Notification.objects.filter(reason="escalation.reminder", channel="inapp")
+                     .values_list("recipient__username", flat=True))
+    assert incident_manager.username in recipients and len(recipients) == 2
+
+
+def test_no_reminder_is_sent_for_an_incident_that_had_ended_by_its_due_time(
+    p0, incident_manager, only_core_guards
+):
+    sweep_at(START + HOUR)
+    event = EscalationEvent.objects.get(incident=p0)
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    event = EscalationEvent.objects.select_related("incident", "level").get(pk=event.pk)
+    with time_machine.travel(START + HOUR + 30 * MINUTE, tick=False):
+        escalation_services.escalations_remind([(event, START + HOUR + 15 * MINUTE)])
+    event.refresh_from_db()
+    assert event.reminded_at is None
+    assert not Notification.objects.filter(reason="escalation.reminder").exists()
+
+
 def test_only_the_level_or_the_incident_manager_may_acknowledge(p0, staffed_levels, responder):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
