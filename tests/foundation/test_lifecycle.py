@@ -378,3 +378,46 @@ def test_declaration_keeps_the_description_and_refuses_bad_detection_times_in_wo
         declare(detected_at=timezone.now().replace(year=1))
     assert refused.value.reasons[0].startswith("The detection time is out of range.")
     assert Incident.objects.count() == 1
+
+
+def test_a_rule_added_for_a_while_refuses_in_its_words_and_stops_refusing_after(
+    incident_in, incident_manager
+):
+    """Another area's rule (a checklist, a review) added with guards.registered refuses the
+    transition in its own words while it is registered, once however often it is added, and
+    no longer once its block is left."""
+    incident = incident_in(State.TRIAGED)
+
+    def checklist_open(_incident):
+        return ["The first-response checklist is not done."]
+
+    with guards.registered("investigate", checklist_open, checklist_open,
+                           lambda _incident: ["Nobody has joined the war room yet."]):
+        with pytest.raises(ActionRefused) as refused:
+            services.TRANSITION_SERVICES["investigate"](incident, by=incident_manager)
+        assert refused.value.reasons == ["The first-response checklist is not done.",
+                                         "Nobody has joined the war room yet."]
+    incident.refresh_from_db()
+    assert incident.state == State.TRIAGED
+    assert services.transition_refusals(incident, "investigate", incident_manager) == []
+    incident = services.TRANSITION_SERVICES["investigate"](incident, by=incident_manager)
+    assert incident.state == State.INVESTIGATING
+
+
+def test_with_only_the_incidents_own_rules_another_areas_refusal_stands_aside_until_after(
+    incident_in, declare, incident_manager
+):
+    """Inside guards.only_own_guards the lifecycle's own rules still refuse (no manager, no
+    triage) while another area's rule does not; after the block that rule refuses again."""
+    triaged = incident_in(State.TRIAGED)
+    reported = declare()
+    with guards.registered("investigate", lambda _incident: ["Checklist open."]):
+        with guards.only_own_guards():
+            assert services.transition_refusals(triaged, "investigate", incident_manager) == []
+            assert services.transition_refusals(reported, "triage", incident_manager) == [
+                "An incident manager must be assigned before the incident can be triaged."
+            ]
+        assert services.transition_refusals(triaged, "investigate", incident_manager) == [
+            "Checklist open."
+        ]
+    assert services.transition_refusals(triaged, "investigate", incident_manager) == []
