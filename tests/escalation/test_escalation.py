@@ -77,6 +77,41 @@ def test_resolving_stops_the_remaining_steps(p0, incident_manager, only_core_gua
     assert not pending_deadlines(p0, key_prefix="escalation.").exists()
 
 
+def test_resolving_cancels_only_that_incidents_later_timers(
+    p0, declare, incident_manager, only_core_guards
+):
+    """Another incident's reminder, a timer of something else that shares the incident's id,
+    and a timer that already fired are left as they are."""
+    from escalation.deadlines import deadline_cancel, deadline_schedule
+    from escalation.models import Deadline
+
+    with time_machine.travel(START, tick=False):
+        other = declare(severity="P0", title="Search is down")
+        services.incident_assign_role(other, by=incident_manager, role="incident_manager",
+                                      user=incident_manager)
+    sweep_at(START + HOUR)  # both escalate to L2: each gets a reminder due at 1 h 15
+    stranger = deadline_schedule(subject=incident_manager, key="test.same-id", kind="test.kind",
+                                 due_at=START + 30 * HOUR)
+    Deadline.objects.filter(pk=stranger.pk).update(object_id=p0.pk)
+    fired = Deadline.objects.filter(incident=p0, fired_at__isnull=False).first()
+    with time_machine.travel(START + HOUR, tick=False):
+        called_off = deadline_schedule(subject=p0, key="test.called-off", kind="test.kind",
+                                       due_at=START + 30 * HOUR)
+        deadline_cancel(subject=p0, key="test.called-off")
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    assert not pending_deadlines(p0, key_prefix="escalation.").exists()
+    assert Deadline.objects.filter(incident=other, kind="escalation.reminder",
+                                   cancelled_at__isnull=True, fired_at__isnull=True).exists()
+    stranger.refresh_from_db()
+    assert stranger.cancelled_at is None
+    fired.refresh_from_db()
+    assert (fired.fired_at, fired.cancelled_at) == (START + HOUR, None)
+    called_off.refresh_from_db()
+    assert called_off.cancelled_at == START + HOUR  # its record of when it was called off
+
+
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
