@@ -228,6 +228,33 @@ def test_breach_anchored_steps_follow_the_policy_of_the_incidents_type(
     assert "dutymanager" in told("escalation")
 
 
+def test_incidents_breaching_in_one_sweep_each_get_every_breach_step_of_their_own_policy(
+    declare, make_user, severities, quiet_impact_rules
+):
+    """Set-based: two infrastructure incidents get both of their policy's breach steps; a
+    technical incident breaching in the same sweep, whose policy has none, gets none."""
+    duty_manager = make_user("Responder", username="dutymanager")
+    ladder = build_ladder("infra", "Infrastructure escalation", [("Duty manager", duty_manager)])
+    policy = type_policy(severities["P1"], "infrastructure", ladder)
+    for order, (delay, action) in enumerate([(30 * MINUTE, "Take over"),
+                                             (HOUR, "Call the director")], start=1):
+        policy.steps.create(order=order, anchor=EscalationStep.Anchor.RESPONSE_BREACH,
+                            delay=delay, action=action, level=ladder.levels.get())
+    with time_machine.travel(START, tick=False):
+        infra = [declare(severity="P1", incident_type=of_type("infrastructure"),
+                         title=f"Disk full {n}") for n in (1, 2)]
+        technical = declare(severity="P1", incident_type=of_type("technical"))
+    sweep_at(START + 4 * HOUR)  # all three breach their response target in this sweep
+    sweep_at(START + 5 * HOUR)
+    for incident in infra:
+        assert list(EscalationEvent.objects.filter(incident=incident).order_by("at")
+                    .values_list("step__action", "at")) == [
+            ("Take over", START + 4 * HOUR + 30 * MINUTE),
+            ("Call the director", START + 5 * HOUR)]
+    assert not EscalationEvent.objects.filter(
+        incident=technical, step__anchor=EscalationStep.Anchor.RESPONSE_BREACH).exists()
+
+
 def test_a_type_change_moves_the_incident_to_the_new_types_ladder_firing_only_its_latest_missed_step(
     declare, make_user, severities, incident_manager, quiet_impact_rules
 ):
