@@ -112,6 +112,37 @@ def test_resolving_cancels_only_that_incidents_later_timers(
     assert called_off.cancelled_at == START + HOUR  # its record of when it was called off
 
 
+def test_a_step_escalates_an_incident_once_even_when_its_timer_comes_twice(p0):
+    """A stale copy of a step's timer, in the same batch or a later one, is not a second
+    escalation."""
+    step = selectors.escalation_policy_for(p0).steps.order_by("order").first()
+    at = START + HOUR
+    with time_machine.travel(at, tick=False):
+        assert escalation_services.escalation_steps_fire([(step, p0, at), (step, p0, at)]) == 1
+        assert escalation_services.escalation_steps_fire([(step, p0, at)]) == 0
+    assert list(EscalationEvent.objects.filter(incident=p0).values_list("step", "at")) == [
+        (step.pk, at)]
+
+
+def test_a_step_due_after_the_incident_ended_never_escalates_it(
+    p0, declare, incident_manager, only_core_guards
+):
+    """In a batch with an open incident's step, a step whose incident had ended by its due
+    time is skipped, and the open incident still escalates."""
+    step = selectors.escalation_policy_for(p0).steps.order_by("order").first()
+    with time_machine.travel(START, tick=False):
+        other = declare(severity="P0", title="Search is down")
+    with time_machine.travel(START + 30 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    p0.refresh_from_db()
+    with time_machine.travel(START + HOUR, tick=False):
+        fired = escalation_services.escalation_steps_fire(
+            [(step, p0, START + HOUR), (step, other, START + HOUR)])
+    assert fired == 1
+    assert levels_reached(p0) == [] and levels_reached(other) == [2]
+
+
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
