@@ -143,6 +143,26 @@ def test_a_step_due_after_the_incident_ended_never_escalates_it(
     assert levels_reached(p0) == [] and levels_reached(other) == [2]
 
 
+def test_an_escalation_says_who_or_what_escalated_on_the_timeline_and_in_its_history(
+    p0, incident_manager, levels
+):
+    step = selectors.escalation_policy_for(p0).steps.order_by("order").first()
+    sweep_at(START + HOUR)
+    with time_machine.travel(START + HOUR + MINUTE, tick=False):
+        escalation_services.incident_escalate(
+            p0, by=incident_manager, level=levels[3], reason_category="complexity",
+            note="Needs the database team")
+    texts = list(TimelineEntry.objects.filter(incident=p0, kind=TimelineEntry.Kind.ESCALATION)
+                 .order_by("occurred_at").values_list("text", flat=True))
+    assert texts == [
+        f"Escalated automatically to L2 Team lead / senior engineer (time without resolution): "
+        f"{step.action}",
+        f"Ivan Manager escalated to L3 {levels[3].name} (complexity): Needs the database team"]
+    reasons = [event.history.earliest().history_change_reason
+               for event in EscalationEvent.objects.filter(incident=p0).order_by("at")]
+    assert reasons == ["Escalated to L2", "Escalated to L3"]
+
+
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
