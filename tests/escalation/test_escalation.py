@@ -163,6 +163,14 @@ def test_an_escalation_says_who_or_what_escalated_on_the_timeline_and_in_its_his
     assert reasons == ["Escalated to L2", "Escalated to L3"]
 
 
+def test_a_step_without_an_action_escalates_with_a_plain_sentence(p0):
+    selectors.escalation_policy_for(p0).steps.update(action="")
+    sweep_at(START + HOUR)
+    assert list(TimelineEntry.objects.filter(incident=p0, kind=TimelineEntry.Kind.ESCALATION)
+                .values_list("text", flat=True)) == [
+        "Escalated automatically to L2 Team lead / senior engineer (time without resolution)."]
+
+
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
