@@ -2,6 +2,7 @@
 holidays on the calendar's own wall clock, across both 2026 DST changes in Europe and the US."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -9,6 +10,10 @@ from escalation import sla
 from escalation.models import BusinessCalendar, Holiday
 
 from .conftest import AMSTERDAM, NEW_YORK, local
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+AUCKLAND = ZoneInfo("Pacific/Auckland")
 
 HOUR = timedelta(hours=1)
 OFFICE = sla.WorkingCalendar(time_zone=AMSTERDAM)
@@ -105,7 +110,15 @@ def test_listed_holidays_are_skipped():
     assert due == local(AMSTERDAM, 2026, 4, 7, 10, 0)
 
 
-def test_a_countrys_public_holidays_are_skipped():
+@pytest.fixture
+def holidays_looked_up_afresh():
+    """The country's holidays are looked up by this test, not taken from an earlier one's cache."""
+    sla._country_holidays.cache_clear()
+    yield
+    sla._country_holidays.cache_clear()
+
+
+def test_a_countrys_public_holidays_are_skipped(holidays_looked_up_afresh):
     dutch = sla.WorkingCalendar(time_zone=AMSTERDAM, country="NL")
     # King's Day is Monday 27 April 2026.
     due = sla.add_business_time(local(AMSTERDAM, 2026, 4, 24, 16, 0), 2 * HOUR, dutch)
@@ -133,7 +146,8 @@ def test_a_calendar_without_working_days_is_refused_rather_than_looping_forever(
 
 
 def test_naive_datetimes_are_refused():
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError,
+                       match=r"^SLA arithmetic needs timezone-aware datetimes\.$"):
         sla.add_time(datetime(2026, 1, 5, 9, 0), HOUR, clock="24x7", calendar=None)
 
 
@@ -152,5 +166,79 @@ def test_the_default_calendar_is_office_hours_in_amsterdam_with_its_holiday_rows
 
 @pytest.mark.parametrize("end", [time(9, 0), time(8, 59)])
 def test_a_working_day_that_ends_when_or_before_it_starts_is_refused(end):
-    with pytest.raises(ValueError, match="must end after it starts"):
+    with pytest.raises(ValueError, match=r"^A working day must end after it starts\.$"):
         sla.WorkingCalendar(time_zone=AMSTERDAM, day_start=time(9, 0), day_end=end)
+
+
+def test_a_regions_public_holidays_are_skipped_and_not_another_regions(holidays_looked_up_afresh):
+    # Epiphany, Wednesday 6 January 2027, is a public holiday in Bavaria, not in Berlin.
+    bavaria = sla.WorkingCalendar(time_zone=BERLIN, country="DE", subdivision="BY")
+    berlin = sla.WorkingCalendar(time_zone=BERLIN, country="DE", subdivision="BE")
+    tuesday = local(BERLIN, 2027, 1, 5, 16, 0)
+    assert not bavaria.is_working_day(date(2027, 1, 6))
+    assert sla.add_business_time(tuesday, 2 * HOUR, bavaria) == local(BERLIN, 2027, 1, 7, 10, 0)
+    assert berlin.is_working_day(date(2027, 1, 6))
+    assert sla.add_business_time(tuesday, 2 * HOUR, berlin) == local(BERLIN, 2027, 1, 6, 10, 0)
+
+
+def test_a_target_of_a_day_and_two_hours_is_one_working_day_and_two_working_hours():
+    assert sla.business_duration(timedelta(days=1, hours=2), OFFICE) == 10 * HOUR
+    monday_opening = local(AMSTERDAM, 2026, 6, 15, 9, 0)
+    due = sla.add_time(monday_opening, timedelta(days=1, hours=2), clock="business_hours",
+                       calendar=OFFICE)
+    assert due == local(AMSTERDAM, 2026, 6, 16, 11, 0)
+
+
+def test_a_business_hours_clock_without_a_calendar_is_refused_in_words():
+    with pytest.raises(ValueError, match=r"^A business-hours clock needs a calendar\.$"):
+        sla.add_time(local(AMSTERDAM, 2026, 6, 15, 9, 0), HOUR, clock="business_hours",
+                     calendar=None)
+
+
+def test_an_immediate_target_on_business_hours_is_due_at_once_even_on_a_saturday():
+    saturday = local(AMSTERDAM, 2026, 6, 13, 11, 0)
+    assert sla.add_time(saturday, timedelta(0), clock="business_hours", calendar=OFFICE) == saturday
+
+
+def test_no_working_time_passes_between_a_moment_and_itself():
+    monday = local(AMSTERDAM, 2026, 6, 15, 10, 0)
+    assert sla.business_time_between(monday, monday, OFFICE) == timedelta(0)
+    assert sla.elapsed_between(monday, monday, clock="business_hours",
+                               calendar=OFFICE) == timedelta(0)
+
+
+def test_a_24x7_clock_counts_real_time_over_a_weekend_even_when_a_calendar_is_at_hand():
+    friday = local(AMSTERDAM, 2026, 6, 12, 16, 0)
+    monday = local(AMSTERDAM, 2026, 6, 15, 16, 0)
+    assert sla.elapsed_between(friday, monday, clock="24x7", calendar=OFFICE) == 72 * HOUR
+    # at risk after 75% of the 72 real hours: Sunday 22:00
+    at_risk = sla.point_after_share(friday, monday, 0.75, clock="24x7", calendar=OFFICE)
+    assert at_risk == local(AMSTERDAM, 2026, 6, 14, 22, 0)
+
+
+@pytest.mark.parametrize("zone", [LOS_ANGELES, AUCKLAND], ids=["los-angeles", "auckland"])
+def test_working_hours_across_a_night_are_counted_on_the_calendars_own_dates(zone):
+    # Monday 7 December 2026 16:00 there is already Tuesday in UTC in Los Angeles, and Tuesday
+    # 10:00 in Auckland is still Monday in UTC: each office's last and first hour both count.
+    office = sla.WorkingCalendar(time_zone=zone)
+    monday = local(zone, 2026, 12, 7, 16, 0)
+    tuesday = local(zone, 2026, 12, 8, 10, 0)
+    assert sla.business_time_between(monday, tuesday, office) == 2 * HOUR
+    assert sla.add_business_time(monday, 2 * HOUR, office) == tuesday
+
+
+def test_due_times_and_working_hours_are_given_in_utc_whatever_the_servers_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Tokyo"  # the process's local time too (Django sets TZ)
+    monday_opening = local(AMSTERDAM, 2026, 6, 15, 9, 0)
+    sunday = local(AMSTERDAM, 2026, 6, 14, 11, 0)
+    monday_closing = local(AMSTERDAM, 2026, 6, 15, 17, 0)
+    assert OFFICE.window(date(2026, 6, 15)) == (monday_opening, monday_closing)
+    due_times = [
+        *OFFICE.window(date(2026, 6, 15)),
+        sla.add_time(monday_opening, HOUR, clock="24x7", calendar=None),
+        sla.add_business_time(monday_opening, HOUR, OFFICE),  # counted from the start
+        sla.add_business_time(sunday, HOUR, OFFICE),  # counted from Monday's opening
+        sla.point_after_share(monday_opening, monday_opening + HOUR, 0.5, clock="24x7",
+                              calendar=None),
+    ]
+    assert [due.utcoffset() for due in due_times] == [timedelta(0)] * len(due_times)
