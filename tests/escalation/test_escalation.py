@@ -171,6 +171,29 @@ def test_a_step_without_an_action_escalates_with_a_plain_sentence(p0):
         "Escalated automatically to L2 Team lead / senior engineer (time without resolution)."]
 
 
+def test_a_late_sweep_pages_whoever_was_on_call_when_the_step_fell_due(p0, levels, make_user):
+    """The L2 step of the P0 fell due at 11:00 in Amsterdam, on Anna's shift; the sweep ran the
+    next day, on Ben's. Anna is paged."""
+    from datetime import date, time
+
+    from escalation.models import Rota
+
+    rota = Rota.objects.create(name="Team leads", time_zone="Europe/Amsterdam",
+                               handoff_time=time(9), shift_length=timedelta(days=1),
+                               rotation_start=date(2026, 6, 15))
+    for order, name in enumerate(["anna", "ben"]):
+        rota.members.create(user=make_user("Responder", username=name), order=order)
+    levels[2].rota = rota
+    levels[2].save()
+    sweep_at(START + 24 * HOUR)
+    paged = set(Notification.objects.filter(reason="escalation", channel="inapp")
+                .values_list("recipient__username", flat=True))
+    assert "anna" in paged and "ben" not in paged
+    # Each page belongs to its incident (the inbox and a restricted incident's visibility).
+    assert set(Notification.objects.filter(reason="escalation")
+               .values_list("incident", flat=True)) == {p0.pk}
+
+
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
