@@ -194,6 +194,27 @@ def test_a_late_sweep_pages_whoever_was_on_call_when_the_step_fell_due(p0, level
                .values_list("incident", flat=True)) == {p0.pk}
 
 
+def test_an_escalation_page_says_what_and_why_links_the_incident_and_goes_to_webhooks(p0):
+    from escalation.models import WebhookEndpoint
+
+    chat = WebhookEndpoint.objects.create(name="Chat", url="https://hooks.example.com/esc")
+    step = selectors.escalation_policy_for(p0).steps.order_by("order").first()
+    sweep_at(START + HOUR)
+    page = Notification.objects.filter(reason="escalation", channel="inapp").first()
+    assert page.title == f"[P0] {p0.reference} escalated to L2 Team lead / senior engineer"
+    assert page.body == (f"{p0.reference} {p0.title}\nTime without resolution: {step.action}\n"
+                         "Please acknowledge the escalation on the incident page.")
+    assert page.url == p0.get_absolute_url()
+    assert Notification.objects.filter(reason="escalation", webhook=chat).exists()
+
+
+def test_an_escalation_without_a_note_says_so_with_a_dash(p0):
+    selectors.escalation_policy_for(p0).steps.update(action="")
+    sweep_at(START + HOUR)
+    page = Notification.objects.filter(reason="escalation", channel="inapp").first()
+    assert page.body.splitlines()[1] == "Time without resolution: —"
+
+
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
