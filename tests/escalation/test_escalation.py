@@ -215,6 +215,29 @@ def test_an_escalation_without_a_note_says_so_with_a_dash(p0):
     assert page.body.splitlines()[1] == "Time without resolution: —"
 
 
+def test_an_escalation_without_a_response_time_does_not_keep_others_in_its_batch_from_reminders(
+    p0, declare, levels
+):
+    """A level with no response time at a severity without a response SLA sets no reminder;
+    the next escalation recorded with it still gets its own."""
+    from escalation.models import Deadline, LevelResponseTime
+    from incidents.models import SeverityLevel
+
+    SeverityLevel.objects.filter(code="P3").update(response_target=None)
+    LevelResponseTime.objects.filter(severity__code="P3").delete()
+    with time_machine.travel(START, tick=False):
+        quiet = declare(severity="P3", title="A typo on the status page")
+        quiet.refresh_from_db()
+        events = escalation_services.escalations_record([
+            escalation_services.Escalation(
+                incident=incident, level=levels[2], source=EscalationEvent.Source.MANUAL,
+                reason_category="complexity", note="Needs a second pair of eyes", at=START)
+            for incident in (quiet, p0)])
+    reminded = set(Deadline.objects.filter(kind="escalation.reminder")
+                   .values_list("object_id", flat=True))
+    assert reminded == {events[1].pk}
+
+
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
