@@ -9,7 +9,7 @@ import time_machine
 from escalation import selectors
 from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
-from escalation.models import EscalationEvent, Notification
+from escalation.models import Deadline, EscalationEvent, Notification
 from incidents import services
 from incidents.errors import ActionRefused
 from incidents.models import IncidentRole, RoleRequirement, TimelineEntry
@@ -236,6 +236,36 @@ def test_an_escalation_without_a_response_time_does_not_keep_others_in_its_batch
     reminded = set(Deadline.objects.filter(kind="escalation.reminder")
                    .values_list("object_id", flat=True))
     assert reminded == {events[1].pk}
+
+
+def test_a_severity_change_schedules_the_steps_of_the_new_level_another_incident_already_fired(
+    p0, declare, incident_manager, severities
+):
+    """Steps fire per incident: the P0 that escalated at 1 h does not use up the step for a
+    P1 raised to P0 later; the P0's fired timer keeps its record."""
+    with time_machine.travel(START, tick=False):
+        raised = declare(severity="P1", title="Search is slow")
+    sweep_at(START + HOUR)  # the P0 fires its first step
+    fired = Deadline.objects.get(incident=p0, kind="escalation.step", fired_at__isnull=False)
+    with time_machine.travel(START + HOUR + 10 * MINUTE, tick=False):
+        services.incident_change_severity(raised, by=incident_manager, severity=severities["P0"],
+                                          reason="Search is down for everyone")
+    sweep_at(START + 2 * HOUR)
+    assert levels_reached(raised)[:1] == [2]
+    fired.refresh_from_db()
+    assert (fired.fired_at, fired.cancelled_at) == (START + HOUR, None)
+
+
+def test_a_severity_change_leaves_the_record_of_a_step_that_already_fired(
+    p0, incident_manager, severities
+):
+    sweep_at(START + HOUR)
+    fired = Deadline.objects.get(incident=p0, kind="escalation.step", fired_at__isnull=False)
+    with time_machine.travel(START + HOUR + 10 * MINUTE, tick=False):
+        services.incident_change_severity(p0, by=incident_manager, severity=severities["P1"],
+                                          reason="Only one region is affected")
+    fired.refresh_from_db()
+    assert (fired.fired_at, fired.cancelled_at) == (START + HOUR, None)
 
 
 def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response_time(p0):

@@ -97,3 +97,12 @@ def test_a_condition_that_cannot_be_tested_is_refused_naming_the_field(fields, f
     with pytest.raises(ValidationError) as refused:
         condition.full_clean()
     assert field_in_error in refused.value.message_dict
+
+
+def test_a_rule_that_escalated_does_not_escalate_again_when_the_impact_changes(declare, responder):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2", customers_affected=12)
+    with time_machine.travel(START + timedelta(minutes=20), tick=False):
+        services.incident_update_impact(incident, by=responder, customers_affected=40)
+    assert list(EscalationEvent.objects.filter(incident=incident)
+                .values_list("rule__slug", flat=True)) == ["customer-facing"]
