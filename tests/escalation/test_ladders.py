@@ -314,3 +314,20 @@ def test_a_manual_escalation_to_another_ladder_level_is_refused_by_the_form(
                          "note": "Wrong ladder"}, incident=incident)
     assert not form.is_valid() and "level" in form.errors
     assert selectors.ladder_for(incident).is_default
+
+
+def test_a_new_incident_gets_every_step_due_at_once_not_only_the_last(
+    declare, make_user, severities, quiet_impact_rules
+):
+    """Catching up (only the latest missed step) is for a changed or reopened incident; a
+    policy whose first two steps are immediate calls both levels of a new one."""
+    people = {name: make_user("Responder", username=name) for name in ("secteam", "ciso")}
+    ladder = build_ladder("security", "Security incident escalation", [
+        ("Security team", people["secteam"]), ("CISO", people["ciso"])])
+    climb(type_policy(severities["P0"], "security", ladder),
+          [(timedelta(0), "Contain"), (timedelta(0), "CISO decides")])
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0", incident_type=of_type("security"))
+    sweep_at(START)
+    assert sorted(EscalationEvent.objects.filter(incident=incident)
+                  .values_list("step__action", flat=True)) == ["CISO decides", "Contain"]
