@@ -325,6 +325,9 @@ def test_an_escalation_is_reminded_only_once_whatever_fires_twice(p0):
 def test_a_reminder_due_before_the_resolve_is_sent_by_a_later_sweep_as_of_its_due_time(
     p0, incident_manager, only_core_guards
 ):
+    from escalation.models import WebhookEndpoint
+
+    chat = WebhookEndpoint.objects.create(name="Chat", url="https://hooks.example.com/esc")
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
     due = START + HOUR + 15 * MINUTE
@@ -338,13 +341,16 @@ def test_a_reminder_due_before_the_resolve_is_sent_by_a_later_sweep_as_of_its_du
     entry = TimelineEntry.objects.get(incident=p0, data__reminder=True)
     assert (entry.occurred_at, entry.text) == (
         due, "Escalation to L2 Team lead / senior engineer not acknowledged in time; reminder sent.")
-    notice = Notification.objects.filter(reason="escalation.reminder").first()
+    assert entry.kind == TimelineEntry.Kind.ESCALATION
+    notice = Notification.objects.filter(reason="escalation.reminder", channel="inapp").first()
+    assert (notice.url, notice.incident) == (p0.get_absolute_url(), p0)
     assert notice.title == f"[P0] {p0.reference}: escalation to L2 not yet acknowledged"
     assert notice.body == (f"{p0.reference} {p0.title}\n"
                            f"Escalated {escalation_services.when(START + HOUR)}.")
     recipients = set(Notification.objects.filter(reason="escalation.reminder", channel="inapp")
                      .values_list("recipient__username", flat=True))
     assert incident_manager.username in recipients and len(recipients) == 2
+    assert Notification.objects.filter(reason="escalation.reminder", webhook=chat).exists()
 
 
 def test_no_reminder_is_sent_for_an_incident_that_had_ended_by_its_due_time(
