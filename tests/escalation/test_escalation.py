@@ -104,6 +104,7 @@ def test_resolving_cancels_only_that_incidents_later_timers(
     assert not pending_deadlines(p0, key_prefix="escalation.").exists()
     assert Deadline.objects.filter(incident=other, kind="escalation.reminder",
                                    cancelled_at__isnull=True, fired_at__isnull=True).exists()
+    assert pending_deadlines(other, key_prefix="escalation.step.").exists()
     stranger.refresh_from_db()
     assert stranger.cancelled_at is None
     fired.refresh_from_db()

@@ -46,6 +46,8 @@ def test_either_condition_of_a_default_rule_escalates_at_once(declare, impact, r
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P2", **impact)
     assert rules_fired(incident) == {rule}
+    event = EscalationEvent.objects.get(incident=incident, rule__isnull=False)
+    assert (event.at, event.note, event.by) == (START, event.rule.name, None)
 
 
 def test_a_rule_of_one_type_leaves_other_types_alone(declare):
