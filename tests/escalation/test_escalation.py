@@ -1,18 +1,20 @@
 """Escalation: policy steps fire at their time exactly once and stop on resolve; acknowledging
 stops the reminder; impact rules fire at once or after their delay; breaches escalate."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
 
 from escalation import selectors
 from escalation import services as escalation_services
-from escalation.deadlines import deadlines_sweep, pending_deadlines
-from escalation.models import Deadline, EscalationEvent, Notification
+from escalation.deadlines import (deadline_cancel, deadline_schedule, deadlines_sweep,
+                                  pending_deadlines)
+from escalation.models import (Deadline, EscalationEvent, LevelResponseTime, Notification, Rota,
+                               WebhookEndpoint)
 from incidents import services
 from incidents.errors import ActionRefused
-from incidents.models import IncidentRole, RoleRequirement, TimelineEntry
+from incidents.models import IncidentRole, RoleRequirement, SeverityLevel, TimelineEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -82,9 +84,6 @@ def test_resolving_cancels_only_that_incidents_later_timers(
 ):
     """Another incident's reminder, a timer of something else that shares the incident's id,
     and a timer that already fired are left as they are."""
-    from escalation.deadlines import deadline_cancel, deadline_schedule
-    from escalation.models import Deadline
-
     with time_machine.travel(START, tick=False):
         other = declare(severity="P0", title="Search is down")
         services.incident_assign_role(other, by=incident_manager, role="incident_manager",
@@ -175,10 +174,6 @@ def test_a_step_without_an_action_escalates_with_a_plain_sentence(p0):
 def test_a_late_sweep_pages_whoever_was_on_call_when_the_step_fell_due(p0, levels, make_user):
     """The L2 step of the P0 fell due at 11:00 in Amsterdam, on Anna's shift; the sweep ran the
     next day, on Ben's. Anna is paged."""
-    from datetime import date, time
-
-    from escalation.models import Rota
-
     rota = Rota.objects.create(name="Team leads", time_zone="Europe/Amsterdam",
                                handoff_time=time(9), shift_length=timedelta(days=1),
                                rotation_start=date(2026, 6, 15))
@@ -196,8 +191,6 @@ def test_a_late_sweep_pages_whoever_was_on_call_when_the_step_fell_due(p0, level
 
 
 def test_an_escalation_page_says_what_and_why_links_the_incident_and_goes_to_webhooks(p0):
-    from escalation.models import WebhookEndpoint
-
     chat = WebhookEndpoint.objects.create(name="Chat", url="https://hooks.example.com/esc")
     step = selectors.escalation_policy_for(p0).steps.order_by("order").first()
     sweep_at(START + HOUR)
@@ -221,9 +214,6 @@ def test_an_escalation_without_a_response_time_does_not_keep_others_in_its_batch
 ):
     """A level with no response time at a severity without a response SLA sets no reminder;
     the next escalation recorded with it still gets its own."""
-    from escalation.models import Deadline, LevelResponseTime
-    from incidents.models import SeverityLevel
-
     SeverityLevel.objects.filter(code="P3").update(response_target=None)
     LevelResponseTime.objects.filter(severity__code="P3").delete()
     with time_machine.travel(START, tick=False):
@@ -326,8 +316,6 @@ def test_an_escalation_is_reminded_only_once_whatever_fires_twice(p0):
 def test_a_reminder_due_before_the_resolve_is_sent_by_a_later_sweep_as_of_its_due_time(
     p0, incident_manager, only_core_guards
 ):
-    from escalation.models import WebhookEndpoint
-
     chat = WebhookEndpoint.objects.create(name="Chat", url="https://hooks.example.com/esc")
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)

@@ -111,11 +111,10 @@ def test_a_rule_escalates_an_incident_once(incident, rule):
 
 def test_only_that_rules_escalation_counts_as_it_having_fired(incident, rule, incident_manager):
     """An escalation by a person, or by another rule, does not use up this rule."""
-    from escalation.services import escalation_record
-
     with time_machine.travel(START + DELAY / 2, tick=False):
-        escalation_record(incident, level=rule.level, source=EscalationEvent.Source.MANUAL,
-                          reason_category=EscalationEvent.ReasonCategory.IMPACT,
-                          note="Customers calling", by=incident_manager, now=START + DELAY / 2)
+        escalation_services.escalation_record(
+            incident, level=rule.level, source=EscalationEvent.Source.MANUAL,
+            reason_category=EscalationEvent.ReasonCategory.IMPACT, note="Customers calling",
+            by=incident_manager, now=START + DELAY / 2)
     sweep_at(START + 2 * DELAY)
     assert [event.rule for event in rule_escalations(incident)] == [rule]

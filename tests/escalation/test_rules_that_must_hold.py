@@ -253,6 +253,13 @@ def test_a_timer_failing_a_third_time_waits_eight_minutes(alice, monkeypatch):
 # --- Scheduling and cancelling timers ---------------------------------------------------------
 
 
+def incident_timer_with_the_id_of(person) -> Deadline:
+    """A "test.remind" timer of an incident whose id is the person's: another subject."""
+    return Deadline.objects.create(
+        kind="test.remind", key="test.remind", due_at=START + HOUR,
+        content_type=ContentType.objects.get_for_model(Incident), object_id=person.pk)
+
+
 def test_rescheduling_a_timer_moves_it_and_leaves_other_subjects_timers_of_that_key_alone(
     alice, bob
 ):
@@ -266,9 +273,7 @@ def test_rescheduling_a_timer_moves_it_and_leaves_other_subjects_timers_of_that_
                           due_at=START + HOUR)
         bobs = deadline_schedule(subject=bob, key="test.remind", kind="test.remind",
                                  due_at=START + HOUR)
-        same_id = Deadline.objects.create(
-            kind="test.remind", key="test.remind", due_at=START + HOUR,
-            content_type=ContentType.objects.get_for_model(Incident), object_id=alice.pk)
+        same_id = incident_timer_with_the_id_of(alice)
     with time_machine.travel(START + MINUTE, tick=False):
         deadline_schedule(subject=alice, key="test.remind", kind="test.remind",
                           due_at=START + 2 * HOUR)
@@ -295,9 +300,7 @@ def test_scheduling_many_replaces_each_subjects_pending_timer_of_that_key_only(a
                                        due_at=START + HOUR)
         bobs_remind = deadline_schedule(subject=bob, key="test.remind", kind="test.remind",
                                         due_at=START + HOUR)
-        same_id = Deadline.objects.create(
-            kind="test.remind", key="test.remind", due_at=START + HOUR,
-            content_type=ContentType.objects.get_for_model(Incident), object_id=alice.pk)
+        same_id = incident_timer_with_the_id_of(alice)
     with time_machine.travel(START + MINUTE, tick=False):
         made = deadlines_schedule_many([
             deadline_new(subject=alice, key="test.remind", kind="test.remind",

@@ -30,6 +30,14 @@ def status(incident, kind: str, now: datetime) -> selectors.ClockStatus:
     return next(s for s in selectors.sla_clocks_for(incident, now) if s.clock.kind == kind)
 
 
+def lower_to_p3_an_hour_in(incident, *, by) -> None:
+    """The incident manager lowers the incident to P3 one hour after START."""
+    with time_machine.travel(START + HOUR, tick=False):
+        services.incident_change_severity(incident, by=by,
+                                          severity=SeverityLevel.objects.get(code="P3"),
+                                          reason="Only one customer")
+
+
 @pytest.fixture
 def managed(declare, incident_manager):
     """declare(...) and make `incident_manager` its incident manager, ready for triage."""
@@ -174,10 +182,7 @@ def test_a_level_without_a_resolution_sla_stops_that_clock_and_says_so(
     SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P1")
-    with time_machine.travel(START + HOUR, tick=False):
-        services.incident_change_severity(incident, by=incident_manager,
-                                          severity=SeverityLevel.objects.get(code="P3"),
-                                          reason="Only one customer")
+    lower_to_p3_an_hour_in(incident, by=incident_manager)
     resolution = clocks(incident)["resolution"]
     assert resolution.stopped_at == START + HOUR
     assert not pending_deadlines(incident, key_prefix="sla.resolution").exists()
@@ -508,10 +513,7 @@ def test_triage_after_a_level_without_a_response_sla_stopped_the_clock_records_n
     SeverityLevel.objects.filter(code="P3").update(response_target=None)
     with time_machine.travel(START, tick=False):
         incident = managed(severity="P1")
-    with time_machine.travel(START + HOUR, tick=False):
-        services.incident_change_severity(incident, by=incident_manager,
-                                          severity=SeverityLevel.objects.get(code="P3"),
-                                          reason="Only one customer")
+    lower_to_p3_an_hour_in(incident, by=incident_manager)
     with time_machine.travel(START + 6 * HOUR, tick=False):
         services.incident_triage(incident, by=incident_manager)
     assert clocks(incident)["response"].breached_at is None
@@ -727,10 +729,7 @@ def test_a_clock_stopped_or_dropped_does_not_keep_the_other_from_taking_the_new_
     SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P1")
-    with time_machine.travel(START + HOUR, tick=False):
-        services.incident_change_severity(incident, by=incident_manager,
-                                          severity=SeverityLevel.objects.get(code="P3"),
-                                          reason="Only one customer")
+    lower_to_p3_an_hour_in(incident, by=incident_manager)
     p3 = SeverityLevel.objects.get(code="P3")
     assert clocks(incident)["response"].target == p3.response_target  # resolution dropped
     with time_machine.travel(START + 2 * HOUR, tick=False):
@@ -746,10 +745,7 @@ def test_a_level_with_neither_sla_stops_both_clocks_in_one_sentence(
     SeverityLevel.objects.filter(code="P3").update(response_target=None, resolution_target=None)
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P1")
-    with time_machine.travel(START + HOUR, tick=False):
-        services.incident_change_severity(incident, by=incident_manager,
-                                          severity=SeverityLevel.objects.get(code="P3"),
-                                          reason="Only one customer")
+    lower_to_p3_an_hour_in(incident, by=incident_manager)
     entry = TimelineEntry.objects.get(incident=incident, kind="sla", data__has_key="stopped")
     assert entry.text == "P3 has no resolution or response SLA: the clock stopped."
 
