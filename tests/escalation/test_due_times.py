@@ -23,6 +23,8 @@ from escalation.models import (
 from escalation.reminders import reminder_schedule
 from incidents import services
 from incidents.models import IncidentParticipant, SeverityLevel, TimelineEntry
+from postmortems import services as postmortem_services
+from postmortems.models import ActionItem, PostMortem
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +123,24 @@ def test_a_step_due_before_the_resolve_fires_once_and_one_due_after_never(
     assert not Deadline.objects.filter(incident=p0, kind__startswith="escalation.",
                                        fired_at__isnull=False,
                                        due_at__gt=START + 90 * MINUTE).exists()
+
+
+def test_closing_leaves_the_timers_of_its_action_items_pending(
+    p0, incident_manager, manager, responder, only_core_guards
+):
+    """What outlives the incident is still chased after the close: an action item is reminded
+    before its due date and escalated when overdue."""
+    with time_machine.travel(START + 90 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+        item = postmortem_services.action_item_create(
+            PostMortem.objects.get(incident=p0), by=incident_manager, owner=responder,
+            title="Alert on lock waits", due_date=(START + 30 * 24 * HOUR).date(),
+            kind=ActionItem.Kind.MONITORING)
+        postmortem_services.postmortem_waive(p0, by=manager, reason="Reviewed with INC-1")
+        services.incident_close(p0, by=incident_manager)
+    timers = set(pending_deadlines(item).values_list("kind", flat=True))
+    assert "action_item.overdue" in timers
 
 
 def test_every_timer_of_an_incident_is_cancelled_when_it_ends(

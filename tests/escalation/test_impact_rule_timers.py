@@ -118,3 +118,29 @@ def test_only_that_rules_escalation_counts_as_it_having_fired(incident, rule, in
             by=incident_manager, now=START + DELAY / 2)
     sweep_at(START + 2 * DELAY)
     assert [event.rule for event in rule_escalations(incident)] == [rule]
+
+
+def change_impact_at(moment, incident, person, **impact):
+    with time_machine.travel(moment, tick=False):
+        services.incident_update_impact(incident, by=person, reason="Impact reassessed", **impact)
+
+
+def test_an_impact_change_while_the_rule_still_matches_keeps_its_due_time(
+    incident, rule, responder
+):
+    change_impact_at(START + DELAY / 2, incident, responder, customers_affected=40)
+    sweep_at(START + DELAY)
+    assert [event.at for event in rule_escalations(incident)] == [START + DELAY]
+
+
+def test_a_rule_that_stopped_matching_counts_its_delay_afresh_when_it_matches_again(
+    incident, rule, responder
+):
+    """Customers hit, then not (the rule is called off), then hit again: the ten minutes start
+    from the second time."""
+    change_impact_at(START + DELAY / 5, incident, responder, is_customer_facing=False)
+    change_impact_at(START + DELAY / 2, incident, responder, is_customer_facing=True)
+    sweep_at(START + DELAY)
+    assert rule_escalations(incident) == []
+    sweep_at(START + DELAY / 2 + DELAY)
+    assert [event.at for event in rule_escalations(incident)] == [START + DELAY / 2 + DELAY]

@@ -255,6 +255,30 @@ def test_incidents_breaching_in_one_sweep_each_get_every_breach_step_of_their_ow
         incident=technical, step__anchor=EscalationStep.Anchor.RESPONSE_BREACH).exists()
 
 
+def test_a_breach_step_on_business_hours_counts_office_hours_from_the_breach(
+    declare, make_user, severities, quiet_impact_rules
+):
+    """P1 runs on a 24x7 clock, but a breach step set to business hours waits four office
+    hours (Mon-Fri 09:00-17:00 Amsterdam): breached at 14:00 on Monday, three hours that day
+    and one on Tuesday morning. A step on the severity's clock counts real time."""
+    duty_manager = make_user("Responder", username="dutymanager")
+    ladder = build_ladder("infra", "Infrastructure escalation", [("Duty manager", duty_manager)])
+    policy = type_policy(severities["P1"], "infrastructure", ladder)
+    for order, (clock, action) in enumerate([("business_hours", "Office hours"),
+                                             ("severity", "Around the clock")], start=1):
+        policy.steps.create(order=order, anchor=EscalationStep.Anchor.RESPONSE_BREACH,
+                            delay=4 * HOUR, clock=clock, action=action,
+                            level=ladder.levels.get())
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", incident_type=of_type("infrastructure"))
+    sweep_at(START + 4 * HOUR)  # the response breach, 14:00 in Amsterdam
+    sweep_at(START + 8 * HOUR)
+    sweep_at(START + 24 * HOUR)  # Tuesday 10:00 in Amsterdam
+    assert list(EscalationEvent.objects.filter(incident=incident).order_by("at")
+                .values_list("step__action", "at")) == [
+        ("Around the clock", START + 8 * HOUR), ("Office hours", START + 24 * HOUR)]
+
+
 def test_a_type_change_moves_the_incident_to_the_new_types_ladder_firing_only_its_latest_missed_step(
     declare, make_user, severities, incident_manager, quiet_impact_rules
 ):
@@ -274,6 +298,31 @@ def test_a_type_change_moves_the_incident_to_the_new_types_ladder_firing_only_it
     assert list(EscalationEvent.objects.filter(incident=incident)
                 .values_list("level__ladder__slug", "level__number")) == [("security", 3)]
     assert told("escalation") >= {"legal"}
+
+
+def test_a_type_change_exactly_at_a_steps_due_time_fires_the_latest_of_the_two_missed_steps(
+    declare, make_user, severities, incident_manager, quiet_impact_rules
+):
+    """Catch-up counts a step due at the very moment of the change as missed, and picks the
+    latest by due time, not by the steps' order numbers (here the later step comes first)."""
+    people = {name: make_user("Responder", username=name) for name in ("secteam", "ciso", "legal")}
+    ladder = build_ladder("security", "Security incident escalation", [
+        ("Security team", people["secteam"]), ("CISO", people["ciso"]),
+        ("Executive leadership and legal counsel", people["legal"])])
+    policy = type_policy(severities["P0"], "security", ladder)
+    policy.steps.create(order=1, delay=30 * MINUTE, action="Legal",
+                        level=ladder.levels.get(number=3))
+    policy.steps.create(order=2, delay=15 * MINUTE, action="CISO decides",
+                        level=ladder.levels.get(number=2))
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0", incident_type=of_type("technical"))
+    with time_machine.travel(START + 30 * MINUTE, tick=False):
+        services.incident_update_impact(incident, by=incident_manager,
+                                        incident_type=of_type("security"), reason="A breach")
+    sweep_at(START + 30 * MINUTE)
+    sweep_at(START + 2 * HOUR)
+    assert list(EscalationEvent.objects.filter(incident=incident, level__ladder=ladder)
+                .values_list("step__action", "at")) == [("Legal", START + 30 * MINUTE)]
 
 
 def test_a_step_must_name_a_level_of_its_policys_ladder(make_user, severities):
