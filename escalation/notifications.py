@@ -172,29 +172,30 @@ def notify_addresses(
     reason: str,
     addresses: Iterable[tuple[str, str]],
     title: str,
-    body: str = "",
+    body: str,
     incident=None,
 ) -> list[Notification]:
     """Queue one e-mail per (name, address) for people without a login. They get the title
     and body only: no link into the portal (the caller keeps staff links out of the body).
     About a restricted incident they get the redacted title only, as webhooks do: nobody
-    without a login may see it."""
+    without a login may see it. An address is mailed once, whatever its case or spaces."""
     content_type = ContentType.objects.get_for_model(subject)
     base = f"{content_type.pk}:{subject.pk}:{reason}"
-    now = timezone.now()
     redacted = incident is not None and incident.is_restricted
-    unique = {addr.strip().lower(): (name, addr.strip().lower())
-              for name, addr in addresses if addr and addr.strip()}
+    names_by_address = {}
+    for name, raw in addresses:
+        address = (raw or "").strip().lower()
+        if address:
+            names_by_address[address] = name
     rows = [
         Notification(
             dedup_key=f"{base}:addr:{address}:email"[:255],
             channel=Notification.Channel.EMAIL, to_address=address, to_name=name[:120],
             content_type=content_type, object_id=subject.pk, reason=reason,
             title=redacted_title(incident) if redacted else title[:255],
-            body="" if redacted else body, url="", incident=incident, created_at=now,
-            next_attempt_at=now,
+            body="" if redacted else body, incident=incident,
         )
-        for name, address in unique.values()
+        for address, name in names_by_address.items()
     ]
     return _insert(rows)
 
@@ -235,11 +236,12 @@ def inbox_mark_all_read(*, user) -> int:
 # --- Preferences -----------------------------------------------------------------------------
 
 def notification_preference_for(user) -> NotificationPreference:
-    """The person's preferences; the defaults (unsaved) when they never chose."""
+    """The person's preferences; the defaults (unsaved, saved only through
+    `notification_preference_update`) when they never chose."""
     try:
         return NotificationPreference.objects.get(user=user)
     except NotificationPreference.DoesNotExist:
-        return NotificationPreference(user=user)
+        return NotificationPreference()
 
 
 def notification_preference_update(

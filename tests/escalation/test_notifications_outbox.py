@@ -7,7 +7,7 @@ import time_machine
 
 from escalation import deadlines
 from escalation.models import Notification, NotificationPreference, WebhookEndpoint
-from escalation.notifications import notify
+from escalation.notifications import notify, notify_addresses
 from escalation.reminders import reminder_schedule
 
 from .notify_fixtures import SECRET, alice, bob  # noqa: F401
@@ -134,6 +134,53 @@ def test_telling_many_people_costs_a_fixed_number_of_queries(make_user,
         rows = notify(subject=people[0], reason="test.many", recipients=people, title="News")
 
     assert len(rows) == 11, "in-app for six, e-mail for the five who did not turn it off"
+
+
+def mail_contacts(subject, addresses, *, reason="test.contacts", title="Checkout is back",
+                  body="Payments work again since 10:40."):
+    return notify_addresses(subject=subject, reason=reason, addresses=addresses, title=title,
+                            body=body)
+
+
+def test_a_contact_gets_one_email_per_address_whatever_its_case_or_spaces(alice):
+    rows = mail_contacts(alice, [("Ops", " Ops@Example.com "), ("Ops team", "ops@example.com"),
+                                 ("No address", ""), ("Unknown", None),
+                                 ("Finance", "finance@example.com")])
+
+    assert sorted((row.to_address, row.to_name) for row in rows) == [
+        ("finance@example.com", "Finance"), ("ops@example.com", "Ops team")]
+    assert {(row.channel, row.recipient, row.reason, row.title, row.body, row.url, row.status)
+            for row in rows} == {("email", None, "test.contacts", "Checkout is back",
+                                  "Payments work again since 10:40.", "", "pending")}
+
+
+def test_each_message_to_a_contact_is_its_own_email_and_the_same_one_is_queued_once(alice, bob):
+    mail_contacts(alice, [("Ops", "ops@example.com")])
+    mail_contacts(alice, [("Ops", "ops@example.com")], reason="test.contacts.resolved")
+    mail_contacts(bob, [("Ops", "ops@example.com")])
+    again = mail_contacts(alice, [("Ops", "OPS@example.com")])
+
+    assert again == []
+    assert Notification.objects.filter(to_address="ops@example.com").count() == 3
+
+
+def test_a_contacts_long_name_title_and_address_are_cut_to_what_the_outbox_holds(alice):
+    address = "a" * 240 + "@example.com"
+    [row] = mail_contacts(alice, [("N" * 150, address)], title="T" * 300)
+
+    assert (row.to_address, row.to_name, row.title) == (address, "N" * 120, "T" * 255)
+    assert len(row.dedup_key) == 255
+
+
+def test_news_for_people_only_does_not_read_the_webhook_endpoints(alice, bob):
+    """The endpoints are read once per batch, and only when some message goes to them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    WebhookEndpoint.objects.create(name="Ops", url="https://hooks.invalid/x")
+    with CaptureQueriesContext(connection) as queries:
+        notify(subject=alice, reason="test.people", recipients=[alice, bob], title="News")
+    assert not [q for q in queries if "webhookendpoint" in q["sql"]]
 
 
 def test_a_reminder_notifies_its_recipients_when_due_and_only_once(alice, bob):

@@ -179,6 +179,26 @@ def test_preferences_show_the_defaults_before_anyone_chose(client, alice):
     assert not NotificationPreference.objects.filter(user=alice).exists()
 
 
+def test_preferences_show_what_the_person_saved(client, alice, bob):
+    NotificationPreference.objects.create(user=alice, email=False, monthly_summary=True)
+    NotificationPreference.objects.create(user=bob, email=True, weekly_summary=True)
+    client.force_login(alice)
+
+    form = client.get(reverse("notifications:preferences")).context["form"]
+
+    assert [form[name].value() for name in ("email", "weekly_summary", "monthly_summary")] == [
+        False, False, True]
+
+
+def test_a_change_of_preferences_is_in_the_history_under_the_persons_name(client, alice):
+    client.force_login(alice)
+
+    client.post(reverse("notifications:preferences"), {"weekly_summary": "on"})
+
+    change = NotificationPreference.objects.get(user=alice).history.latest()
+    assert (change.history_user, change.email, change.weekly_summary) == (alice, False, True)
+
+
 def test_turning_email_off_stops_email_but_not_the_inbox(client, alice):
     client.force_login(alice)
 

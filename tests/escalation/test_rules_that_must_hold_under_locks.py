@@ -99,3 +99,59 @@ def test_a_second_delivery_run_sends_the_other_messages_while_one_is_held_by_the
     assert [message.to for message in mail.outbox] == [[bob.email]]
     held.refresh_from_db()
     assert held.status == "pending" and held.attempts == 0
+
+
+def release_once_a_backend_waits_for_a_lock(release: threading.Event) -> None:
+    """Set `release` when some session of this database is waiting for a lock (checked
+    every 20 ms, for at most WAIT seconds)."""
+    try:
+        for _ in range(WAIT * 50):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                               "current_database() AND wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+            release.wait(0.02)
+    finally:
+        release.set()
+        connections.close_all()
+
+
+@pytest.mark.postgres
+@COMMITTED_DB
+def test_the_same_news_queued_by_two_workers_at_once_is_sent_once_without_an_error(
+    postgres, make_user
+):
+    """A timer and a retried task queue the same message at the same moment: the second
+    waits for the first's row, then skips it (ON CONFLICT DO NOTHING), instead of failing on
+    the unique key. Seen to fail with `ignore_conflicts` left out."""
+    alice = make_user()
+    inserted, release, failure = threading.Event(), threading.Event(), []
+
+    def first_worker():
+        try:
+            with transaction.atomic():
+                notify(subject=alice, reason="test.race", recipients=[alice], title="Disk full")
+                inserted.set()
+                release.wait(WAIT)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failure.append(exc)
+        finally:
+            inserted.set()
+            connections.close_all()
+
+    worker = threading.Thread(target=first_worker, name="first", daemon=True)
+    worker.start()
+    try:
+        assert inserted.wait(WAIT) and not failure, failure
+        # The first worker's rows are not committed: this one does not see them, inserts,
+        # and waits on their keys; the first commits once this one is seen waiting.
+        threading.Thread(target=release_once_a_backend_waits_for_a_lock,
+                         args=(release,), daemon=True).start()
+        second = notify(subject=alice, reason="test.race", recipients=[alice], title="Disk full")
+    finally:
+        release.set()
+        worker.join(WAIT)
+    assert not failure, failure
+    assert second == []
+    assert Notification.objects.filter(reason="test.race").count() == 2  # in-app and e-mail

@@ -93,3 +93,11 @@ def test_the_daily_log_checker_paged_for_a_restricted_report_may_see_it(make_use
     [row] = Notification.objects.filter(recipient=checker, channel="inapp",
                                         reason="triage.on_duty")
     assert SECRET_TITLE in row.title
+
+
+def test_the_inbox_shows_news_about_a_restricted_incident_to_someone_who_may_see_it(
+        restricted, security_lead, client_for):
+    [row] = [r for r in tell(restricted, [security_lead]) if r.channel == "inapp"]
+    body = client_for(security_lead).get(reverse("notifications:inbox")).content.decode()
+    assert SECRET_TITLE in body and restricted.reference in body
+    assert reverse("notifications:open", args=[row.pk]) in body
