@@ -12,6 +12,7 @@ from escalation import delivery
 from escalation.deadlines import deadlines_sweep
 from escalation.models import Notification
 from incidents import services
+from incidents.people import display_name
 from incidents.models import (
     Audience,
     CommunicationCadence,
@@ -140,7 +141,10 @@ def test_seed_002_clients_are_contacts_who_get_e_mail_without_staff_links(
     assert "/war-room/" not in message.body and "/admin/" not in message.body
     assert "Open in Firebreak" not in message.body
     assert message.body.count(STAFF_LINK_REPLACEMENT) == 2
-    assert p0.timeline.filter(text__contains="1 by e-mail to contacts").exists()
+    entry = p0.timeline.get(kind="message")
+    assert entry.text == (f"{display_name(incident_manager)} sent the clients initial notification "
+                          "“Payouts delayed” to 1 recipient (1 by e-mail to contacts).")
+    assert row.reason == "comms.status_update"
 
 
 @override_settings(SITE_URL=SITE)

@@ -5,10 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from escalation.deadlines import deadlines_sweep
 from escalation.models import Notification
 from incidents import services
+from incidents.models import SeverityLevel
+from incidents.warroom.rendering import format_datetime
 from incidents.warroom.communications import cadence_status, next_update_due, status_update_send
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +66,38 @@ def test_an_overdue_update_reminds_the_lead_and_the_manager_once(incident):
         deadlines_sweep()
     assert reminders().count() == 4, "a reminder fires once, not on every sweep"
     assert incident.timeline.filter(kind="sla", data__audience="stakeholders").count() == 1
+
+
+def test_the_overdue_reminder_says_which_update_was_due_when_and_links_the_war_room(incident):
+    due = START + timedelta(minutes=30)
+    with at(31):
+        deadlines_sweep()
+    room = reverse("warroom:room", kwargs={"reference": incident.reference})
+    assert {(n.title, n.body, n.url, n.incident_id) for n in reminders()} == {(
+        f"{incident.reference}: the update for internal stakeholders is overdue",
+        f"An update for internal stakeholders on {incident.reference} “Checkout down” was due "
+        f"at {format_datetime(due)}. Send one from the war room.", room, incident.pk)}
+    entry = incident.timeline.get(kind="sla", data__audience="stakeholders")
+    assert entry.text == (
+        f"The update for internal stakeholders was due at {format_datetime(due)} and has not "
+        "been sent; the communications lead and incident manager were reminded.")
+
+
+def test_a_severity_change_counts_the_next_update_from_the_change_for_every_audience(
+    incident, responder, incident_manager
+):
+    """Stakeholders had an update, customers had none: after the change to P1 both wait one
+    P1 interval from the change (customers' first update within four hours)."""
+    with at(10):
+        send(incident, responder)
+    with at(20):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P1"),
+                                          reason="Re-assessed")
+    changed = START + timedelta(minutes=20)
+    assert next_update_due(incident, "stakeholders") == changed + timedelta(hours=2)
+    assert next_update_due(incident, "customer") == changed + timedelta(hours=4)
+    assert next_update_due(incident, "executives") == changed + timedelta(hours=12)
 
 
 def test_sending_an_update_restarts_the_clock(incident, responder):
