@@ -279,20 +279,29 @@ def test_a_breach_step_on_business_hours_counts_office_hours_from_the_breach(
         ("Around the clock", START + 8 * HOUR), ("Office hours", START + 24 * HOUR)]
 
 
+def security_ladder_of_three(make_user) -> EscalationLadder:
+    """The security team, the CISO (`ciso`) and legal counsel (`legal`) at levels 1 to 3."""
+    people = {name: make_user("Responder", username=name) for name in ("secteam", "ciso", "legal")}
+    return build_ladder("security", "Security incident escalation", [
+        ("Security team", people["secteam"]), ("CISO", people["ciso"]),
+        ("Executive leadership and legal counsel", people["legal"])])
+
+
+def make_it_a_security_incident_at(moment, incident, *, by) -> None:
+    with time_machine.travel(moment, tick=False):
+        services.incident_update_impact(incident, by=by, incident_type=of_type("security"),
+                                        reason="A breach")
+
+
 def test_a_type_change_moves_the_incident_to_the_new_types_ladder_firing_only_its_latest_missed_step(
     declare, make_user, severities, incident_manager, quiet_impact_rules
 ):
-    people = {name: make_user("Responder", username=name) for name in ("secteam", "ciso", "legal")}
-    ladder = build_ladder("security", "Security incident escalation", [
-        ("Security team", people["secteam"]), ("CISO", people["ciso"]),
-        ("Executive leadership and legal counsel", people["legal"])])
+    ladder = security_ladder_of_three(make_user)
     climb(type_policy(severities["P0"], "security", ladder),
           [(timedelta(0), "Contain"), (15 * MINUTE, "CISO decides"), (30 * MINUTE, "Legal")])
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P0", incident_type=of_type("technical"))
-    with time_machine.travel(START + 40 * MINUTE, tick=False):
-        services.incident_update_impact(incident, by=incident_manager,
-                                        incident_type=of_type("security"), reason="A breach")
+    make_it_a_security_incident_at(START + 40 * MINUTE, incident, by=incident_manager)
     sweep_at(START + 41 * MINUTE)
     sweep_at(START + 2 * HOUR)  # the standard ladder's steps were called off
     assert list(EscalationEvent.objects.filter(incident=incident)
@@ -305,10 +314,7 @@ def test_a_type_change_exactly_at_a_steps_due_time_fires_the_latest_of_the_two_m
 ):
     """Catch-up counts a step due at the very moment of the change as missed, and picks the
     latest by due time, not by the steps' order numbers (here the later step comes first)."""
-    people = {name: make_user("Responder", username=name) for name in ("secteam", "ciso", "legal")}
-    ladder = build_ladder("security", "Security incident escalation", [
-        ("Security team", people["secteam"]), ("CISO", people["ciso"]),
-        ("Executive leadership and legal counsel", people["legal"])])
+    ladder = security_ladder_of_three(make_user)
     policy = type_policy(severities["P0"], "security", ladder)
     policy.steps.create(order=1, delay=30 * MINUTE, action="Legal",
                         level=ladder.levels.get(number=3))
@@ -316,9 +322,7 @@ def test_a_type_change_exactly_at_a_steps_due_time_fires_the_latest_of_the_two_m
                         level=ladder.levels.get(number=2))
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P0", incident_type=of_type("technical"))
-    with time_machine.travel(START + 30 * MINUTE, tick=False):
-        services.incident_update_impact(incident, by=incident_manager,
-                                        incident_type=of_type("security"), reason="A breach")
+    make_it_a_security_incident_at(START + 30 * MINUTE, incident, by=incident_manager)
     sweep_at(START + 30 * MINUTE)
     sweep_at(START + 2 * HOUR)
     assert list(EscalationEvent.objects.filter(incident=incident, level__ladder=ladder)

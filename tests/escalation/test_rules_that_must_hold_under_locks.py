@@ -26,30 +26,38 @@ WAIT = 20  # seconds; reached only when something is broken
 
 
 @contextlib.contextmanager
-def another_worker_holding(model, pk):
-    """Another connection (a second worker) holds the row `pk` locked until the block ends."""
-    locked, release, failure = threading.Event(), threading.Event(), []
+def another_worker_in_a_transaction(work):
+    """Another connection (a second worker) runs `work` in a transaction and keeps it open
+    until the block ends or the yielded `release` is set; then it commits. Also yields the
+    list its error goes to, to check once the block has ended."""
+    started, release, failure = threading.Event(), threading.Event(), []
 
-    def hold():
+    def run():
         try:
             with transaction.atomic():
-                list(model.objects.select_for_update().filter(pk=pk).values_list("pk"))
-                locked.set()
+                work()
+                started.set()
                 release.wait(WAIT)
         except Exception as exc:  # noqa: BLE001 - reported by the test below
             failure.append(exc)
         finally:
-            locked.set()
+            started.set()
             connections.close_all()
 
-    worker = threading.Thread(target=hold, name="holder", daemon=True)
+    worker = threading.Thread(target=run, name="other worker", daemon=True)
     worker.start()
     try:
-        assert locked.wait(WAIT) and not failure, f"the other worker could not lock: {failure}"
-        yield
+        assert started.wait(WAIT) and not failure, f"the other worker failed: {failure}"
+        yield release, failure
     finally:
         release.set()
         worker.join(WAIT)
+
+
+def another_worker_holding(model, pk):
+    """Another connection (a second worker) holds the row `pk` locked until the block ends."""
+    return another_worker_in_a_transaction(
+        lambda: list(model.objects.select_for_update().filter(pk=pk).values_list("pk")))
 
 
 @contextlib.contextmanager
@@ -126,32 +134,14 @@ def test_the_same_news_queued_by_two_workers_at_once_is_sent_once_without_an_err
     waits for the first's row, then skips it (ON CONFLICT DO NOTHING), instead of failing on
     the unique key. Seen to fail with `ignore_conflicts` left out."""
     alice = make_user()
-    inserted, release, failure = threading.Event(), threading.Event(), []
-
-    def first_worker():
-        try:
-            with transaction.atomic():
-                notify(subject=alice, reason="test.race", recipients=[alice], title="Disk full")
-                inserted.set()
-                release.wait(WAIT)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failure.append(exc)
-        finally:
-            inserted.set()
-            connections.close_all()
-
-    worker = threading.Thread(target=first_worker, name="first", daemon=True)
-    worker.start()
-    try:
-        assert inserted.wait(WAIT) and not failure, failure
+    first = another_worker_in_a_transaction(
+        lambda: notify(subject=alice, reason="test.race", recipients=[alice], title="Disk full"))
+    with first as (release, failure):
         # The first worker's rows are not committed: this one does not see them, inserts,
         # and waits on their keys; the first commits once this one is seen waiting.
         threading.Thread(target=release_once_a_backend_waits_for_a_lock,
                          args=(release,), daemon=True).start()
         second = notify(subject=alice, reason="test.race", recipients=[alice], title="Disk full")
-    finally:
-        release.set()
-        worker.join(WAIT)
     assert not failure, failure
     assert second == []
     assert Notification.objects.filter(reason="test.race").count() == 2  # in-app and e-mail
