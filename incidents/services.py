@@ -495,7 +495,10 @@ def incident_change_severity(
         raise ActionRefused(f"{incident.reference} is already {severity}.")
     incident.severity = severity
     _save(incident, by=by, reason=reason)
-    direction = "raised" if severity.rank < old.rank else "lowered"
+    if severity.rank == old.rank:  # a retired level and the one in use at its rank
+        direction = "changed"
+    else:
+        direction = "raised" if severity.rank < old.rank else "lowered"
     timeline_record(
         incident,
         kind=TimelineEntry.Kind.SEVERITY,

@@ -15,9 +15,9 @@
 #   scripts/mutation.sh                                      every rule module in one mutmut run
 #   scripts/mutation.sh "postmortems.roi.*"                  some (mutmut mutant-name patterns)
 #
-# A --module run works in its own copy of the project, mutants-by-module/<module>/, whose
-# pyproject.toml only mutates that module and selects only its tests (pyproject.toml itself is
-# left alone); see scripts/mutation_workdir.py. Work is kept there (and in ./mutants/ for a run
+# A --module run works in its own copy of the project, mutants-by-module/<module>/ (or under
+# $MUTATION_WORK_ROOT), whose pyproject.toml only mutates that module and selects only its
+# tests (pyproject.toml itself is left alone); see scripts/mutation_workdir.py. Work is kept there (and in ./mutants/ for a run
 # of everything): a second run only tests what changed (delete the folder to start afresh).
 #
 # Needs PostgreSQL like the suite: TEST_POSTGRES_URL (default: a `firebreak_mutation` database on
@@ -93,7 +93,7 @@ case "${1:-}" in
                     'QUIET=1 TEST_POSTGRES_URL="${TEST_POSTGRES_URL}_$0" run_module "$1" ""'
         fi
         echo "== all modules: $(( (SECONDS - started) / 60 )) min =="
-        "$PY" scripts/mutation_report.py mutants-by-module/* ;;
+        "$PY" scripts/mutation_report.py "${MUTATION_WORK_ROOT:-mutants-by-module}"/* ;;
     *)
         "$PY" -m mutmut run --max-children 1 "$@" || echo "mutmut stopped with status $?" >&2
         "$PY" scripts/mutation_report.py ;;

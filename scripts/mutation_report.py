@@ -2,80 +2,120 @@
 
 Killed (a test failed, or the mutant timed out) over all mutants made in the module; a mutant no
 test reaches counts as a survivor. Survivors listed in tests/mutation_equivalent.txt (a mutant
-name, then one line of why no behaviour can tell it apart) are shown apart and left out of the
-score. Prints each module's score and its other survivors (`mutmut show NAME` shows the change)."""
+name, the fingerprint of its code, then one line of why no behaviour can tell it apart) are shown
+apart and left out of the score; a run skips those whose code still has the listed fingerprint
+(tests/mutation_runs.py). Prints each module's score and its other survivors (`mutmut show NAME`
+shows the change).
+
+    scripts/mutation_report.py [FOLDER...]          the scores of runs in these folders
+    scripts/mutation_report.py --survivors FOLDER   the survivors' names, one a line
+    scripts/mutation_report.py --stamp FOLDER...    record the fingerprint of each listed
+                                                    equivalent these runs tested and saw survive"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.mutation_runs import (  # noqa: E402  (the project root is on the path from here)
+    EQUIVALENTS_FILE,
+    SKIPPED,
+    fingerprint,
+    listed_equivalents,
+    mutated_file,
+)
+
 KILLED = {1, 3, 24, -24, 36, 37, 152, 255}  # failed test, pytest error, timeouts, type check
-EQUIVALENT_FILE = Path("tests/mutation_equivalent.txt")
 TARGET = 85.0
 
 
-def equivalents() -> dict[str, str]:
-    if not EQUIVALENT_FILE.exists():
-        return {}
-    found = {}
-    for line in EQUIVALENT_FILE.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, reason = line.partition(" ")
-            found[name] = reason.strip()
-    return found
+def results_in(folders: list[str]):
+    """(module, its mutants folder, {mutant: exit code}) of each module mutmut checked."""
+    for folder in folders:
+        mutants = Path(folder) / "mutants"
+        for meta in sorted(mutants.rglob("*.py.meta")):
+            results = json.loads(meta.read_text()).get("exit_code_by_key", {})
+            yield str(meta.relative_to(mutants))[: -len(".meta")], mutants, results
 
 
 def survivors_in(folder: str) -> list[str]:
-    """Every surviving mutant (equivalent ones too) of a run in `folder`."""
-    names = []
-    for meta in sorted((Path(folder) / "mutants").rglob("*.py.meta")):
-        results = json.loads(meta.read_text()).get("exit_code_by_key", {})
-        names += [name for name, code in results.items()
-                  if code is not None and code not in KILLED]
-    return sorted(names)
+    """Every surviving mutant (listed equivalents too, unless the run skipped them)."""
+    return sorted(name for _, _, results in results_in([folder])
+                  for name, code in results.items()
+                  if code is not None and code not in KILLED | {SKIPPED})
+
+
+def tested_equivalents(folders: list[str]) -> dict[str, str | None]:
+    """Each listed mutant that these runs tested and saw survive, with its code's fingerprint."""
+    listed = listed_equivalents(EQUIVALENTS_FILE)
+    return {name: fingerprint(name, mutated_file(name, mutants).read_text())
+            for _, mutants, results in results_in(folders)
+            for name, code in results.items()
+            if name in listed and code is not None and code not in KILLED | {SKIPPED}}
+
+
+def stamp(folders: list[str]) -> int:
+    """Write the fingerprint of every listed equivalent these runs saw survive into its line."""
+    found, listed = tested_equivalents(folders), listed_equivalents(EQUIVALENTS_FILE)
+    lines = []
+    for line in EQUIVALENTS_FILE.read_text().splitlines(keepends=True):
+        name = line.partition(" ")[0]
+        if found.get(name) and not line.startswith("#"):
+            line = f"{name} sha:{found[name]} {listed[name][1]}\n"
+        lines.append(line)
+    EQUIVALENTS_FILE.write_text("".join(lines))
+    print(f"Stamped {sum(1 for value in found.values() if value)} listed equivalents.")
+    return 0
 
 
 def main(folders: list[str]) -> int:
     """folders: where mutmut ran (each holds a mutants/ folder); by default this one."""
-    known = equivalents()
+    folders = folders or ["."]
+    listed = listed_equivalents(EQUIVALENTS_FILE)
     rows, below, killed_equivalents = [], 0, []
-    metas = [(Path(folder) / "mutants", meta) for folder in folders or ["."]
-             for meta in sorted((Path(folder) / "mutants").rglob("*.py.meta"))]
-    for mutants, meta in metas:
-        results = json.loads(meta.read_text()).get("exit_code_by_key", {})
+    for module, _, results in results_in(folders):
         checked = {name: code for name, code in results.items() if code is not None}
         if not checked:
             continue
-        module = str(meta.relative_to(mutants))[: -len(".meta")]
         survivors = sorted(name for name, code in checked.items()
-                           if code not in KILLED and name not in known)
-        equivalent = [name for name in checked if name in known]
+                           if code not in KILLED and name not in listed)
+        equivalent = [name for name in checked if name in listed]
         # An equivalent mutant cannot be killed by a test that passes on the real code: one
         # that was means its line is stale, or the run failed every test (a broken set-up).
         killed_equivalents += [name for name in equivalent if checked[name] in KILLED]
+        skipped = sum(1 for name in equivalent if checked[name] == SKIPPED)
         counted = len(checked) - len(equivalent)
         killed = counted - len(survivors)
         score = 100.0 * killed / counted if counted else 100.0
         below += score < TARGET
-        rows.append((module, killed, counted, len(equivalent), score, survivors,
+        rows.append((module, killed, counted, len(equivalent), skipped, score, survivors,
                      len(results) - len(checked)))
     if not rows:
         print("No mutation results yet: run scripts/mutation.sh first.")
         return 1
-    print(f"{'module':45} {'killed':>7} {'of':>5} {'equiv.':>6} {'score':>7}  not run")
-    for module, killed, counted, equivalent, score, _, not_run in rows:
-        print(f"{module:45} {killed:7} {counted:5} {equivalent:6} {score:6.1f}%  {not_run}")
+    print(f"{'module':45} {'killed':>7} {'of':>5} {'equiv.':>6} {'score':>7}  not run"
+          "  (equiv.: listed as equivalent, of which skipped)")
+    for module, killed, counted, equivalent, skipped, score, _, not_run in rows:
+        print(f"{module:45} {killed:7} {counted:5} {equivalent:6} {score:6.1f}%  {not_run}"
+              f"  ({skipped} skipped)")
     for module, *_, survivors, _ in rows:
         if survivors:
             print(f"\nSurvivors in {module} ({len(survivors)}):")
             for name in survivors:
                 print(f"  {name}")
+    unstamped = sorted(name for name, found in tested_equivalents(folders).items()
+                       if listed[name][0] != found)
+    if unstamped:
+        print(f"\nListed as equivalent, tested because its code is new since it was listed, "
+              f"and still surviving ({len(unstamped)}): check its reason still holds, then "
+              f"`scripts/mutation_report.py --stamp FOLDER` records its code's fingerprint:")
+        for name in unstamped:
+            print(f"  {name}")
     if killed_equivalents:
         print(f"\nListed as equivalent but killed ({len(killed_equivalents)}): a stale line in "
-              f"{EQUIVALENT_FILE}, or a run whose tests all failed (check its mutmut-run.log):")
+              f"{EQUIVALENTS_FILE}, or a run whose tests all failed (check its mutmut-run.log):")
         for name in sorted(killed_equivalents):
             print(f"  {name}")
     print(f"\n{below} module(s) below {TARGET:.0f}%.")
@@ -86,4 +126,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--survivors"]:
         print("\n".join(survivors_in(sys.argv[2])))
         sys.exit(0)
+    if sys.argv[1:2] == ["--stamp"]:
+        sys.exit(stamp(sys.argv[2:] or ["."]))
     sys.exit(main(sys.argv[1:]))

@@ -25,7 +25,8 @@ from mutation_undecorate import undecorate
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES_FILE = ROOT / "scripts" / "mutation_modules.toml"
-WORK_ROOT = ROOT / "mutants-by-module"
+# MUTATION_WORK_ROOT: another place for the copies (e.g. a fresh run beside kept work).
+WORK_ROOT = Path(os.environ.get("MUTATION_WORK_ROOT", ROOT / "mutants-by-module"))
 # The tests that a one-module run never selects, whatever its list says (see [tool.mutmut]):
 # browser and Celery tests, which need a live server and workers.
 MARKERS = ["-m", "not browser and not integration"]

@@ -60,18 +60,30 @@ def postgres(db, settings):
 COMMITTED_DB = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+def pytest_sessionstart(session):
+    """In a mutmut run of one mutant: a mutant listed as equivalent is not tested again."""
+    if mutation_runs.running_a_mutant():
+        mutation_runs.skip_a_listed_equivalent()
+
+
 def pytest_collection_modifyitems(config, items):
-    """In a mutmut run of one mutant (scripts/mutation.sh): no second migration, fastest
-    tests first."""
+    """In a mutmut run of one mutant (scripts/mutation.sh): no second migration, the tests
+    likeliest to kill it first."""
     global _reusing_the_migrated_database
     if mutation_runs.running_a_mutant():
-        mutation_runs.fastest_first(items)
+        mutation_runs.likeliest_killers_first(items)
         if not any(mutation_runs.commits(item) for item in items):
             mutation_runs.reuse_the_migrated_test_database()
             _reusing_the_migrated_database = True
 
 
 _reusing_the_migrated_database = False
+
+
+def pytest_runtest_logreport(report):
+    """In a mutmut run of one mutant: remember which test killed it."""
+    if report.failed and mutation_runs.running_a_mutant():
+        mutation_runs.record_a_killer(report.nodeid)
 
 
 # Settings are configured before this conftest is imported, the test database not yet.

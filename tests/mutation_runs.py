@@ -2,17 +2,23 @@
 
 mutmut forks a fresh pytest session for every mutant, from a process that has already run the
 selection once (its "stats" run, which created and migrated the test database with
---reuse-db). Two costs of that session do nothing for a mutant and are skipped:
+--reuse-db). Three costs of that session do nothing for a mutant and are cut:
 - pytest-django's `--reuse-db` still runs `migrate` (the migration graph, 87 migrations'
   states) and serializes the seeded rows: about 0.4 s, on a mutant whose tests may take less;
-- its tests run in mutmut's order, which is a set's: the fastest first means a killed mutant
-  usually stops (`-x`) after its cheapest failing test.
+- its tests run in mutmut's order, which is a set's: running first the tests that killed
+  other mutants of the same function, then the fastest, means a killed mutant usually stops
+  (`-x`) at its first test;
+- a mutant listed as equivalent survives by definition, after every test of its function:
+  it is skipped while its code is what was listed.
 The set-up stays as always when a selected test commits (it needs the seeded rows' snapshot),
 and outside a mutant's run: the full suite and mutmut's own runs ("stats", the forced
 failure, the clean run)."""
 
 from __future__ import annotations
 
+import ast
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -61,11 +67,105 @@ def reuse_the_migrated_test_database() -> None:
     BaseDatabaseCreation.create_test_db = create_test_db
 
 
-def fastest_first(items: list) -> None:
-    """Order the tests by the time each took in mutmut's stats run (its mutmut-stats.json,
-    in the folder the tests run from); tests it did not time go last, in their own order."""
+# The test that failed on each killed mutant, with the mutant's function, one a line: a test
+# that killed one mutant of a function usually kills its next one too, so it runs first.
+KILLERS_FILE = Path("mutation-killers.tsv")
+
+
+def likeliest_killers_first(items: list) -> None:
+    """Order the tests that killed another mutant of this mutant's function (in this run or
+    an earlier one in the same folder) first, then the rest; each part fastest first, by the
+    times of mutmut's stats run (its mutmut-stats.json, in the folder the tests run from).
+    Tests it did not time go last, in their own order."""
     stats = Path("mutmut-stats.json")
-    if not stats.exists():
+    duration = json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
+    function = _function_of(os.environ.get("MUTANT_UNDER_TEST", ""))
+    killers = set()
+    if KILLERS_FILE.exists():
+        for line in KILLERS_FILE.read_text().splitlines():
+            killed, _, test = line.partition("\t")
+            if killed == function:
+                killers.add(test)
+    items.sort(key=lambda item: (item.nodeid not in killers,
+                                 duration.get(item.nodeid, float("inf"))))
+
+
+def record_a_killer(nodeid: str) -> None:
+    """The test `nodeid` failed on the mutant under test (pytest stops there, -x)."""
+    with KILLERS_FILE.open("a") as killers:
+        killers.write(f"{_function_of(os.environ.get('MUTANT_UNDER_TEST', ''))}\t{nodeid}\n")
+
+
+def _function_of(mutant: str) -> str:
+    return mutant.rpartition("__mutmut_")[0]
+
+
+# Mutants listed in tests/mutation_equivalent.txt survive every run by definition, and a
+# survivor costs its function's whole test selection (most of a run's time went to them).
+# One whose code is still what was listed is not tested again: mutmut records it as skipped.
+# Set MUTATION_CHECK_EQUIVALENTS=1 to test them all the same (a listed mutant that a test
+# kills is then reported as a stale line).
+EQUIVALENTS_FILE = Path("tests/mutation_equivalent.txt")
+SKIPPED = 34  # mutmut's exit code for "skipped"
+_FINGERPRINT_TAG = "sha:"
+
+
+def listed_equivalents(path: Path = EQUIVALENTS_FILE) -> dict[str, tuple[str | None, str]]:
+    """Each listed mutant's (fingerprint, reason). A line is the mutant's name, optionally
+    `sha:` and the fingerprint of its code when it was listed, then why it is equivalent."""
+    if not path.exists():
+        return {}
+    listed = {}
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, rest = line.partition(" ")
+        first, _, after = rest.partition(" ")
+        if first.startswith(_FINGERPRINT_TAG):
+            listed[name] = (first.removeprefix(_FINGERPRINT_TAG), after.strip())
+        else:
+            listed[name] = (None, rest.strip())
+    return listed
+
+
+def mutated_file(mutant: str, mutants: Path = Path(".")) -> Path:
+    """Where mutmut wrote the module of `mutant` (module.x_function__mutmut_N)."""
+    module = mutant.rpartition(".")[0].replace(".", "/")
+    path = mutants / f"{module}.py"
+    return path if path.exists() else mutants / module / "__init__.py"
+
+
+def fingerprint(mutant: str, code: str) -> str | None:
+    """A short hash of the mutant's function and of the original it was made from, as mutmut
+    wrote them in `code`: it changes when either does, so a listed equivalent is tested again
+    after its function is edited (mutant numbers shift too). None when `code` has no such
+    mutant."""
+    function = mutant.rpartition(".")[2]
+    original = function.rpartition("__mutmut_")[0] + "__mutmut_orig"
+    functions = _functions_in(code)
+    if function not in functions or original not in functions:
+        return None
+    dumped = "\n".join(functions[name] for name in (original, function))
+    return hashlib.sha256(dumped.encode()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=4)
+def _functions_in(code: str) -> dict[str, str]:
+    """Every function of `code` by name, as its arguments and body (the name left out)."""
+    return {node.name: ast.dump(node.args) + ast.dump(ast.Module(body=node.body, type_ignores=[]))
+            for node in ast.walk(ast.parse(code))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def skip_a_listed_equivalent() -> None:
+    """In the session of one mutant: end it at once as skipped when the mutant is listed as
+    equivalent with the fingerprint of its current code."""
+    if os.environ.get("MUTATION_CHECK_EQUIVALENTS"):
         return
-    duration = json.loads(stats.read_text()).get("duration_by_test", {})
-    items.sort(key=lambda item: duration.get(item.nodeid, float("inf")))
+    name = os.environ.get("MUTANT_UNDER_TEST", "")
+    listed = listed_equivalents().get(name)
+    if listed and listed[0] and listed[0] == fingerprint(name, mutated_file(name).read_text()):
+        import pytest
+
+        pytest.exit(f"{name} is listed as equivalent (tests/mutation_equivalent.txt)",
+                    returncode=SKIPPED)

@@ -9,7 +9,7 @@ import time_machine
 
 from incidents import services
 from incidents.errors import ActionRefused, Conflict
-from incidents.models import Incident, TimelineEntry
+from incidents.models import Incident, SeverityLevel, TimelineEntry
 
 from .conftest import walk
 
@@ -114,6 +114,23 @@ def test_raising_severity_is_audited_with_the_reason(incident_in, incident_manag
     assert entry.text == ("Ivan Manager raised the severity from P2 to P0. "
                           "Reason: All card payments fail")
     assert entry.is_key_event
+
+
+def test_moving_between_two_levels_of_one_rank_neither_raises_nor_lowers_the_severity(
+        incident_in, incident_manager, severities):
+    """A retired level keeps its rank: moving an incident from it to the level now in use at
+    that rank is a change of name, not of urgency."""
+    incident = incident_in(State.TRIAGED, severity="P2")
+    retired = severities["P2"]
+    retired.is_active = False
+    retired.save()
+    successor = SeverityLevel.objects.get(pk=retired.pk)
+    successor.pk, successor.code, successor.name, successor.is_active = None, "P2-new", "Major", True
+    successor.save()
+    incident = services.incident_change_severity(incident, by=incident_manager,
+                                                 severity=successor, reason="Renamed levels")
+    entry = incident.timeline.filter(kind="severity").get()
+    assert entry.text.startswith("Ivan Manager changed the severity from P2 to P2-new.")
 
 
 def test_lowering_severity_is_audited_with_the_reason(incident_in, incident_manager, severities):
@@ -310,6 +327,10 @@ def test_changing_the_affected_services_is_recorded_and_versioned(declare, incid
         services.incident_update_impact(incident, by=incident_manager, services=[payments],
                                         expected_version=version)
     assert list(incident.services.all()) == [website]
+    incident = services.incident_update_impact(incident, by=incident_manager,
+                                               services=[website, payments])
+    both = incident.timeline.filter(kind="impact").latest("id")
+    assert both.data["services"] == ["Public website", "Payments, Public website"]
 
 
 def test_joining_and_leaving_a_response_is_on_the_timeline_once_each(incident_in, responder):

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from escalation.models import Notification
 from incidents import services
 from incidents.errors import ActionRefused
-from incidents.models import StatusUpdate
+from incidents.models import MessageTemplate, StatusUpdate
 from incidents.warroom.communications import audience_recipients, status_update_send
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +83,60 @@ def test_only_customer_updates_can_be_published(p0, incident_manager):
         send(p0, incident_manager, audience="executives", is_public=True)
     assert not StatusUpdate.objects.exists()
     assert send(p0, incident_manager, audience="customer", is_public=True).is_public
+
+
+def test_the_timeline_says_who_sent_what_to_how_many_and_that_it_was_published(
+        p0, incident_manager, subscribe, make_user):
+    for username in ("ella", "gina"):
+        subscribe("customer", user=make_user(username=username))
+    update = send(p0, incident_manager, audience="customer", is_public=True)
+
+    entry = p0.timeline.filter(kind="message").get()
+    assert entry.text == ("Ivan Manager sent the customers update “Checkout degraded” to "
+                          "2 recipients, published on the status page.")
+    assert entry.author == incident_manager
+    assert entry.occurred_at == update.sent_at  # not the moment the entry was written
+    # What the admin's timeline entry shows about it.
+    assert entry.data == {"status_update": update.pk, "audience": "customer",
+                          "stage": "update", "public": True}
+
+
+def test_a_routine_update_is_not_a_key_event_and_a_first_or_resolution_message_is(
+        p0, incident_manager):
+    for stage in ("update", "initial", "resolution"):
+        status_update_send(p0, by=incident_manager, audience="stakeholders", stage=stage,
+                           subject=f"The {stage}", body="News.")
+    entries = p0.timeline.filter(kind="message")
+    assert {e.data["stage"]: e.is_key_event for e in entries} == {
+        "update": False, "initial": True, "resolution": True}
+    assert all(e.text.endswith("” to 0 recipients.") for e in entries), "not published"
+
+
+def test_an_update_refused_says_every_reason_in_words(p0, incident_manager, responder):
+    with pytest.raises(ActionRefused) as refused:
+        status_update_send(p0, by=incident_manager, audience="nobody", stage="update",
+                           subject="  ", body="\n")
+    assert refused.value.reasons == ["Choose an audience.", "The message needs a subject.",
+                                     "The message needs a body."]
+    with pytest.raises(ActionRefused) as refused:
+        send(p0, incident_manager, audience="executives", is_public=True)
+    assert refused.value.reasons == [
+        "Updates for executives cannot be published on the status page; choose an audience "
+        "that may publish (customers)."]
+    with pytest.raises(ActionRefused) as refused:
+        send(p0, responder)
+    assert refused.value.reasons == [
+        "Only the incident manager, the communications lead or a manager may send status "
+        "updates."]
+    assert not StatusUpdate.objects.exists()
+
+
+def test_an_update_remembers_its_template_and_a_long_subject_is_cut_to_fit(
+        p0, incident_manager):
+    template = MessageTemplate.objects.filter(audience="stakeholders", stage="update").first()
+    update = status_update_send(p0, by=incident_manager, audience="stakeholders",
+                                stage="update", subject="  " + "x" * 300, body="News.",
+                                template=template)
+    update.refresh_from_db()
+    assert update.template == template
+    assert update.subject == "x" * 255

@@ -1,0 +1,136 @@
+"""Mutation runs skip the mutants listed as equivalent only while their code is what was listed
+(tests/mutation_runs.py), and the report (scripts/mutation_report.py) says which listed lines a
+run found changed or killed, and records the fingerprint of those it saw survive."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from mutmut.mutation.file_mutation import mutate_file_contents
+
+from . import mutation_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location(
+    "mutation_report", ROOT / "scripts" / "mutation_report.py")
+mutation_report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mutation_report)
+
+RULES = textwrap.dedent('''
+    def overdue(now, due):
+        return now > due
+
+
+    def label(count):
+        return "none" if count == 0 else str(count)
+''')
+
+# mutmut's names: the module, then x_<function>__mutmut_<n>.
+OVERDUE_FLIPPED = "billing.rules.x_overdue__mutmut_1"
+
+
+def mutated(source: str) -> str:
+    """The module as mutmut writes it into mutants/: every mutant, behind a trampoline."""
+    return mutate_file_contents("billing/rules.py", source).code
+
+
+def test_a_mutants_fingerprint_stays_while_its_function_stays_and_changes_when_it_is_edited():
+    before = mutation_runs.fingerprint(OVERDUE_FLIPPED, mutated(RULES))
+    assert before
+
+    moved_and_elsewhere_edited = "\n\n# a comment that moves every line\n" + RULES.replace(
+        'str(count)', 'f"{count} items"')
+    assert mutation_runs.fingerprint(OVERDUE_FLIPPED, mutated(moved_and_elsewhere_edited)) == before
+
+    edited = RULES.replace("now > due", "now >= due")
+    assert mutation_runs.fingerprint(OVERDUE_FLIPPED, mutated(edited)) not in {before, None}
+    assert mutation_runs.fingerprint("billing.rules.x_overdue__mutmut_99", mutated(RULES)) is None
+
+
+def a_run(tmp_path: Path, source: str, results: dict[str, int]) -> Path:
+    """A work folder as a mutmut run leaves it: the mutated module and each mutant's result."""
+    module = tmp_path / "run" / "mutants" / "billing" / "rules.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(mutated(source))
+    Path(f"{module}.meta").write_text(json.dumps({"exit_code_by_key": results}))
+    return tmp_path / "run"
+
+
+@pytest.fixture
+def equivalents_file(tmp_path, monkeypatch):
+    path = tmp_path / "mutation_equivalent.txt"
+    monkeypatch.setattr(mutation_report, "EQUIVALENTS_FILE", path)
+    return path
+
+
+def test_a_listed_mutant_is_skipped_only_while_its_code_has_the_listed_fingerprint(
+        tmp_path, monkeypatch):
+    run = a_run(tmp_path, RULES, {})
+    listed = tmp_path / "run" / "mutants" / "tests" / "mutation_equivalent.txt"
+    listed.parent.mkdir()
+    current = mutation_runs.fingerprint(OVERDUE_FLIPPED, mutated(RULES))
+    monkeypatch.chdir(run / "mutants")  # where mutmut runs a mutant's tests
+    monkeypatch.setenv("MUTANT_UNDER_TEST", OVERDUE_FLIPPED)
+
+    listed.write_text(f"{OVERDUE_FLIPPED} sha:{current} a reason\n")
+    with pytest.raises(pytest.exit.Exception) as ended:
+        mutation_runs.skip_a_listed_equivalent()
+    assert ended.value.returncode == mutation_runs.SKIPPED
+
+    monkeypatch.setenv("MUTATION_CHECK_EQUIVALENTS", "1")
+    mutation_runs.skip_a_listed_equivalent()  # asked to test them all: it runs
+    monkeypatch.delenv("MUTATION_CHECK_EQUIVALENTS")
+
+    for stale in (f"{OVERDUE_FLIPPED} sha:0123456789ab a reason\n",  # its function changed
+                  f"{OVERDUE_FLIPPED} a reason without a fingerprint\n"):
+        listed.write_text(stale)
+        mutation_runs.skip_a_listed_equivalent()  # tested again: no exit
+
+
+def test_the_report_leaves_listed_equivalents_out_of_the_score_and_names_the_changed_and_killed(
+        tmp_path, equivalents_file, capsys):
+    edited = RULES.replace("now > due", "now >= due")
+    names = [f"billing.rules.x_overdue__mutmut_{n}" for n in (1, 2)]
+    old = {name: mutation_runs.fingerprint(name, mutated(RULES)) for name in names}
+    equivalents_file.write_text(
+        f"# a comment\n{names[0]} sha:{old[names[0]]} first reason\n"
+        f"{names[1]} sha:{old[names[1]]} second reason\n")
+    run = a_run(tmp_path, edited, {names[0]: 0, names[1]: 1,
+                                   "billing.rules.x_label__mutmut_1": 1,
+                                   "billing.rules.x_label__mutmut_2": 0})
+
+    assert mutation_report.main([str(run)]) == 1  # a listed mutant was killed: a stale line
+    shown = capsys.readouterr().out
+    assert "billing/rules.py                                    1     2      2   50.0%" in shown
+    assert "Survivors in billing/rules.py (1):\n  billing.rules.x_label__mutmut_2" in shown
+    changed = shown.split("still surviving (1)")[1].split("Listed as equivalent but killed")[0]
+    assert names[0] in changed and names[1] not in changed
+    assert f"Listed as equivalent but killed (1): a stale line in {equivalents_file}" in shown
+
+    mutation_report.stamp([str(run)])
+    assert equivalents_file.read_text() == (
+        f"# a comment\n"
+        f"{names[0]} sha:{mutation_runs.fingerprint(names[0], mutated(edited))} first reason\n"
+        f"{names[1]} sha:{old[names[1]]} second reason\n")
+
+
+def test_a_mutant_runs_first_the_tests_that_killed_other_mutants_of_its_function(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("mutmut-stats.json").write_text(json.dumps({"duration_by_test": {
+        "t::fast": 0.1, "t::slow_killer": 2.0, "t::medium": 0.5, "t::other_functions_killer": 0.3}}))
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_1")
+    mutation_runs.record_a_killer("t::slow_killer")
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_label__mutmut_1")
+    mutation_runs.record_a_killer("t::other_functions_killer")
+
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_2")
+    items = [type("Item", (), {"nodeid": nodeid})() for nodeid in
+             ("t::medium", "t::untimed", "t::other_functions_killer", "t::slow_killer", "t::fast")]
+    mutation_runs.likeliest_killers_first(items)
+    assert [item.nodeid for item in items] == [
+        "t::slow_killer", "t::fast", "t::other_functions_killer", "t::medium", "t::untimed"]
