@@ -53,18 +53,14 @@ run_module() {  # module, tests ("" = from mutation_modules.toml), then mutmut a
     esac
     echo "== $module (in ${folder#"$ROOT"/}) =="
     local started=$SECONDS earlier=""
-    # mutmut keeps a mutant's result until the mutant changes, so the survivors of the last run
-    # are tried again after this one: a test written for one since then kills it now. (Only
-    # the last run's: a first run's survivors have had no test written for them yet.)
-    [[ $# -ne 0 ]] || earlier=$("$PY" scripts/mutation_report.py --survivors "$folder" | sort)
+    # mutmut keeps a mutant's result until the mutant changes, so the last run's survivors are
+    # tried again by name (a test written for one since then kills it now), then every mutant
+    # without a result. In that order nothing runs twice, even when a changed test selection
+    # makes mutmut throw all results away on the first call.
+    [[ $# -ne 0 ]] || earlier=$("$PY" scripts/mutation_report.py --survivors "$folder")
+    # shellcheck disable=SC2086  # mutant names hold no spaces
+    [[ -z "$earlier" ]] || mutmut_run "$folder" $earlier
     mutmut_run "$folder" "$@"
-    if [[ -n "$earlier" ]]; then
-        local survivors
-        survivors=$(comm -12 <(echo "$earlier") \
-            <("$PY" scripts/mutation_report.py --survivors "$folder" | sort))
-        # shellcheck disable=SC2086  # mutant names hold no spaces
-        [[ -z "$survivors" ]] || mutmut_run "$folder" $survivors
-    fi
     echo "== $module: $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s =="
     [[ -n "${QUIET:-}" ]] || "$PY" scripts/mutation_report.py "$folder"
 }
