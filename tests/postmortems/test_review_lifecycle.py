@@ -586,3 +586,29 @@ def test_a_new_action_item_is_trimmed_and_refused_in_words(resolved, incident_ma
         incident.postmortem, by=incident_manager, owner=responder, title="More",
         due_date=timezone.localdate())) == [
         f"The post-mortem for {incident.reference} was waived."]
+
+
+def test_starting_a_review_by_hand_is_kept_in_its_history_and_refused_in_words(
+        resolved, declare, incident_manager, product_manager):
+    incident = resolved("P2")
+    assert refusal(lambda: services.postmortem_create(incident=incident, by=product_manager)) == [
+        "You do not have permission to create post-mortems."]
+    review = services.postmortem_create(incident=incident, by=incident_manager)
+    first = review.history.get()
+    assert (first.history_user, first.history_change_reason) == (incident_manager, "Scheduled")
+    version = PostMortem.objects.get(pk=review.pk).version  # what a stale edit is checked by
+    services.postmortem_update(review, by=incident_manager, section="summary", summary="Slow.")
+    assert PostMortem.objects.get(pk=review.pk).version == version + 1
+    assert refusal(lambda: services.postmortem_create(incident=incident, by=incident_manager)) == [
+        f"{incident.reference} already has a post-mortem."]
+    cancelled = incident_services.incident_cancel(declare(severity="P2"), by=incident_manager,
+                                                  reason="False alarm")
+    assert refusal(lambda: services.postmortem_create(incident=cancelled, by=incident_manager)) == [
+        f"{cancelled.reference} is cancelled; it needs no post-mortem."]
+    assert not PostMortem.objects.filter(incident=cancelled).exists()
+
+
+def test_a_long_reason_is_cut_to_fit_the_history(resolved, manager):
+    reason = "Reviewed together with the earlier outage of the same queue. " * 3
+    review = services.postmortem_waive(resolved("P1"), by=manager, reason=reason)
+    assert review.history.latest().history_change_reason == f"Waived: {reason.strip()}"[:100]
