@@ -17,8 +17,9 @@
 #
 # A --module run works in its own copy of the project, mutants-by-module/<module>/ (or under
 # $MUTATION_WORK_ROOT), whose pyproject.toml only mutates that module and selects only its
-# tests (pyproject.toml itself is left alone); see scripts/mutation_workdir.py. Work is kept there (and in ./mutants/ for a run
-# of everything): a second run only tests what changed (delete the folder to start afresh).
+# tests (pyproject.toml itself is left alone); see scripts/mutation_workdir.py. Work is kept
+# there (and in ./mutants/ for a run of everything): a second run only tests what changed
+# (delete the folder to start afresh).
 #
 # Needs PostgreSQL like the suite: TEST_POSTGRES_URL (default: a `firebreak_mutation` database on
 # 127.0.0.1). One mutant at a time (--max-children 1): they share one test database.

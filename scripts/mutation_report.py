@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.mutation_runs import (  # noqa: E402  (the project root is on the path from here)
     EQUIVALENTS_FILE,
     SKIPPED,
+    equivalent_line,
     fingerprint,
     listed_equivalents,
-    mutated_file,
 )
 
 KILLED = {1, 3, 24, -24, 36, 37, 152, 255}  # failed test, pytest error, timeouts, type check
@@ -50,10 +50,14 @@ def survivors_in(folder: str) -> list[str]:
 def tested_equivalents(folders: list[str]) -> dict[str, str | None]:
     """Each listed mutant that these runs tested and saw survive, with its code's fingerprint."""
     listed = listed_equivalents(EQUIVALENTS_FILE)
-    return {name: fingerprint(name, mutated_file(name, mutants).read_text())
-            for _, mutants, results in results_in(folders)
-            for name, code in results.items()
-            if name in listed and code is not None and code not in KILLED | {SKIPPED}}
+    found = {}
+    for module, mutants, results in results_in(folders):
+        tested = [name for name, code in results.items()
+                  if name in listed and code is not None and code not in KILLED | {SKIPPED}]
+        if tested:
+            code = (mutants / module).read_text()
+            found.update({name: fingerprint(name, code) for name in tested})
+    return found
 
 
 def stamp(folders: list[str]) -> int:
@@ -63,7 +67,7 @@ def stamp(folders: list[str]) -> int:
     for line in EQUIVALENTS_FILE.read_text().splitlines(keepends=True):
         name = line.partition(" ")[0]
         if found.get(name) and not line.startswith("#"):
-            line = f"{name} sha:{found[name]} {listed[name][1]}\n"
+            line = equivalent_line(name, found[name], listed[name][1])
         lines.append(line)
     EQUIVALENTS_FILE.write_text("".join(lines))
     print(f"Stamped {sum(1 for value in found.values() if value)} listed equivalents.")

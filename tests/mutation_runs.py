@@ -128,6 +128,11 @@ def listed_equivalents(path: Path = EQUIVALENTS_FILE) -> dict[str, tuple[str | N
     return listed
 
 
+def equivalent_line(name: str, fingerprint: str, reason: str) -> str:
+    """A line of the equivalents file, as listed_equivalents reads it."""
+    return f"{name} {_FINGERPRINT_TAG}{fingerprint} {reason}\n"
+
+
 def mutated_file(mutant: str, mutants: Path = Path(".")) -> Path:
     """Where mutmut wrote the module of `mutant` (module.x_function__mutmut_N)."""
     module = mutant.rpartition(".")[0].replace(".", "/")

@@ -4,7 +4,6 @@ run found changed or killed, and records the fingerprint of those it saw survive
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import textwrap
 from pathlib import Path
@@ -12,13 +11,9 @@ from pathlib import Path
 import pytest
 from mutmut.mutation.file_mutation import mutate_file_contents
 
-from . import mutation_runs
+from scripts import mutation_report
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "mutation_report", ROOT / "scripts" / "mutation_report.py")
-mutation_report = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mutation_report)
+from . import mutation_runs
 
 RULES = textwrap.dedent('''
     def overdue(now, due):

@@ -4,15 +4,12 @@ a module behaving as before: same decorators, same order, same names, same impor
 from __future__ import annotations
 
 import ast
-import importlib.util
 import textwrap
 from pathlib import Path
 
+from scripts import mutation_undecorate
+
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "mutation_undecorate", ROOT / "scripts" / "mutation_undecorate.py")
-mutation_undecorate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mutation_undecorate)
 
 SOURCE = textwrap.dedent('''
     import functools

@@ -7,6 +7,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from incidents import services
+from incidents.errors import ActionRefused
 from incidents.models import Incident
 
 
@@ -18,6 +19,13 @@ def tick_required_checklists(incident: Incident) -> None:
     except LookupError:
         return
     model.objects.filter(incident=incident, done_at__isnull=True).update(done_at=timezone.now())
+
+
+def refusal(call) -> list[str]:
+    """The reasons, in words, of the ActionRefused that `call()` raises."""
+    with pytest.raises(ActionRefused) as refused:
+        call()
+    return refused.value.reasons
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from incidents.models import IncidentParticipant
 from postmortems import selectors, services
 from postmortems.models import ActionItem
 
+from .conftest import refusal
+
 pytestmark = pytest.mark.django_db
 
 
@@ -161,12 +163,6 @@ def item(resolved, incident_manager, responder):
     return services.action_item_create(review, by=incident_manager, owner=responder,
                                        title="Add index",
                                        due_date=timezone.localdate() + timedelta(days=7))
-
-
-def refusal(call) -> list[str]:
-    with pytest.raises(ActionRefused) as refused:
-        call()
-    return refused.value.reasons
 
 
 def pending_timers(item):

@@ -17,6 +17,8 @@ from postmortems.models import (
     ReviewAgendaItem,
 )
 
+from .conftest import refusal
+
 pytestmark = pytest.mark.django_db
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=dt_timezone.utc)
@@ -368,12 +370,6 @@ def test_a_waived_in_review_or_published_review_refuses_edits_saying_why(
 
 
 # --- What edits, steps and waivers leave behind, and each refusal in words ------------------
-
-
-def refusal(call) -> list[str]:
-    with pytest.raises(ActionRefused) as refused:
-        call()
-    return refused.value.reasons
 
 
 # --- Waiving ---------------------------------------------------------------------------------
