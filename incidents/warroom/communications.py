@@ -158,7 +158,8 @@ def next_update_due(incident: Incident, audience: str) -> datetime | None:
 
 
 def _deadline_audience(deadline: Deadline) -> str:
-    return deadline.payload.get("audience") or deadline.key.rsplit(".", 1)[-1]
+    # Every cadence timer has carried its audience in its payload since the first one.
+    return deadline.payload["audience"]
 
 
 def _schedule(incident: Incident, cadence: CommunicationCadence, audience: str,

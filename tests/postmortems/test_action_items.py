@@ -8,7 +8,7 @@ from escalation.models import Deadline, Notification
 from incidents.errors import ActionRefused
 from incidents.models import IncidentParticipant
 from postmortems import selectors, services
-from postmortems.models import ActionItem
+from postmortems.models import ActionItem, FollowUpTask
 
 from .conftest import refusal
 
@@ -242,3 +242,46 @@ def test_nobody_is_told_of_an_edit_that_keeps_the_owner_or_of_taking_the_item_on
     assert not given_to(responder).exists()
     services.action_item_update(item, by=incident_manager, owner=incident_manager)
     assert not given_to(incident_manager).exists()
+
+
+def test_a_follow_up_item_keeps_its_author_and_a_retired_or_unknown_task_is_refused(
+        review, incident_manager, responder):
+    due = timezone.localdate() + timedelta(days=3)
+    item = services.action_item_create_from_follow_up(
+        review, by=incident_manager, follow_up="add_tests", owner=responder, due_date=due)
+    assert ActionItem.objects.get(pk=item.pk).created_by == incident_manager
+    FollowUpTask.objects.filter(slug="share_learnings").update(is_active=False)
+    assert refusal(lambda: services.action_item_create_from_follow_up(
+        review, by=incident_manager, follow_up="share_learnings", owner=responder,
+        due_date=due)) == ["Unknown follow-up task “share_learnings”."]
+    assert not review.action_items.filter(follow_up="share_learnings").exists()
+
+
+def test_an_item_keeps_the_priority_it_was_given(make_item):
+    item = make_item(priority=ActionItem.Priority.HIGH)
+    assert ActionItem.objects.get(pk=item.pk).priority == ActionItem.Priority.HIGH
+
+
+def test_a_step_on_an_item_refused_says_why_in_words(make_item, make_user, responder):
+    item = make_item()
+    colleague = make_user("Responder")
+    assert refusal(lambda: services.action_item_transition(item, "close", by=responder)) == [
+        "Unknown action “close”."]
+    assert refusal(lambda: services.action_item_transition(item, "complete", by=colleague)) == [
+        "Only the owner or an incident manager can change this action item."]
+    assert refusal(lambda: services.action_item_transition(
+        item, "wont_do", by=responder, reason="  ")) == [
+        "Say why this action item will not be done."]
+    declined = services.action_item_transition(item, "wont_do", by=responder,
+                                               reason="Replaced by the new queue")
+    assert refusal(lambda: services.action_item_transition(declined, "reopen", by=responder)) == [
+        "Only an incident manager can reopen an item that was declined."]
+    assert ActionItem.objects.get(pk=item.pk).state == ActionItem.State.WONT_DO
+
+
+def test_each_step_on_an_item_is_kept_in_its_history_with_who_and_why(make_item, responder):
+    item = services.action_item_transition(make_item(), "start", by=responder)
+    services.action_item_transition(item, "wont_do", by=responder, reason="  Replaced  ")
+    steps = [(h.history_user, h.history_change_reason)
+             for h in ActionItem.objects.get(pk=item.pk).history.order_by("history_date")][1:]
+    assert steps == [(responder, "Start"), (responder, "Won't do: Replaced")]

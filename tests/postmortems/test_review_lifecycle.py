@@ -48,9 +48,10 @@ def test_resolving_a_p2_schedules_no_review_but_one_can_be_started_by_hand(
 
 def test_a_new_review_is_prefilled_from_the_incident(resolved, payments):
     incident = resolved("P0", customers_affected=1200, customers_affected_pct=40,
-                        revenue_impact_per_hour=500)
+                        revenue_impact_per_hour=500, description="Card payments time out.")
     postmortem = incident.postmortem
     assert postmortem.title == incident.title
+    assert postmortem.summary == "Card payments time out."
     assert postmortem.users_affected == 1200
     assert list(postmortem.services_affected.all()) == [payments]
     assert postmortem.started_at == incident.detected_at
@@ -608,3 +609,52 @@ def test_a_long_reason_is_cut_to_fit_the_history(resolved, manager):
     reason = "Reviewed together with the earlier outage of the same queue. " * 3
     review = services.postmortem_waive(resolved("P1"), by=manager, reason=reason)
     assert review.history.latest().history_change_reason == f"Waived: {reason.strip()}"[:100]
+
+
+def test_a_review_started_by_hand_a_day_later_is_due_from_the_resolution(
+        resolved, incident_manager, severities):
+    severities["P2"].postmortem_due_within = timedelta(days=3)
+    severities["P2"].save()
+    with time_machine.travel(NOON, tick=False):
+        incident = resolved("P2")
+    with time_machine.travel(NOON + timedelta(days=1), tick=False):
+        review = services.postmortem_create(incident=incident, by=incident_manager)
+    assert review.due_at == NOON + timedelta(days=3)
+
+
+def test_a_review_without_a_due_window_says_so_on_the_timeline_under_its_starters_name(
+        resolved, incident_manager):
+    incident = resolved("P2")  # P2 reviews have no due window
+    review = services.postmortem_create(incident=incident, by=incident_manager)
+    assert review.due_at is None
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.POSTMORTEM)
+    assert (entry.text, entry.author, entry.data) == (
+        "Post-mortem scheduled; owner: Ivan Manager.", incident_manager,
+        {"postmortem": review.pk, "event": "scheduled"})
+
+
+def test_resolving_again_moves_the_reviews_end_and_is_kept_in_its_history(
+        resolved, incident_manager, resolve):
+    with time_machine.travel(NOON, tick=False):
+        incident = resolved("P1")
+    with time_machine.travel(NOON + timedelta(hours=2), tick=False):
+        incident = incident_services.incident_reopen(incident, by=incident_manager,
+                                                     reason="Errors are back")
+    with time_machine.travel(NOON + timedelta(hours=5), tick=False):
+        resolve(incident)
+    review = PostMortem.objects.get(incident=incident)
+    assert review.ended_at == NOON + timedelta(hours=5)
+    latest = review.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (
+        incident_manager, "Incident resolved again")
+
+
+def test_importing_the_timeline_needs_the_permission_and_is_kept_under_the_importers_name(
+        resolved, incident_manager, product_manager):
+    review = resolved("P1").postmortem
+    assert refusal(lambda: services.postmortem_timeline_import(review, by=product_manager)) == [
+        "You do not have permission to edit post-mortems."]
+    services.postmortem_timeline_import(review, by=incident_manager)
+    latest = review.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (
+        incident_manager, "Imported 0 timeline entries")

@@ -7,7 +7,7 @@ import time_machine
 from django.contrib.contenttypes.models import ContentType
 
 from escalation.deadlines import deadlines_sweep
-from escalation.models import Notification
+from escalation.models import Deadline, Notification
 from incidents import services as incident_services
 from postmortems import services
 from postmortems.models import ActionItem, PostMortem, ReviewReminder
@@ -200,3 +200,61 @@ def test_a_reminder_rule_a_manager_switched_off_sends_nothing(action_item, respo
         services.action_item_update(action_item, by=responder, due_date=DUE + timedelta(days=1))
     sweep_at(DUE_MOMENT + timedelta(days=1) - timedelta(hours=1))
     assert not inbox(ActionItem, "action_item.reminder").exists()
+
+
+def test_a_review_reminder_goes_to_the_people_its_rule_names(resolved, manager,
+                                                              incident_manager):
+    ReviewReminder.objects.filter(slug="review-reminder").update(
+        recipients=ReviewReminder.Recipients.MANAGERS)
+    with time_machine.travel(NOON, tick=False):
+        review = resolved("P1").postmortem
+    sweep_at(review.due_at - timedelta(hours=12))
+    assert [n.recipient for n in inbox(PostMortem, "postmortem.reminder")] == [manager]
+
+
+def test_a_reminder_whose_moment_has_come_is_skipped_and_the_later_ones_still_come(
+        resolved, incident_manager):
+    # The whole two-day window before the due time: its moment is the resolution itself.
+    ReviewReminder.objects.create(
+        slug="whole-window", subject=ReviewReminder.Subject.POSTMORTEM,
+        direction=ReviewReminder.Direction.BEFORE, offset=timedelta(hours=1),
+        window_share=1, recipients=ReviewReminder.Recipients.OWNER)
+    with time_machine.travel(NOON, tick=False):
+        review = resolved("P1").postmortem
+    sweep_at(NOON)
+    sweep_at(review.due_at - timedelta(hours=12))
+    reminders = inbox(PostMortem, "postmortem.reminder")
+    assert [n.reason.rsplit(".", 1)[-1] for n in reminders] == ["review-reminder"]
+
+
+def test_a_review_due_again_after_a_reopen_reminds_and_escalates_again(
+        p1_review, incident_manager, resolve):
+    sweep_at(NOON + timedelta(hours=48))  # the reminder, then overdue
+    with time_machine.travel(NOON + timedelta(hours=49), tick=False):
+        incident = incident_services.incident_reopen(p1_review.incident, by=incident_manager,
+                                                     reason="Errors are back")
+    resolved_again = NOON + timedelta(hours=50)
+    with time_machine.travel(resolved_again, tick=False):
+        resolve(incident)
+    sweep_at(resolved_again + timedelta(hours=36))
+    assert inbox(PostMortem, "postmortem.reminder", incident_manager).count() == 2
+    sweep_at(resolved_again + timedelta(hours=48))
+    assert inbox(PostMortem, "postmortem.overdue", incident_manager).count() == 2
+
+
+def test_the_reviews_timers_only_follow_review_rules_and_all_run_cleanly(
+        p1_review, action_item):
+    sweep_at(DUE_MOMENT + timedelta(days=10))
+    assert not Deadline.objects.exclude(last_error="").exists()
+    review_timers = Deadline.objects.filter(
+        content_type=ContentType.objects.get_for_model(PostMortem), object_id=p1_review.pk)
+    assert {timer.kind for timer in review_timers} == {"postmortem.reminder", "postmortem.due"}
+
+
+def test_deleting_an_incident_leaves_no_timer_of_its_review_or_action_items(
+        p1_review, action_item):
+    assert Deadline.objects.filter(kind__startswith="postmortem.").exists()
+    assert Deadline.objects.filter(kind__startswith="action_item.").exists()
+    p1_review.incident.delete()
+    assert not Deadline.objects.filter(kind__startswith="postmortem.").exists()
+    assert not Deadline.objects.filter(kind__startswith="action_item.").exists()
