@@ -22,6 +22,7 @@ from incidents.models import (
 )
 from incidents.warroom.communications import (
     STAFF_LINK_REPLACEMENT,
+    audience_contacts,
     cadence_status,
     message_render,
     next_update_due,
@@ -285,3 +286,23 @@ def test_an_update_queued_before_the_incident_was_restricted_reaches_contacts_re
     delivery.deliver_due()
     [message] = [m for m in mail.outbox if "amira@example.org" in m.to[0]]
     assert p0.title not in message.subject and "Rotate" not in message.body
+
+
+def test_an_audiences_contacts_are_its_own_active_ones_by_organisation_then_name(
+        p0, subscribe, clients_audience):
+    for name, organisation in [("Zoe Quist", "Acme"), ("Bert Alma", "Zenith"),
+                               ("Mia Lund", "Acme"), ("Anna Berg", "Acme")]:
+        subscribe("clients", contact=Contact.objects.create(
+            name=name, email=f"{name.split()[0].lower()}@example.org", organisation=organisation))
+    subscribe("stakeholders", contact=Contact.objects.create(
+        name="Other Audience", email="other@example.org", organisation="Acme"))
+    assert [c.name for c in audience_contacts(p0, "clients")] == [
+        "Anna Berg", "Mia Lund", "Zoe Quist", "Bert Alma"]
+
+
+@pytest.mark.parametrize("site_url", [SITE, f"{SITE}/", "https://intra.example.org/OPSBOX/"])
+def test_strip_staff_links_for_a_site_address_with_a_slash_or_a_path(site_url):
+    site = site_url.rstrip("/")
+    with override_settings(SITE_URL=site_url):
+        assert strip_staff_links(f"See {site}/status/ and {site}/incidents/INC-1/") == (
+            f"See {site}/status/ and {STAFF_LINK_REPLACEMENT}")

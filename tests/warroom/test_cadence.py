@@ -8,9 +8,9 @@ import time_machine
 from django.urls import reverse
 
 from escalation.deadlines import deadlines_sweep
-from escalation.models import Notification
+from escalation.models import Deadline, Notification
 from incidents import services
-from incidents.models import SeverityLevel
+from incidents.models import Audience, CommunicationCadence, SeverityLevel
 from incidents.warroom.rendering import format_datetime
 from incidents.warroom.communications import cadence_status, next_update_due, status_update_send
 
@@ -81,6 +81,9 @@ def test_the_overdue_reminder_says_which_update_was_due_when_and_links_the_war_r
     assert entry.text == (
         f"The update for internal stakeholders was due at {format_datetime(due)} and has not "
         "been sent; the communications lead and incident manager were reminded.")
+    timer = Deadline.objects.get(pk=entry.data["deadline"])
+    assert (timer.due_at, entry.data) == (due, {
+        "audience": "stakeholders", "deadline": timer.pk, "cadence": "p0-stakeholders"})
 
 
 def test_a_severity_change_counts_the_next_update_from_the_change_for_every_audience(
@@ -175,3 +178,80 @@ def test_the_war_room_shows_an_overdue_update(incident, incident_manager, client
         page = client_for(incident_manager).get(f"/war-room/{incident.reference}/")
     assert page.status_code == 200
     assert "Update overdue" in page.content.decode()
+
+
+def test_each_war_room_shows_the_update_clocks_of_its_own_incident(
+        incident, declare, incident_manager, payments):
+    with at(5):
+        later = declare(title="Refunds down", severity="P0", services=[payments])
+    assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=30)
+    assert next_update_due(later, "stakeholders") == START + timedelta(minutes=35)
+    with at(6):
+        status = {state.audience: state.due_at for state in cadence_status(incident)}
+    assert status["stakeholders"] == START + timedelta(minutes=30)
+
+
+def test_a_cadence_for_one_incident_type_runs_for_incidents_of_that_type(
+        declare, incident_types, severities):
+    security = incident_types["security"]
+    cadence = CommunicationCadence.objects.create(
+        slug="security-legal", severity=severities["P2"], incident_type=security,
+        interval=timedelta(minutes=45))
+    cadence.audiences.set(Audience.objects.filter(slug="executives"))
+    with at(0):
+        breach = declare(title="Leaked keys", severity="P2", incident_type=security)
+    assert next_update_due(breach, "executives") == START + timedelta(minutes=45)
+
+
+def test_making_an_incident_customer_facing_replans_only_the_update_clocks(
+        incident, incident_manager):
+    def other_timers():
+        return set(Deadline.objects.filter(incident=incident, fired_at=None, cancelled_at=None)
+                   .exclude(key__startswith="comms.").values_list("pk", flat=True))
+
+    before = other_timers()
+    assert before, "the P0 has SLA and escalation timers"
+    with at(5):
+        services.incident_update_impact(incident, by=incident_manager, is_customer_facing=False)
+    assert other_timers() == before
+
+
+def test_an_audience_that_had_its_first_update_waits_a_whole_interval_after_a_replan(
+        incident, responder, incident_manager):
+    """A manager's cadence asks for the first stakeholder update within 10 minutes, then
+    every 30: once the first update went out, a replan does not bring back the 10 minutes."""
+    CommunicationCadence.objects.filter(slug="p0-stakeholders").update(
+        first_update_within=timedelta(minutes=10))
+    with at(8):
+        send(incident, responder)
+    with at(20):
+        services.incident_update_impact(incident, by=incident_manager, is_customer_facing=False)
+    assert next_update_due(incident, "stakeholders") == START + timedelta(minutes=50)
+
+
+def test_after_a_severity_change_the_war_room_shows_the_new_levels_update_clocks(
+        incident, incident_manager):
+    with at(20):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=SeverityLevel.objects.get(code="P1"),
+                                          reason="Re-assessed")
+        status = {state.audience: state.due_at for state in cadence_status(incident)}
+    changed = START + timedelta(minutes=20)
+    assert status == {"stakeholders": changed + timedelta(hours=2),
+                      "customer": changed + timedelta(hours=4),
+                      "executives": changed + timedelta(hours=12)}
+
+
+def test_an_overdue_update_for_an_audience_deleted_meanwhile_is_named_by_its_slug(
+        declare, severities, payments):
+    board = Audience.objects.create(slug="board", name="The board")
+    cadence = CommunicationCadence.objects.create(
+        slug="p0-board", severity=severities["P0"], interval=timedelta(minutes=15))
+    cadence.audiences.set([board])
+    with at(0):
+        incident = declare(title="Checkout down", severity="P0", services=[payments])
+    board.delete()
+    with at(15):
+        deadlines_sweep()
+    assert incident.timeline.get(kind="sla", data__audience="board").text.startswith(
+        "The update for board was due at")

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from escalation.models import Notification
 from incidents import services
 from incidents.errors import ActionRefused
-from incidents.models import MessageTemplate, StatusUpdate
+from incidents.models import Audience, MessageTemplate, StatusUpdate
 from incidents.warroom.communications import audience_recipients, status_update_send
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +140,25 @@ def test_an_update_remembers_its_template_and_a_long_subject_is_cut_to_fit(
     update.refresh_from_db()
     assert update.template == template
     assert update.subject == "x" * 255
+
+
+def test_a_manager_who_holds_no_role_on_the_incident_may_send(p0, manager):
+    assert send(p0, manager).sent_by == manager
+
+
+def test_an_audience_a_manager_retired_is_refused(p0, incident_manager):
+    Audience.objects.filter(slug="stakeholders").update(is_active=False)
+    with pytest.raises(ActionRefused) as refused:
+        send(p0, incident_manager)
+    assert refused.value.reasons == ["Choose an audience."]
+    assert not StatusUpdate.objects.exists()
+
+
+def test_the_team_audience_reaches_its_subscribers_and_the_roster_but_no_deactivated_person(
+        p0, incident_manager, make_user, subscribe):
+    subscribe("team", user=make_user(username="sam"))
+    gone = make_user(username="gone")
+    subscribe("team", user=gone)
+    gone.is_active = False
+    gone.save()
+    assert [u.username for u in audience_recipients(p0, "team")] == ["ivan", "sam"]
