@@ -593,3 +593,37 @@ def test_required_roles_are_called_for_under_the_name_of_who_declared_or_changed
         (incident_manager, START + 10 * MINUTE, f"Required roles. Forensic analyst: {nobody}"),
         (incident_manager, START + 20 * MINUTE, f"Required roles. Database expert: {nobody}"),
     ]
+
+
+def test_a_severity_change_leaves_the_other_incidents_steps_alone(
+        p0, declare, incident_manager, severities):
+    with time_machine.travel(START, tick=False):
+        other = declare(severity="P0", title="Refunds down")
+    with time_machine.travel(START + 10 * MINUTE, tick=False):
+        services.incident_change_severity(p0, by=incident_manager, severity=severities["P1"],
+                                          reason="Only one region is affected")
+    sweep_at(START + HOUR)
+    assert levels_reached(other) == [2]
+
+
+def test_steps_are_scheduled_on_a_raise_though_an_impact_rule_escalated_before(
+        declare, staffed_levels, incident_manager, severities):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", is_customer_facing=True)
+    assert levels_reached(incident) == [2]  # the customer-impact rule, at once
+    with time_machine.travel(START + 10 * MINUTE, tick=False):
+        services.incident_change_severity(incident, by=incident_manager,
+                                          severity=severities["P0"], reason="Everyone is hit")
+    sweep_at(START + HOUR)
+    assert EscalationEvent.objects.filter(incident=incident, step__isnull=False).exists()
+
+
+def test_an_escalation_is_still_reminded_after_a_severity_change(p0, incident_manager,
+                                                                 severities):
+    sweep_at(START + HOUR)  # L2, to answer within 15 minutes
+    with time_machine.travel(START + HOUR + 5 * MINUTE, tick=False):
+        services.incident_change_severity(p0, by=incident_manager, severity=severities["P1"],
+                                          reason="Only one region is affected")
+    sweep_at(START + HOUR + 15 * MINUTE)
+    event = EscalationEvent.objects.get(incident=p0)
+    assert event.reminded_at == START + HOUR + 15 * MINUTE

@@ -9,7 +9,7 @@ import time_machine
 
 from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep
-from escalation.models import EscalationEvent, EscalationLadder, ImpactRule
+from escalation.models import Deadline, EscalationEvent, EscalationLadder, ImpactRule
 from incidents import services
 from incidents.models import IncidentType
 
@@ -144,3 +144,19 @@ def test_a_rule_that_stopped_matching_counts_its_delay_afresh_when_it_matches_ag
     assert rule_escalations(incident) == []
     sweep_at(START + DELAY / 2 + DELAY)
     assert [event.at for event in rule_escalations(incident)] == [START + DELAY / 2 + DELAY]
+
+
+def test_a_rule_called_off_leaves_the_incidents_other_timers_running(
+        incident, rule, incident_manager):
+    def other_timers():
+        return set(Deadline.objects.filter(incident=incident, fired_at=None, cancelled_at=None)
+                   .exclude(kind="escalation.rule").exclude(key__startswith="comms.")
+                   .values_list("pk", flat=True))
+
+    before = other_timers()
+    assert before, "the P2 has its SLA and escalation timers"
+    with time_machine.travel(START + timedelta(minutes=5), tick=False):
+        services.incident_update_impact(incident, by=incident_manager, is_customer_facing=False)
+    assert not Deadline.objects.filter(incident=incident, kind="escalation.rule",
+                                       cancelled_at=None).exists()
+    assert other_timers() == before

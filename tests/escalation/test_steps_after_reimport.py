@@ -135,3 +135,17 @@ def test_a_level_a_pending_timer_names_is_kept_by_a_prune(
     assert list(EscalationEvent.objects.filter(incident=incident, level__ladder=ladder)
                 .order_by("at").values_list("level__number", "note")) == [
         (1, "Security team"), (2, "The CISO decides")]
+
+
+def test_a_breach_step_dropped_after_its_timer_was_set_still_counts_as_an_sla_breach(p0):
+    policy = escalation_policy_for(p0)
+    step = EscalationStep.objects.create(
+        policy=policy, order=99, anchor=EscalationStep.Anchor.RESPONSE_BREACH,
+        delay=30 * MINUTE, level=policy.steps.order_by("order").first().level,
+        action="Page the duty director")
+    breached_at = p0.sla_clocks.get(kind="response").due_at
+    sweep_at(breached_at)
+    step.delete()
+    sweep_at(breached_at + 30 * MINUTE)
+    event = EscalationEvent.objects.get(incident=p0, note="Page the duty director")
+    assert (event.step, event.reason_category) == (None, EscalationEvent.ReasonCategory.SLA_BREACH)
