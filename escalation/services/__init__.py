@@ -19,7 +19,6 @@ never deadlock; see escalation.deadlines."""
 from .actions import escalation_acknowledge, incident_escalate
 from .breaches import (
     sla_clock_breach,
-    sla_clock_warn_at_risk,
     sla_clocks_breach,
     sla_clocks_warn_at_risk,
 )
@@ -48,7 +47,7 @@ __all__ = [
     "escalation_record", "escalation_rule_fire",
     "escalation_steps_fire", "escalations_record", "escalations_remind", "impact_rules_apply",
     "incident_escalate", "incident_timers_end", "incident_url", "sla_clock_breach",
-    "sla_clock_met", "sla_clock_warn_at_risk", "sla_clocks_breach", "sla_clocks_recompute",
+    "sla_clock_met", "sla_clocks_breach", "sla_clocks_recompute",
     "sla_clocks_start", "sla_clocks_stop", "sla_clocks_warn_at_risk", "sla_outcomes_record",
     "sla_resolution_resume", "when",
 ]

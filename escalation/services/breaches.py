@@ -123,7 +123,3 @@ def sla_clocks_warn_at_risk(warnings: list[SlaClock]) -> int:
                 url=incident_url(clock.incident), incident=clock.incident)
         for clock in due])
     return len(due)
-
-
-def sla_clock_warn_at_risk(clock: SlaClock, *, now: datetime | None = None) -> bool:
-    return sla_clocks_warn_at_risk([clock]) == 1

@@ -1,16 +1,17 @@
 """SLA clocks on incidents: started at declaration, met at triage and resolution, breached by
 the sweep exactly once, recomputed when the severity changes."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 
 from escalation import selectors
 from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
 from escalation.models import (Deadline, EscalationEvent, EscalationLadder, EscalationPolicy,
-                               Notification, SlaClock, WebhookEndpoint)
+                               Notification, Rota, SlaClock, WebhookEndpoint)
 from incidents import services
 from incidents.models import SeverityLevel, TimelineEntry
 
@@ -758,3 +759,58 @@ def test_a_level_without_a_response_sla_still_starts_its_resolution_clock(declar
     assert set(clocks(incident)) == {"resolution"}
     assert pending_deadlines(incident).get(key="sla.resolution").due_at == (
         clocks(incident)["resolution"].due_at)
+
+
+def test_a_late_sweep_tells_whoever_was_on_shift_and_on_triage_duty_when_the_response_was_due(
+        declare, levels, make_user):
+    """Nobody triaged the P1 in time on Monday, on Anna's first-line and Carl's triage shift;
+    the sweep ran on Tuesday, on Ben's and Dora's. Anna and Carl hear of the breach."""
+    def rota(name, people, **extra):
+        rota = Rota.objects.create(name=name, time_zone="Europe/Amsterdam", handoff_time=time(9),
+                                   shift_length=timedelta(days=1),
+                                   rotation_start=date(2026, 6, 15), **extra)
+        for order, person in enumerate(people):
+            rota.members.create(user=make_user("Responder", username=person), order=order)
+        return rota
+
+    levels[1].rota = rota("First line", ["anna", "ben"])
+    levels[1].save()
+    checkers = rota("Log checkers", ["carl", "dora"], asks_to_triage=True)
+    checkers.duty_permissions.add(Permission.objects.get(codename="triage_incident"))
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    assert clocks(incident)["response"].due_at < START + 23 * HOUR
+    with time_machine.travel(START + 24 * HOUR, tick=False):
+        deadlines_sweep()
+    told = set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+               .values_list("recipient__username", flat=True))
+    assert {"anna", "carl"} <= told
+    assert not {"ben", "dora"} & told
+    due = clocks(incident)["response"].due_at
+    assert Notification.objects.filter(reason="sla.response.breached").first().body == (
+        f"{incident.reference} {incident.title}\nResponse was due "
+        f"{escalation_services.when(due)}.\nNobody has triaged it yet.")
+
+
+def test_a_response_breach_reported_by_someone_who_may_triage_adds_no_triage_duty(
+        declare, incident_manager, make_user):
+    checkers = Rota.objects.create(name="Log checkers", time_zone="Europe/Amsterdam",
+                                   handoff_time=time(9), shift_length=timedelta(days=1),
+                                   rotation_start=date(2026, 6, 15), asks_to_triage=True)
+    checkers.members.create(user=make_user("Responder", username="carl"), order=0)
+    checkers.duty_permissions.add(Permission.objects.get(codename="triage_incident"))
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", by=incident_manager)
+    with time_machine.travel(clocks(incident)["response"].due_at, tick=False):
+        deadlines_sweep()
+    told = set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+               .values_list("recipient__username", flat=True))
+    assert "ivan" in told and "carl" not in told
+
+
+def test_deleting_an_incident_leaves_none_of_its_sla_timers(declare):
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2")
+    assert Deadline.objects.filter(kind="sla.at_risk").exists()
+    incident.delete()
+    assert not Deadline.objects.filter(kind__startswith="sla.").exists()
