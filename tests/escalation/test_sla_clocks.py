@@ -761,11 +761,12 @@ def test_a_level_without_a_response_sla_still_starts_its_resolution_clock(declar
         clocks(incident)["resolution"].due_at)
 
 
-def test_a_late_sweep_tells_whoever_was_on_shift_and_on_triage_duty_when_the_response_was_due(
-        declare, levels, make_user):
-    """Nobody triaged the P1 in time on Monday, on Anna's first-line and Carl's triage shift;
-    the sweep ran on Tuesday, on Ben's and Dora's. Anna and Carl hear of the breach."""
-    def rota(name, people, **extra):
+@pytest.fixture
+def daily_rota(make_user):
+    """daily_rota(name, people, **extra) -> a rota of one-day shifts from 09:00 in Amsterdam,
+    starting on START's Monday with the first of `people`."""
+
+    def _rota(name, people, **extra):
         rota = Rota.objects.create(name=name, time_zone="Europe/Amsterdam", handoff_time=time(9),
                                    shift_length=timedelta(days=1),
                                    rotation_start=date(2026, 6, 15), **extra)
@@ -773,38 +774,55 @@ def test_a_late_sweep_tells_whoever_was_on_shift_and_on_triage_duty_when_the_res
             rota.members.create(user=make_user("Responder", username=person), order=order)
         return rota
 
-    levels[1].rota = rota("First line", ["anna", "ben"])
+    return _rota
+
+
+@pytest.fixture
+def triage_duty(daily_rota):
+    """triage_duty(people) -> a rota whose person on duty is asked to triage and may."""
+
+    def _duty(people):
+        duty = daily_rota("Log checkers", people, asks_to_triage=True)
+        duty.duty_permissions.add(Permission.objects.get(codename="triage_incident"))
+        return duty
+
+    return _duty
+
+
+def told_of_the_response_breach() -> set[str]:
+    return set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+               .values_list("recipient__username", flat=True))
+
+
+def test_a_late_sweep_tells_whoever_was_on_shift_and_on_triage_duty_when_the_response_was_due(
+        declare, levels, daily_rota, triage_duty):
+    """Nobody triaged the P1 in time on Monday, on Anna's first-line and Carl's triage shift;
+    the sweep ran on Tuesday, on Ben's and Dora's. Anna and Carl hear of the breach."""
+    levels[1].rota = daily_rota("First line", ["anna", "ben"])
     levels[1].save()
-    checkers = rota("Log checkers", ["carl", "dora"], asks_to_triage=True)
-    checkers.duty_permissions.add(Permission.objects.get(codename="triage_incident"))
+    triage_duty(["carl", "dora"])
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P1")
-    assert clocks(incident)["response"].due_at < START + 23 * HOUR
+    due = clocks(incident)["response"].due_at
+    assert due < START + 23 * HOUR
     with time_machine.travel(START + 24 * HOUR, tick=False):
         deadlines_sweep()
-    told = set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
-               .values_list("recipient__username", flat=True))
+    told = told_of_the_response_breach()
     assert {"anna", "carl"} <= told
     assert not {"ben", "dora"} & told
-    due = clocks(incident)["response"].due_at
     assert Notification.objects.filter(reason="sla.response.breached").first().body == (
         f"{incident.reference} {incident.title}\nResponse was due "
         f"{escalation_services.when(due)}.\nNobody has triaged it yet.")
 
 
 def test_a_response_breach_reported_by_someone_who_may_triage_adds_no_triage_duty(
-        declare, incident_manager, make_user):
-    checkers = Rota.objects.create(name="Log checkers", time_zone="Europe/Amsterdam",
-                                   handoff_time=time(9), shift_length=timedelta(days=1),
-                                   rotation_start=date(2026, 6, 15), asks_to_triage=True)
-    checkers.members.create(user=make_user("Responder", username="carl"), order=0)
-    checkers.duty_permissions.add(Permission.objects.get(codename="triage_incident"))
+        declare, incident_manager, triage_duty):
+    triage_duty(["carl"])
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P1", by=incident_manager)
     with time_machine.travel(clocks(incident)["response"].due_at, tick=False):
         deadlines_sweep()
-    told = set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
-               .values_list("recipient__username", flat=True))
+    told = told_of_the_response_breach()
     assert "ivan" in told and "carl" not in told
 
 

@@ -203,7 +203,7 @@ def test_a_cadence_for_one_incident_type_runs_for_incidents_of_that_type(
     assert next_update_due(breach, "executives") == START + timedelta(minutes=45)
 
 
-def test_making_an_incident_customer_facing_replans_only_the_update_clocks(
+def test_changing_whether_an_incident_is_customer_facing_replans_only_the_update_clocks(
         incident, incident_manager):
     def other_timers():
         return set(Deadline.objects.filter(incident=incident, fired_at=None, cancelled_at=None)
