@@ -91,7 +91,7 @@ _CONFIGURED_DATABASE_NAME = settings.DATABASES["default"]["NAME"]
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, request):
     """pytest-django's test database, plus a snapshot of the rows the migrations seeded, taken
     right after migrating (pytest-django takes it only when a collected test asks for a
     serialized rollback): `restore_seeded_rows` puts the database back to exactly this.
@@ -112,9 +112,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
             connection._test_serialized_contents = connection.creation.serialize_db_to_string()
         connection._test_seeded_row_counts = _row_counts()
     yield
-    if created is not None:
-        with django_db_blocker.unblock():
+    with django_db_blocker.unblock():
+        if created is not None:
             teardown_databases(created, verbosity=0)
+        elif request.config.getoption("reuse_db", False):
+            # A committed test ends by flushing every table (Django's serialized rollback
+            # restores the rows before the next such test, not after the last). The database
+            # is kept for the next --reuse-db run, which snapshots the rows it finds: put the
+            # seeded rows back, or that run (a mutmut run's next mutant, say) finds none.
+            restore_seeded_rows(unless_intact=True)
 
 
 def _row_counts() -> tuple[int, ...]:
