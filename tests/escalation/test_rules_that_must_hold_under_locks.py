@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.db import connection, connections, transaction
 from django.utils import timezone
@@ -19,6 +21,8 @@ from escalation.deadlines import deadlines_sweep
 from escalation.models import PENDING, Deadline, Notification
 from escalation.notifications import notify
 from escalation.reminders import reminder_schedule
+from incidents import services
+from incidents.models import Incident
 
 from tests.conftest import COMMITTED_DB
 
@@ -145,3 +149,37 @@ def test_the_same_news_queued_by_two_workers_at_once_is_sent_once_without_an_err
     assert not failure, failure
     assert second == []
     assert Notification.objects.filter(reason="test.race").count() == 2  # in-app and e-mail
+
+
+@pytest.mark.postgres
+@COMMITTED_DB
+def test_a_resolve_waits_for_no_sweep_busy_with_other_incidents_or_other_things(
+    postgres, declare, incident_manager, make_user, only_core_guards
+):
+    """A resolve first locks the incident's own pending timers (a sweep firing one may be
+    scheduling more, which the resolve must then cancel too). Timers of another incident, or
+    of a person, held by a sweep are none of its business: it must not queue behind them,
+    even for a person whose id happens to be the incident's."""
+    incident = services.incident_triage(declare(severity="P1"), by=incident_manager,
+                                        incident_manager=incident_manager)
+    other_incident = declare(severity="P2", title="Search is slow")
+    if not User.objects.filter(pk=incident.pk).exists():  # a person with the incident's id
+        User.objects.filter(pk=make_user().pk).update(id=incident.pk)
+    namesake = User.objects.get(pk=incident.pk)
+    soon = timezone.now() + timedelta(hours=1)
+    held = [
+        Deadline.objects.filter(PENDING, incident=other_incident).first().pk,
+        *(reminder_schedule(subject=person, key="test.lock", due_at=soon, reason="test.lock",
+                            title="Check in", recipients=[person]).pk
+          for person in (incident_manager, namesake)),
+    ]
+    assert None not in held
+    with (another_worker_in_a_transaction(lambda: list(
+            Deadline.objects.select_for_update().filter(pk__in=held).values_list("pk"))),
+          waiting_for_a_lock_fails_after(3)):
+        resolved = services.incident_resolve(incident, by=incident_manager,
+                                             summary="Rolled back the release")
+    assert resolved.state == Incident.State.RESOLVED
+    assert not Deadline.objects.filter(PENDING, incident=incident, kind__startswith="escalation."
+                                       ).exists(), "the incident's escalation is called off"
+    assert Deadline.objects.filter(PENDING, pk__in=held).count() == 3, "the others are not"
