@@ -64,7 +64,8 @@ class StartedPortal:
         self.process = subprocess.Popen(
             ["bash", str(ROOT / "firebreak"), "start"], cwd=ROOT, env=environment,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
@@ -99,8 +100,16 @@ class StartedPortal:
             try:
                 return self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                # What was still running, for the failure message: the script's own
+                # processes are its session's (start_new_session).
+                still = subprocess.run(["ps", "-s", str(self.process.pid), "-o",
+                                        "pid,pgid,stat,etime,wchan:20,args"],
+                                       capture_output=True, text=True).stdout
+                # The web server and the worker lead process groups of their own.
+                subprocess.run(["pkill", "-KILL", "-s", str(self.process.pid)])
                 self.process.wait()
+                self._reader.join(10)  # everything it printed before it was killed
+                self._queue.put(f"[test] still running 60 s after Ctrl-C; killed:\n{still}")
         return self.process.returncode
 
 
