@@ -225,3 +225,26 @@ def test_a_step_the_new_level_asks_for_in_another_phase_stays_required_once(
     change(incident, incident_manager, severities["P1"], timezone.now())
     rows = incident.checklist_items.filter(text="Page the database team")
     assert [row.applies for row in rows] == [True]
+
+
+def test_a_change_that_only_drops_items_or_only_requires_them_again_is_on_the_timeline(
+        declare, incident_manager, severities):
+    """With the P1 procedure the only one asking for a step, lowering to P2 only drops it and
+    raising back only requires it again: neither adds an item, and each still says so."""
+    ChecklistTemplate.objects.update(is_active=False)
+    phase = ChecklistPhase.objects.create(slug="database", name="Database")
+    ChecklistTemplateItem.objects.create(phase=phase, code="dba", text="Page the database team")
+    template = ChecklistTemplate.objects.create(slug="database-p1", name="Database",
+                                                severity=severities["P1"])
+    ChecklistTemplatePhase.objects.create(template=template, phase=phase)
+    incident = declare(severity="P1")
+    incident = change(incident, incident_manager, severities["P2"], LOWERED)
+    incident = change(incident, incident_manager, severities["P1"], RAISED)
+    entries = incident.timeline.filter(kind=TimelineEntry.Kind.CHECKLIST,
+                                       text__startswith="Checklist changed")
+    assert [entry.text for entry in entries.order_by("occurred_at", "id")] == [
+        "Checklist changed after the severity was lowered from P1 to P2: 1 item no longer "
+        "required (kept on the list).",
+        "Checklist changed after the severity was raised from P2 to P1: 1 item required again.",
+    ]
+    assert [row.applies for row in incident.checklist_items.all()] == [True]
