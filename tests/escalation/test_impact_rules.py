@@ -101,6 +101,31 @@ def test_a_condition_that_cannot_be_tested_is_refused_naming_the_field(fields, f
     assert field_in_error in refused.value.message_dict
 
 
+def test_rules_that_escalated_leave_the_others_free_to_escalate(declare, responder):
+    """Whatever order the rules are read in, one that has fired is passed over, not the end."""
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2", customers_affected=12, is_compliance=True)
+    assert rules_fired(incident) == {"customer-facing", "compliance"}
+    with time_machine.travel(START + timedelta(minutes=20), tick=False):
+        services.incident_update_impact(incident, by=responder, is_security=True)
+    assert rules_fired(incident) == {"customer-facing", "compliance", "security"}
+
+
+def test_a_delay_of_one_second_is_still_a_delay(declare):
+    ImpactRule.objects.update(is_active=False)
+    rule = ImpactRule.objects.create(
+        name="Customers affected", delay=timedelta(seconds=1),
+        level=EscalationLadder.objects.get(is_default=True).levels.get(number=2))
+    rule.conditions.create(attribute="is_customer_facing")
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P2", is_customer_facing=True)
+        assert rules_fired(incident) == set()
+    with time_machine.travel(START + timedelta(seconds=1), tick=False):
+        deadlines_sweep()
+    event = EscalationEvent.objects.get(incident=incident, rule=rule)
+    assert (event.at, event.level.number) == (START + timedelta(seconds=1), 2)
+
+
 def test_a_rule_that_escalated_does_not_escalate_again_when_the_impact_changes(declare, responder):
     with time_machine.travel(START, tick=False):
         incident = declare(severity="P2", customers_affected=12)
