@@ -432,6 +432,21 @@ def test_a_reopen_after_missed_steps_fires_only_the_latest_of_them(
     assert "consultant" in EscalationEvent.objects.get(incident=incident).note
 
 
+def test_a_reopen_never_fires_again_a_step_that_fired_before_the_resolve(
+    p0, incident_manager, staffed_levels, only_core_guards
+):
+    sweep_at(START + HOUR)  # P0's 1 h step: L2
+    with time_machine.travel(START + 90 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        incident = services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 105 * MINUTE, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    sweep_at(START + 106 * MINUTE)
+    assert levels_reached(incident) == [2], "the 1 h step fired once, before the resolve"
+    sweep_at(START + 2 * HOUR)
+    assert levels_reached(incident) == [2, 3], "the steps still to come keep their times"
+
+
 def test_a_business_day_step_waits_over_the_weekend(declare, staffed_levels):
     friday_afternoon = datetime(2026, 6, 12, 14, 0, tzinfo=UTC)  # 16:00 in Amsterdam
     with time_machine.travel(friday_afternoon, tick=False):
