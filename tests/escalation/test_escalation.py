@@ -447,6 +447,28 @@ def test_a_reopen_never_fires_again_a_step_that_fired_before_the_resolve(
     assert levels_reached(incident) == [2, 3], "the steps still to come keep their times"
 
 
+def test_a_second_reopen_fires_the_latest_step_that_has_not_fired_yet(
+    p0, incident_manager, staffed_levels, only_core_guards
+):
+    """The first reopen caught up with the 3 h step only; at the second, the 1 h and 2 h steps
+    are the missed ones that never fired, and the later of them fires."""
+    with time_machine.travel(START + 30 * MINUTE, tick=False):
+        services.incident_triage(p0, by=incident_manager)
+        incident = services.incident_resolve(p0, by=incident_manager, summary="Rolled back")
+    with time_machine.travel(START + 3 * HOUR + 30 * MINUTE, tick=False):
+        incident = services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    sweep_at(START + 3 * HOUR + 31 * MINUTE)
+    with time_machine.travel(START + 4 * HOUR, tick=False):
+        incident = services.incident_resolve(incident, by=incident_manager, summary="Again")
+    with time_machine.travel(START + 5 * HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back again")
+    sweep_at(START + 5 * HOUR + MINUTE)
+    assert list(EscalationEvent.objects.filter(incident=incident).order_by("id")
+                .values_list("step__delay", "note")) == [
+        (3 * HOUR, "No resolution after 3 hours: consider an external consultant."),
+        (2 * HOUR, "No progress after 2 hours: technical lead and CTO.")]
+
+
 def test_a_business_day_step_waits_over_the_weekend(declare, staffed_levels):
     friday_afternoon = datetime(2026, 6, 12, 14, 0, tzinfo=UTC)  # 16:00 in Amsterdam
     with time_machine.travel(friday_afternoon, tick=False):
