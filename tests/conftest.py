@@ -80,6 +80,12 @@ def pytest_collection_modifyitems(config, items):
 _reusing_the_migrated_database = False
 
 
+def pytest_collection_finish(session):
+    """mutmut's warm-up collection: load once what each mutant's session would load again."""
+    if mutation_runs.warming_the_fork_server(session.config):
+        mutation_runs.warm_the_fork_server()
+
+
 def pytest_runtest_logreport(report):
     """In a mutmut run of one mutant: remember which test killed it."""
     if report.failed and mutation_runs.running_a_mutant():
