@@ -11,7 +11,7 @@ import socket
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.test import Client
+from django.test import Client, override_settings
 
 from incidents import guards, services
 from incidents.models import IncidentType, Service, SeverityLevel
@@ -69,15 +69,18 @@ def pytest_sessionstart(session):
 def pytest_collection_modifyitems(config, items):
     """In a mutmut run of one mutant (scripts/mutation.sh): no second migration, the tests
     likeliest to kill it first."""
-    global _reusing_the_migrated_database
+    global _reusing_the_migrated_database, _kept_seeded_rows
     if mutation_runs.running_a_mutant():
         mutation_runs.likeliest_killers_first(items)
-        if not any(mutation_runs.commits(item) for item in items):
+        committing = any(mutation_runs.commits(item) for item in items)
+        _kept_seeded_rows = mutation_runs.kept_seeded_rows() if committing else None
+        if not committing or _kept_seeded_rows:
             mutation_runs.reuse_the_migrated_test_database()
             _reusing_the_migrated_database = True
 
 
 _reusing_the_migrated_database = False
+_kept_seeded_rows = None  # a mutant's session with a committed test selected: the snapshot
 
 
 def pytest_collection_finish(session):
@@ -107,8 +110,15 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
     from django.test.utils import setup_databases, teardown_databases
 
     created = None
-    if _reusing_the_migrated_database:  # no selected test commits: no snapshot needed
+    if _reusing_the_migrated_database:  # a mutant's session (tests/mutation_runs.py)
+        if _kept_seeded_rows is None:  # no selected test commits: no snapshot needed
+            yield
+            return
+        connection._test_serialized_contents, connection._test_seeded_row_counts = (
+            _kept_seeded_rows)
         yield
+        with django_db_blocker.unblock():
+            restore_seeded_rows(unless_intact=True)
         return
     with django_db_blocker.unblock():
         if connection.settings_dict["NAME"] == _CONFIGURED_DATABASE_NAME:  # not the test one
@@ -117,6 +127,8 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
         elif getattr(connection, "_test_serialized_contents", None) is None:
             connection._test_serialized_contents = connection.creation.serialize_db_to_string()
         connection._test_seeded_row_counts = _row_counts()
+        mutation_runs.keep_the_seeded_rows(connection._test_serialized_contents,
+                                           connection._test_seeded_row_counts)
     yield
     with django_db_blocker.unblock():
         if created is not None:
@@ -154,7 +166,10 @@ def restore_seeded_rows(*, unless_intact: bool = False) -> None:
     # come back with their primary keys, and new rows must not be given those again.
     call_command("flush", verbosity=0, interactive=False, reset_sequences=False,
                  inhibit_post_migrate=True)
-    connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+    # Without history while the rows go back: their many-to-many fields would each add a
+    # history row the snapshot lacks, and the database would never count as intact again.
+    with override_settings(SIMPLE_HISTORY_ENABLED=False):
+        connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
 
 
 @contextlib.contextmanager

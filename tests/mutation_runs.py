@@ -68,6 +68,27 @@ def reuse_the_migrated_test_database() -> None:
     BaseDatabaseCreation.create_test_db = create_test_db
 
 
+# The rows the migrations seeded, as mutmut's own runs (stats, clean) snapshot them right after
+# migrating. A committed test needs them (it flushes every table and the rows are put back), so a
+# mutant's session with one selected used to migrate and serialize again, about a second per
+# mutant of every function such a test reaches; it loads this file instead.
+SNAPSHOT_FILE = Path("mutation-seeded-rows.json")
+
+
+def keep_the_seeded_rows(contents: str, counts: tuple[int, ...]) -> None:
+    """In mutmut's own runs: write the snapshot for the mutants' sessions."""
+    if "MUTANT_UNDER_TEST" in os.environ and not running_a_mutant():
+        SNAPSHOT_FILE.write_text(json.dumps({"contents": contents, "counts": counts}))
+
+
+def kept_seeded_rows() -> tuple[str, tuple[int, ...]] | None:
+    """The snapshot this mutmut run's own runs kept, if any."""
+    if not SNAPSHOT_FILE.exists():
+        return None
+    kept = json.loads(SNAPSHOT_FILE.read_text())
+    return kept["contents"], tuple(kept["counts"])
+
+
 # The test that failed on each killed mutant, with the mutant's function, one a line: a test
 # that killed one mutant of a function usually kills its next one too, so it runs first.
 KILLERS_FILE = Path("mutation-killers.tsv")
@@ -77,7 +98,9 @@ def likeliest_killers_first(items: list) -> None:
     """Order the tests that killed another mutant of this mutant's function (in this run or
     an earlier one in the same folder) first, then the rest; each part fastest first, by the
     times of mutmut's stats run (its mutmut-stats.json, in the folder the tests run from).
-    Tests it did not time go last, in their own order."""
+    Tests it did not time go last, in their own order. Tests that commit go after all others,
+    killers or not: putting the seeded rows back after one costs seconds, while the lock
+    mutants that only they kill are few."""
     stats = Path("mutmut-stats.json")
     duration = json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
     function = _function_of(os.environ.get("MUTANT_UNDER_TEST", ""))
@@ -87,7 +110,7 @@ def likeliest_killers_first(items: list) -> None:
             killed, _, test = line.partition("\t")
             if killed == function:
                 killers.add(test)
-    items.sort(key=lambda item: (item.nodeid not in killers,
+    items.sort(key=lambda item: (commits(item), item.nodeid not in killers,
                                  duration.get(item.nodeid, float("inf"))))
 
 
