@@ -120,12 +120,39 @@ def test_a_mutant_runs_first_the_tests_that_killed_other_mutants_of_its_function
         "t::fast": 0.1, "t::slow_killer": 2.0, "t::medium": 0.5, "t::other_functions_killer": 0.3}}))
     monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_1")
     mutation_runs.record_a_killer("t::slow_killer")
+    mutation_runs.record_a_killer("t::committing_killer")
     monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_label__mutmut_1")
     mutation_runs.record_a_killer("t::other_functions_killer")
 
     monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_2")
-    items = [type("Item", (), {"nodeid": nodeid})() for nodeid in
+    items = [collected(nodeid) for nodeid in
              ("t::medium", "t::untimed", "t::other_functions_killer", "t::slow_killer", "t::fast")]
+    items.insert(2, collected("t::committing_killer", fixtures=["transactional_db"]))
     mutation_runs.likeliest_killers_first(items)
+    # A test that commits goes last, killer or not: its rows take seconds to put back.
     assert [item.nodeid for item in items] == [
-        "t::slow_killer", "t::fast", "t::other_functions_killer", "t::medium", "t::untimed"]
+        "t::slow_killer", "t::fast", "t::other_functions_killer", "t::medium", "t::untimed",
+        "t::committing_killer"]
+
+
+def collected(nodeid: str, fixtures: list[str] = ()):
+    """A collected test as likeliest_killers_first sees it: its id, marks and fixtures."""
+    return type("Item", (), {"nodeid": nodeid, "fixturenames": list(fixtures),
+                             "get_closest_marker": lambda self, name: None})()
+
+
+def test_mutmuts_own_runs_keep_the_seeded_rows_for_the_mutants_sessions(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    mutation_runs.keep_the_seeded_rows('[{"model": "incidents.severitylevel"}]', (4, 1))
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_2")
+    assert mutation_runs.kept_seeded_rows() == ('[{"model": "incidents.severitylevel"}]', (4, 1))
+    mutation_runs.keep_the_seeded_rows("[]", (0, 0))  # a mutant's session only reads it
+    assert mutation_runs.kept_seeded_rows() == ('[{"model": "incidents.severitylevel"}]', (4, 1))
+
+
+def test_outside_mutmut_no_snapshot_is_kept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MUTANT_UNDER_TEST", raising=False)
+    mutation_runs.keep_the_seeded_rows("[]", (0,))
+    assert mutation_runs.kept_seeded_rows() is None
