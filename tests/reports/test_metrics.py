@@ -151,6 +151,16 @@ def test_an_open_unacknowledged_incident_is_pending_until_its_response_target_pa
     assert (after.declared["response_pending"], after.declared["response_breached"]) == (0, 1)
 
 
+def test_the_reports_page_gets_the_summary_and_the_weekly_trends_from_one_call(november):
+    """What the reports page shows, made in one pass: the same figures as asking for each."""
+    with time_machine.travel(NOW, tick=False):
+        summary, trends = metrics.summary_and_trends(NOVEMBER)
+        assert summary == metrics.report_summary(NOVEMBER)
+        assert trends == metrics.weekly_trends(NOVEMBER)
+        assert trends["totals"] == [0, 1, 1, 1, 0, 1]
+        assert metrics.summary_and_trends(NOVEMBER, trends=False) == (summary, None)
+
+
 def test_weekly_trends_count_by_severity_and_average_resolution_per_week(november):
     with time_machine.travel(NOW, tick=False):
         trends = metrics.weekly_trends(NOVEMBER)
