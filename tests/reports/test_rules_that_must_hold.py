@@ -13,7 +13,7 @@ from escalation.deadlines import deadlines_sweep
 from escalation.models import SlaClock
 from escalation.services import sla_outcomes_record
 from incidents import services, severity_style
-from incidents.models import Incident, SeverityLevel
+from incidents.models import Incident, IncidentParticipant, SeverityLevel
 from incidents.reports import metrics, sources, tables
 from incidents.reports.periods import ReportPeriod
 from postmortems.models import ActionItem, PostMortem
@@ -403,3 +403,50 @@ def test_the_incident_table_shows_each_incidents_times_to_acknowledge_and_resolv
                   for row in table.rows]
     assert [(row["Time to acknowledge (h)"], row["Time to resolve (h)"]) for row in listed] == [
         (Decimal("0.50"), Decimal("4.00"))]
+
+
+def test_the_costliest_incidents_are_ten_by_default_and_one_customer_is_an_impact(
+        make_incident):
+    for n in range(11):
+        make_incident("P2", declared=f"2026-11-{n + 2:02d} 10:00",
+                      resolved=f"2026-11-{n + 2:02d} 11:00", revenue_impact_per_hour=100 + n,
+                      title=f"paid {n}")
+    make_incident("P3", declared="2026-11-20 10:00", resolved="2026-11-20 11:00",
+                  customers_affected=1, title="one customer")
+    with time_machine.travel(NOW, tick=False):
+        costliest = metrics.costliest_incidents(NOVEMBER)
+        everything = metrics.costliest_incidents(NOVEMBER, limit=20)
+    assert [row.title for row in costliest] == [f"paid {n}" for n in range(10, 0, -1)]
+    assert [row.title for row in everything][-2:] == ["paid 0", "one customer"]
+
+
+def test_among_equal_losses_the_incident_with_customers_affected_comes_first(make_incident):
+    make_incident("P1", declared="2026-11-02 10:00", resolved="2026-11-02 11:00",
+                  revenue_impact_per_hour=100, title="customers not known")
+    make_incident("P1", declared="2026-11-03 10:00", resolved="2026-11-03 11:00",
+                  revenue_impact_per_hour=100, customers_affected=5, title="five customers")
+    with time_machine.travel(NOW, tick=False):
+        costliest = metrics.costliest_incidents(NOVEMBER)
+    assert [row.title for row in costliest] == ["five customers", "customers not known"]
+
+
+def test_the_top_of_the_costliest_is_chosen_by_the_loss_at_the_reports_moment(make_incident):
+    """At 13:00 the long outage has lost 1,500 and the steep one 1,000; by now the steep one
+    has lost more, but a report made for 13:00 names the long one."""
+    make_incident("P1", declared="2026-11-10 08:00", revenue_impact_per_hour=300, title="long")
+    make_incident("P1", declared="2026-11-10 12:00", revenue_impact_per_hour=1000, title="steep")
+    with time_machine.travel(NOW, tick=False):
+        top = metrics.costliest_incidents(NOVEMBER, now=at("2026-11-10 13:00"), limit=1)
+    assert [(row.title, row.revenue_lost) for row in top] == [("long", 1500.0)]
+
+
+def test_the_costliest_incidents_say_which_ones_the_reader_may_name(make_incident, make_user):
+    secret = make_incident("P1", declared="2026-11-10 10:00", resolved="2026-11-10 12:00",
+                           revenue_impact_per_hour=500, is_restricted=True, title="Secret merger")
+    insider, outsider = make_user("Product manager"), make_user("Product manager")
+    IncidentParticipant.objects.create(incident=secret, user=insider,
+                                       reason=IncidentParticipant.Reason.RESPONDER)
+    with time_machine.travel(NOW, tick=False):
+        may_name = {reader: [row.viewer_may_see for row in metrics.costliest_incidents(
+            NOVEMBER, metrics.ReportFilters(viewer=reader))] for reader in (insider, outsider)}
+    assert may_name == {insider: [True], outsider: [False]}
