@@ -20,6 +20,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Incident
 from incidents.reports import metrics
@@ -159,6 +161,15 @@ def test_the_reports_page_gets_the_summary_and_the_weekly_trends_from_one_call(n
         assert trends == metrics.weekly_trends(NOVEMBER)
         assert trends["totals"] == [0, 1, 1, 1, 0, 1]
         assert metrics.summary_and_trends(NOVEMBER, trends=False) == (summary, None)
+
+
+def test_the_summary_alone_does_none_of_the_trends_work(november):
+    with time_machine.travel(NOW, tick=False):
+        with CaptureQueriesContext(connection) as summary_alone:
+            metrics.report_summary(NOVEMBER)
+        with CaptureQueriesContext(connection) as with_trends:
+            metrics.summary_and_trends(NOVEMBER)
+    assert len(summary_alone) < len(with_trends)
 
 
 def test_weekly_trends_count_by_severity_and_average_resolution_per_week(november):

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from escalation.deadlines import deadlines_sweep
 from escalation.models import SlaClock
@@ -450,3 +452,17 @@ def test_the_costliest_incidents_say_which_ones_the_reader_may_name(make_inciden
         may_name = {reader: [row.viewer_may_see for row in metrics.costliest_incidents(
             NOVEMBER, metrics.ReportFilters(viewer=reader))] for reader in (insider, outsider)}
     assert may_name == {insider: [True], outsider: [False]}
+
+
+def test_the_costliest_incidents_and_their_severities_take_as_many_queries_for_three_as_for_one(
+        make_incident):
+    def queries_to_list_them() -> int:
+        with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as made:
+            [row.severity.code for row in metrics.costliest_incidents(NOVEMBER)]
+        return len(made)
+
+    make_incident("P1", declared="2026-11-02 10:00", revenue_impact_per_hour=100)
+    one = queries_to_list_them()
+    make_incident("P2", declared="2026-11-03 10:00", revenue_impact_per_hour=200)
+    make_incident("P3", declared="2026-11-04 10:00", customers_affected=3)
+    assert queries_to_list_them() == one
