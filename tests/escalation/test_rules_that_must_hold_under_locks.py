@@ -17,14 +17,16 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from escalation import delivery
+from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep
-from escalation.models import PENDING, Deadline, Notification
+from escalation.models import PENDING, Deadline, EscalationEvent, Notification
 from escalation.notifications import notify
 from escalation.reminders import reminder_schedule
 from incidents import services
-from incidents.models import Incident
+from incidents.models import Incident, SeverityLevel
 
 from tests.conftest import COMMITTED_DB
+from tests.second_connection import meanwhile
 
 WAIT = 20  # seconds; reached only when something is broken
 
@@ -183,3 +185,24 @@ def test_a_resolve_waits_for_no_sweep_busy_with_other_incidents_or_other_things(
     assert not Deadline.objects.filter(PENDING, incident=incident, kind__startswith="escalation."
                                        ).exists(), "the incident's escalation is called off"
     assert Deadline.objects.filter(PENDING, pk__in=held).count() == 3, "the others are not"
+
+
+@pytest.mark.postgres
+@COMMITTED_DB
+def test_an_escalation_under_way_holds_up_neither_news_of_the_incident_nor_its_severity_level(
+    postgres, declare, incident_manager, levels, make_user
+):
+    """Escalating locks the incident's row, FOR NO KEY UPDATE and not its severity's: the
+    sweep can still queue news about it and a manager can still edit the level meanwhile."""
+    incident = declare(severity="P2")
+    watcher = make_user()
+    with transaction.atomic():
+        escalation_services.incident_escalate(incident, by=incident_manager, level=levels[3],
+                                              reason_category="complexity", note="Need the DBA")
+        meanwhile(lambda: notify(subject=incident, reason="test.meanwhile", incident=incident,
+                                 recipients=[watcher], title="Still watching checkout"))
+        renamed = meanwhile(lambda: SeverityLevel.objects.filter(pk=incident.severity_id)
+                            .update(name="High, renamed meanwhile"))
+    assert renamed == 1
+    assert Notification.objects.filter(reason="test.meanwhile", recipient=watcher).exists()
+    assert EscalationEvent.objects.filter(incident=incident, level=levels[3]).exists()
