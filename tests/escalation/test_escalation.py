@@ -272,6 +272,24 @@ def test_an_unacknowledged_escalation_is_reminded_once_after_the_levels_response
     assert Notification.objects.filter(reason="escalation.reminder", channel="inapp").count() == 2
 
 
+def test_a_reminder_swept_late_goes_to_whoever_was_on_the_levels_shift_when_it_was_due(
+    p0, levels, make_user
+):
+    """Anna has L2's Monday shift and Ben its Tuesday one (hand-off at 09:00 in Amsterdam).
+    The L2 reminder was due on Monday at 11:15 local time; the sweep only ran on Tuesday."""
+    rota = Rota.objects.create(name="L2", time_zone="Europe/Amsterdam", handoff_time=time(9),
+                               shift_length=timedelta(days=1), rotation_start=date(2026, 6, 15))
+    for order, name in enumerate(["anna", "ben"]):
+        rota.members.create(user=make_user("Responder", username=name), order=order)
+    levels[2].rota = rota
+    levels[2].save()
+    sweep_at(START + HOUR)  # L2 paged: Anna
+    sweep_at(START + 25 * HOUR)
+    reminded = set(Notification.objects.filter(reason="escalation.reminder", channel="inapp")
+                   .values_list("recipient__username", flat=True))
+    assert "anna" in reminded and "ben" not in reminded
+
+
 def test_acknowledging_an_escalation_stops_its_reminder(p0, staffed_levels):
     sweep_at(START + HOUR)
     event = EscalationEvent.objects.get(incident=p0)
