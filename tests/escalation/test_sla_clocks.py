@@ -10,8 +10,9 @@ from django.contrib.auth.models import Permission
 from escalation import selectors
 from escalation import services as escalation_services
 from escalation.deadlines import deadlines_sweep, pending_deadlines
-from escalation.models import (Deadline, EscalationEvent, EscalationLadder, EscalationPolicy,
-                               Notification, Rota, SlaClock, WebhookEndpoint)
+from escalation.models import (Deadline, EscalationEvent, EscalationLadder, EscalationLevel,
+                               EscalationPolicy, EscalationStep, ImpactRule, Notification,
+                               Rota, SlaClock, WebhookEndpoint)
 from incidents import services
 from incidents.models import SeverityLevel, TimelineEntry
 
@@ -832,3 +833,18 @@ def test_deleting_an_incident_leaves_none_of_its_sla_timers(declare):
     assert Deadline.objects.filter(kind="sla.at_risk").exists()
     incident.delete()
     assert not Deadline.objects.filter(kind__startswith="sla.").exists()
+
+
+def test_a_breach_with_no_escalation_level_to_call_still_tells_the_incident_manager(
+        declare, incident_manager):
+    """A procedure without escalation levels (or with its ladder emptied): the breach is still
+    recorded and told, to the people of the incident, with nobody paged."""
+    EscalationStep.objects.all().delete()
+    ImpactRule.objects.all().delete()
+    EscalationLevel.objects.all().delete()
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1", by=incident_manager)
+    with time_machine.travel(clocks(incident)["response"].due_at, tick=False):
+        deadlines_sweep()
+    assert clocks(incident)["response"].breached_at is not None
+    assert told_of_the_response_breach() == {"ivan"}
