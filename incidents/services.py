@@ -495,10 +495,7 @@ def incident_change_severity(
         raise ActionRefused(f"{incident.reference} is already {severity}.")
     incident.severity = severity
     _save(incident, by=by, reason=reason)
-    if severity.rank == old.rank:  # a retired level and the one in use at its rank
-        direction = "changed"
-    else:
-        direction = "raised" if severity.rank < old.rank else "lowered"
+    direction = severity.change_from(old)
     timeline_record(
         incident,
         kind=TimelineEntry.Kind.SEVERITY,

@@ -119,6 +119,13 @@ class SeverityLevel(models.Model):
     def example_list(self) -> list[str]:
         return [line.strip() for line in self.examples.splitlines() if line.strip()]
 
+    def change_from(self, old: SeverityLevel) -> str:
+        """How going from `old` to this level reads: "raised" to a more urgent level (a lower
+        rank), "lowered", or "changed" between a retired level and the one in use at its rank."""
+        if self.rank == old.rank:
+            return "changed"
+        return "raised" if self.rank < old.rank else "lowered"
+
     @classmethod
     def top(cls) -> SeverityLevel | None:
         return cls.objects.active().order_by("rank").first()

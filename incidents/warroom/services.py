@@ -288,10 +288,10 @@ register(PHASE_WINDOW_KIND)(remind_phase_window_ended)
 def checklist_follow_severity_change(incident: Incident, *, old: SeverityLevel, by=None
                                      ) -> ChecklistChange:
     """The severity changed: the checklist follows the new level from now on."""
-    direction = "raised" if incident.severity.rank < old.rank else "lowered"
     return checklist_follow_procedure(
         incident, anchor=timezone.now(), by=by,
-        cause=f"the severity was {direction} from {old.code} to {incident.severity.code}")
+        cause=f"the severity was {incident.severity.change_from(old)} from {old.code} to "
+              f"{incident.severity.code}")
 
 
 def checklist_follow_type_change(incident: Incident, *, old_type, by=None) -> ChecklistChange:

@@ -21,6 +21,7 @@ from incidents.models import (
     ChecklistTemplate,
     ChecklistTemplateItem,
     ChecklistTemplatePhase,
+    SeverityLevel,
     TimelineEntry,
 )
 from incidents.warroom.selectors import checklist_groups
@@ -248,3 +249,19 @@ def test_a_change_that_only_drops_items_or_only_requires_them_again_is_on_the_ti
         "Checklist changed after the severity was raised from P2 to P1: 1 item required again.",
     ]
     assert [row.applies for row in incident.checklist_items.all()] == [True]
+
+
+def test_moving_to_the_level_now_in_use_at_the_same_rank_says_the_severity_changed(
+        declare, incident_manager, severities):
+    incident = declare(severity="P2")
+    retired = severities["P2"]
+    retired.is_active = False
+    retired.save()
+    successor = SeverityLevel.objects.get(pk=retired.pk)
+    successor.pk, successor.code, successor.name, successor.is_active = None, "P2-new", "Major", True
+    successor.save()
+    change(incident, incident_manager, successor, LOWERED)
+    entry = incident.timeline.filter(kind=TimelineEntry.Kind.CHECKLIST,
+                                     text__startswith="Checklist changed").get()
+    assert entry.text.startswith("Checklist changed after the severity was changed from P2 to "
+                                 "P2-new:")
