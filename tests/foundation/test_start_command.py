@@ -55,6 +55,14 @@ def start_environment(tmp_path):
     return environment
 
 
+def interruptible() -> None:
+    """In the script's process, before bash starts: Ctrl-C back to its default. Something
+    earlier in a full suite run leaves SIGINT ignored in this process, children inherit that,
+    and bash can neither trap nor reset a signal ignored when it started (seen in CI: 60 s after
+    Ctrl-C the script was still looping, its trap never run)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class StartedPortal:
     """`./firebreak start` in the background, its output read line by line as it comes."""
 
@@ -63,7 +71,8 @@ class StartedPortal:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
             ["bash", str(ROOT / "firebreak"), "start"], cwd=ROOT, env=environment,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            preexec_fn=interruptible)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
