@@ -261,6 +261,17 @@ def severities(db) -> dict[str, SeverityLevel]:
     return {level.code: level for level in SeverityLevel.objects.all()}
 
 
+def retire_for_a_successor(level: SeverityLevel, *, code: str, name: str) -> SeverityLevel:
+    """Retire `level` and put a new active level at its rank, as a procedure that renames its
+    levels does: the successor, a copy of the level under another code and name."""
+    level.is_active = False
+    level.save()
+    successor = SeverityLevel.objects.get(pk=level.pk)
+    successor.pk, successor.code, successor.name, successor.is_active = None, code, name, True
+    successor.save()
+    return successor
+
+
 @pytest.fixture
 def incident_types(db) -> dict[str, IncidentType]:
     return {incident_type.code: incident_type for incident_type in IncidentType.objects.all()}

@@ -40,3 +40,20 @@ def meanwhile(work, *, lock_timeout: int = LOCK_TIMEOUT):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+def meanwhile_news_of(incident, *, to) -> list:
+    """The timer sweep queues news about `incident` for `to` on another connection: its rows
+    refer to the incident, so PostgreSQL's key check takes a key-share lock on it."""
+    from escalation.notifications import notify
+
+    return meanwhile(lambda: notify(subject=incident, reason="test.meanwhile", incident=incident,
+                                    recipients=[to], title="Still watching checkout"))
+
+
+def meanwhile_a_severity_edit(incident) -> int:
+    """A manager renames `incident`'s severity level on another connection: rows updated."""
+    from incidents.models import SeverityLevel
+
+    return meanwhile(lambda: SeverityLevel.objects.filter(pk=incident.severity_id)
+                     .update(name="Renamed meanwhile"))

@@ -23,10 +23,10 @@ from escalation.models import PENDING, Deadline, EscalationEvent, Notification
 from escalation.notifications import notify
 from escalation.reminders import reminder_schedule
 from incidents import services
-from incidents.models import Incident, SeverityLevel
+from incidents.models import Incident
 
 from tests.conftest import COMMITTED_DB
-from tests.second_connection import meanwhile
+from tests.second_connection import meanwhile_a_severity_edit, meanwhile_news_of
 
 WAIT = 20  # seconds; reached only when something is broken
 
@@ -199,10 +199,8 @@ def test_an_escalation_under_way_holds_up_neither_news_of_the_incident_nor_its_s
     with transaction.atomic():
         escalation_services.incident_escalate(incident, by=incident_manager, level=levels[3],
                                               reason_category="complexity", note="Need the DBA")
-        meanwhile(lambda: notify(subject=incident, reason="test.meanwhile", incident=incident,
-                                 recipients=[watcher], title="Still watching checkout"))
-        renamed = meanwhile(lambda: SeverityLevel.objects.filter(pk=incident.severity_id)
-                            .update(name="High, renamed meanwhile"))
+        meanwhile_news_of(incident, to=watcher)
+        renamed = meanwhile_a_severity_edit(incident)
     assert renamed == 1
     assert Notification.objects.filter(reason="test.meanwhile", recipient=watcher).exists()
     assert EscalationEvent.objects.filter(incident=incident, level=levels[3]).exists()

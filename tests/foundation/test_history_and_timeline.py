@@ -9,7 +9,9 @@ import time_machine
 
 from incidents import services
 from incidents.errors import ActionRefused, Conflict
-from incidents.models import Incident, SeverityLevel, TimelineEntry
+from incidents.models import Incident, TimelineEntry
+
+from tests.conftest import retire_for_a_successor
 
 from .conftest import walk
 
@@ -121,12 +123,7 @@ def test_moving_between_two_levels_of_one_rank_neither_raises_nor_lowers_the_sev
     """A retired level keeps its rank: moving an incident from it to the level now in use at
     that rank is a change of name, not of urgency."""
     incident = incident_in(State.TRIAGED, severity="P2")
-    retired = severities["P2"]
-    retired.is_active = False
-    retired.save()
-    successor = SeverityLevel.objects.get(pk=retired.pk)
-    successor.pk, successor.code, successor.name, successor.is_active = None, "P2-new", "Major", True
-    successor.save()
+    successor = retire_for_a_successor(severities["P2"], code="P2-new", name="Major")
     incident = services.incident_change_severity(incident, by=incident_manager,
                                                  severity=successor, reason="Renamed levels")
     entry = incident.timeline.filter(kind="severity").get()

@@ -10,12 +10,11 @@ import pytest
 from django.db import transaction
 
 from escalation.models import Notification
-from escalation.notifications import notify
 from incidents import services
 from incidents.models import Incident
 
 from tests.conftest import COMMITTED_DB
-from tests.second_connection import meanwhile
+from tests.second_connection import meanwhile, meanwhile_news_of
 
 
 @pytest.mark.postgres
@@ -26,8 +25,7 @@ def test_a_triage_under_way_holds_up_no_news_of_the_incident_but_a_second_action
     incident = declare(severity="P2")
     with transaction.atomic():
         services.incident_triage(incident, by=incident_manager, incident_manager=incident_manager)
-        meanwhile(lambda: notify(subject=incident, reason="test.meanwhile", incident=incident,
-                                 recipients=[responder], title="Still watching checkout"))
+        meanwhile_news_of(incident, to=responder)
         # Two people acting on one incident still take turns: a second triage waits.
         with pytest.raises(Exception, match="lock timeout"):
             meanwhile(lambda: services.incident_triage(

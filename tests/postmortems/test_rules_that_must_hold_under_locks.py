@@ -9,12 +9,10 @@ import pytest
 from django.db import transaction
 
 from escalation.models import Notification
-from escalation.notifications import notify
-from incidents.models import SeverityLevel
 from postmortems import services
 
 from tests.conftest import COMMITTED_DB
-from tests.second_connection import meanwhile
+from tests.second_connection import meanwhile_a_severity_edit, meanwhile_news_of
 
 
 @pytest.mark.postgres
@@ -25,10 +23,8 @@ def test_scheduling_a_review_holds_up_neither_news_of_the_incident_nor_its_sever
     incident = resolved("P2")  # a P2 needs no review: it is scheduled by hand
     with transaction.atomic():
         services.postmortem_create(incident=incident, by=incident_manager)
-        meanwhile(lambda: notify(subject=incident, reason="test.meanwhile", incident=incident,
-                                 recipients=[responder], title="Still watching checkout"))
-        renamed = meanwhile(lambda: SeverityLevel.objects.filter(pk=incident.severity_id)
-                            .update(name="High, renamed meanwhile"))
+        meanwhile_news_of(incident, to=responder)
+        renamed = meanwhile_a_severity_edit(incident)
     assert renamed == 1
     assert Notification.objects.filter(reason="test.meanwhile", recipient=responder).exists()
     assert incident.postmortem.owner == incident_manager

@@ -9,12 +9,11 @@ import pytest
 from django.db import transaction
 
 from escalation.models import Notification
-from escalation.notifications import notify
-from incidents.models import SeverityLevel, StatusUpdate
+from incidents.models import StatusUpdate
 from incidents.warroom.communications import status_update_send
 
 from tests.conftest import COMMITTED_DB
-from tests.second_connection import meanwhile
+from tests.second_connection import meanwhile_a_severity_edit, meanwhile_news_of
 
 
 @pytest.mark.postgres
@@ -25,10 +24,8 @@ def test_sending_an_update_holds_up_neither_news_of_the_incident_nor_its_severit
     with transaction.atomic():
         status_update_send(p0, by=incident_manager, audience="stakeholders", stage="update",
                            subject="Checkout degraded", body="We rolled back.")
-        meanwhile(lambda: notify(subject=p0, reason="test.meanwhile", incident=p0,
-                                 recipients=[responder], title="Still watching checkout"))
-        renamed = meanwhile(lambda: SeverityLevel.objects.filter(pk=p0.severity_id)
-                            .update(name="Critical, renamed meanwhile"))
+        meanwhile_news_of(p0, to=responder)
+        renamed = meanwhile_a_severity_edit(p0)
     assert renamed == 1
     assert Notification.objects.filter(reason="test.meanwhile", recipient=responder).exists()
     assert StatusUpdate.objects.filter(incident=p0, subject="Checkout degraded").exists()

@@ -21,11 +21,12 @@ from incidents.models import (
     ChecklistTemplate,
     ChecklistTemplateItem,
     ChecklistTemplatePhase,
-    SeverityLevel,
     TimelineEntry,
 )
 from incidents.warroom.selectors import checklist_groups
 from incidents.warroom.services import checklist_item_set_done, open_blocking_items
+
+from tests.conftest import retire_for_a_successor
 
 pytestmark = pytest.mark.django_db
 
@@ -254,12 +255,7 @@ def test_a_change_that_only_drops_items_or_only_requires_them_again_is_on_the_ti
 def test_moving_to_the_level_now_in_use_at_the_same_rank_says_the_severity_changed(
         declare, incident_manager, severities):
     incident = declare(severity="P2")
-    retired = severities["P2"]
-    retired.is_active = False
-    retired.save()
-    successor = SeverityLevel.objects.get(pk=retired.pk)
-    successor.pk, successor.code, successor.name, successor.is_active = None, "P2-new", "Major", True
-    successor.save()
+    successor = retire_for_a_successor(severities["P2"], code="P2-new", name="Major")
     change(incident, incident_manager, successor, LOWERED)
     entry = incident.timeline.filter(kind=TimelineEntry.Kind.CHECKLIST,
                                      text__startswith="Checklist changed").get()
