@@ -3,15 +3,18 @@ filters, and never after a change to the incidents they count: the cached figure
 a version that every such change moves on (an incident saved or deleted, or given services;
 a severity, service or incident type edited; an escalation, post-mortem or action item saved).
 
-As for the public status page, the version is a PostgreSQL sequence (incidents/cache_version.py). What no save
-announces (time passing turns a pending SLA into a breach and adds to an open incident's
-revenue lost; the sweep records breaches in bulk) is at most CACHE_SECONDS old. Only figures
-are cached: rows that name incidents depend on who reads them and are built per request. On
-SQLite (the embedded portal) there is no version and the figures are built on each request."""
+As for the public status page, the version is a PostgreSQL sequence
+(incidents/cache_version.py). What no save announces (time passing turns a pending SLA into a
+breach and adds to an open incident's revenue lost; the sweep records breaches in bulk) is at
+most CACHE_SECONDS old. Only figures and the costliest incidents' ids are cached (a full year's
+ranking is the dearest query of the page): the rows that name incidents depend on who reads
+them and are built per request. On SQLite (the embedded portal) there is no version and the
+figures are built on each request."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -24,16 +27,23 @@ from .periods import ReportPeriod
 
 SEQUENCE = "incidents_reports_version"
 CACHE_SECONDS = 60
-_KEY = "reports:figures:{version}:{start}:{end}:{severity}:{service}:{type}"
+# The "2" names the cached value's shape: a deploy that changes it must not read the old one.
+_KEY = "reports:figures:2:{version}:{start}:{end}:{severity}:{service}:{type}"
 VERSION = CacheVersion(SEQUENCE)
 current_version = VERSION.current
 bump = VERSION.bump  # the signal receiver
 
 
-def dashboard_figures(period: ReportPeriod, filters: metrics.ReportFilters
-                      ) -> tuple[metrics.Summary, dict]:
-    """`report_summary` and `weekly_trends` for the dashboard, from the cache when nothing
-    they count has changed since they were computed, at most CACHE_SECONDS ago."""
+class DashboardFigures(NamedTuple):
+    summary: metrics.Summary
+    trends: dict
+    costliest_ids: list[int]  # costliest first, at summary.generated_at
+
+
+def dashboard_figures(period: ReportPeriod, filters: metrics.ReportFilters) -> DashboardFigures:
+    """`report_summary`, `weekly_trends` and the costliest incidents' ids for the dashboard,
+    from the cache when nothing they count has changed since they were computed, at most
+    CACHE_SECONDS ago."""
     version = current_version()
     if version is None:
         return _computed(period, filters)
@@ -44,16 +54,18 @@ def dashboard_figures(period: ReportPeriod, filters: metrics.ReportFilters
         type=filters.incident_type.pk if filters.incident_type else "")
     cached = cache.get(key)
     if cached is None:
-        summary, trends = _computed(period, filters)
+        figures = _computed(period, filters)
         # Never the viewer: the figures are everyone's, so the cached copy names nobody.
-        cached = (replace(summary, filters=replace(filters, viewer=None)), trends)
+        cached = figures._replace(
+            summary=replace(figures.summary, filters=replace(filters, viewer=None)))
         cache.set(key, cached, CACHE_SECONDS)
-    summary, trends = cached
-    return replace(summary, filters=filters), trends
+    return cached._replace(summary=replace(cached.summary, filters=filters))
 
 
-def _computed(period: ReportPeriod, filters: metrics.ReportFilters) -> tuple:
-    return metrics.summary_and_trends(period, filters)
+def _computed(period: ReportPeriod, filters: metrics.ReportFilters) -> DashboardFigures:
+    summary, trends = metrics.summary_and_trends(period, filters)
+    return DashboardFigures(summary, trends,
+                            metrics.costliest_ids(period, filters, summary.generated_at))
 
 
 def _connect(model) -> None:

@@ -498,15 +498,28 @@ def costliest_incidents(period: ReportPeriod, filters: ReportFilters | None = No
     """The report's incidents with the most revenue lost (then most customers affected)."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
-    ordering = (F("revenue_lost").desc(nulls_last=True),
-                F("customers_affected").desc(nulls_last=True), "declared_at")
-    top = (with_times(incidents_declared(period, filters), now)
-           .filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
-           .order_by(*ordering).values("pk")[:limit])
-    # The SLA outcomes and who may see them for those few rows only, not the whole period.
-    qs = _with_outcomes(with_times(Incident.objects.filter(pk__in=top), now), now)
-    return list(with_viewer_may_see(qs, filters.viewer).select_related("severity")
-                .order_by(*ordering))
+    return costliest_rows(costliest_ids(period, filters, now, limit), filters.viewer, now)
+
+
+_COSTLIEST_FIRST = (F("revenue_lost").desc(nulls_last=True),
+                    F("customers_affected").desc(nulls_last=True), "declared_at")
+
+
+def costliest_ids(period: ReportPeriod, filters: ReportFilters, now: datetime,
+                  limit: int = 10) -> list[int]:
+    """The ids of the report's costliest incidents, costliest first: the same for every viewer
+    (so the dashboard caches them with its figures), unlike the rows that name them."""
+    return list(with_times(incidents_declared(period, filters), now)
+                .filter(Q(revenue_impact_per_hour__isnull=False) | Q(customers_affected__gt=0))
+                .order_by(*_COSTLIEST_FIRST).values_list("pk", flat=True)[:limit])
+
+
+def costliest_rows(ids: list[int], viewer, now: datetime) -> list[Incident]:
+    """Those incidents with their losses and SLA outcomes at `now`, each flagged with whether
+    `viewer` may see it: the outcomes are computed for those few rows only, not the period."""
+    qs = _with_outcomes(with_times(Incident.objects.filter(pk__in=ids), now), now)
+    return list(with_viewer_may_see(qs, viewer).select_related("severity")
+                .order_by(*_COSTLIEST_FIRST))
 
 
 # --- Weekly trends (charts) ----------------------------------------------------------------

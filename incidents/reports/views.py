@@ -89,7 +89,7 @@ def _dashboard_context(request, form: ReportFilterForm) -> dict:
     form.data = form.data.copy()
     form.data.update(form.period.as_query())
     form.data.pop("preset", None)
-    summary, trends = freshness.dashboard_figures(form.period, form.filters)
+    summary, trends, costliest_ids = freshness.dashboard_figures(form.period, form.filters)
     weeks = [
         {"label": label, "total": trends["totals"][i], "resolved": trends["resolved"][i],
          "mttr_hours": trends["mttr_hours"][i],
@@ -125,8 +125,8 @@ def _dashboard_context(request, form: ReportFilterForm) -> dict:
                  tables.typed(tables.MONEY, incident.revenue_lost), incident.currency)
              if incident.revenue_lost is not None else "—",
              "hours": tables.typed(tables.HOURS, incident.impact_seconds)}
-            for incident in metrics.costliest_incidents(form.period, form.filters,
-                                                        summary.generated_at)
+            for incident in metrics.costliest_rows(costliest_ids, form.filters.viewer,
+                                                   summary.generated_at)
         ],
         revenue_lost=[(currency, stakeholder.format_money(amount, currency))
                       for currency, amount in summary.revenue_lost],
