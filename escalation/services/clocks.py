@@ -176,13 +176,14 @@ def sla_clock_met(incident: Incident, *, kind: str, at: datetime) -> SlaClock | 
     """Triage meets the response clock, resolve the resolution clock. Met after its due time,
     the clock was breached at its due time, whether or not the sweep had got to it: the breach
     is recorded and notified now (the sweep, having waited for our lock on its timer, finds
-    nothing left to do)."""
+    nothing left to do). A clock stopped because the incident moved to a level without that SLA
+    stays stopped: there is no target left to meet."""
     deadline_cancel(subject=incident, key_prefix=_clock_key(kind))
     clock = (SlaClock.objects.select_for_update(of=("self",))
              .filter(incident=incident, kind=kind).first())
-    if clock is None or clock.met_at is not None:
+    if clock is None or clock.met_at is not None or clock.stopped_at is not None:
         return clock
-    if clock.breached_at is None and clock.stopped_at is None and at > clock.due_at:
+    if clock.breached_at is None and at > clock.due_at:
         clock.incident = incident  # the caller's locked copy, with its new state
         sla_clock_breach(clock, at=clock.due_at)
     clock.met_at = at

@@ -197,6 +197,31 @@ def test_a_level_without_a_resolution_sla_stops_that_clock_and_says_so(
     assert entry.data == {"severity": "P3", "stopped": ["resolution"]}
 
 
+def test_a_clock_stopped_for_a_level_without_that_sla_stays_stopped_through_resolve_and_reopen(
+    managed, incident_manager, severities, only_core_guards
+):
+    """P1 lowered to a P3 with no resolution SLA, then resolved after P1's due time: the page
+    says the clock stopped (not "met late", which the reports would not count either), and a
+    reopen does not say the clock runs again."""
+    SeverityLevel.objects.filter(code="P3").update(resolution_target=None)
+    with time_machine.travel(START, tick=False):
+        incident = managed(severity="P1")
+        services.incident_triage(incident, by=incident_manager)
+    lower_to_p3_an_hour_in(incident, by=incident_manager)
+    resolved_at = START + 30 * HOUR  # P1's resolution was due at START + 24 h
+    with time_machine.travel(resolved_at, tick=False):
+        incident = services.incident_resolve(incident, by=incident_manager, summary="Rolled back")
+    shown = status(incident, "resolution", resolved_at)
+    assert (shown.label, shown.overdue_by) == ("Stopped", None)
+    assert clocks(incident)["resolution"].breach_by is None
+    with time_machine.travel(resolved_at + HOUR, tick=False):
+        services.incident_reopen(incident, by=incident_manager, reason="Errors are back")
+    assert not TimelineEntry.objects.filter(
+        incident=incident, text__startswith="Resolution SLA clock runs again").exists()
+    assert not pending_deadlines(incident, key_prefix="sla.resolution").exists()
+    assert status(incident, "resolution", resolved_at + HOUR).label == "Stopped"
+
+
 def test_a_level_with_an_sla_the_old_one_lacked_starts_its_clock_from_the_declaration(
     managed, incident_manager, severities
 ):
