@@ -731,6 +731,7 @@ def timeline_entry_update(
     is_key_event: bool | None = None, text: str | None = None, reason: str = "",
 ) -> TimelineEntry:
     """Correct a note's time or text, or (for any entry) the key-event flag."""
+    require_perm(by, "incidents.change_timelineentry", "correct timeline entries")
     entry = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
     if (text is not None or occurred_at is not None) and entry.kind != TimelineEntry.Kind.NOTE:
         raise ActionRefused("Only manual notes can be edited; automatic entries are a record.")

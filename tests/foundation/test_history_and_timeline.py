@@ -268,6 +268,22 @@ def test_correcting_a_note_time_keeps_its_own_history(incident_in, responder, in
     assert note.history.earliest().history_user == responder
 
 
+def test_only_people_who_may_correct_the_timeline_can_correct_a_note(
+    incident_in, responder, incident_manager
+):
+    note = services.timeline_add_note(incident_in(State.INVESTIGATING), by=responder,
+                                      text="Rolled back")
+    assert not responder.has_perm("incidents.change_timelineentry")
+    with pytest.raises(ActionRefused, match="permission to correct timeline entries"):
+        services.timeline_entry_update(note, by=responder, text="Nothing happened",
+                                       is_key_event=True)
+    note.refresh_from_db()
+    assert (note.text, note.is_key_event, note.history.count()) == ("Rolled back", False, 1)
+    services.timeline_entry_update(note, by=incident_manager, text="Rolled back v2.3")
+    note.refresh_from_db()
+    assert note.text == "Rolled back v2.3"
+
+
 def test_automatic_entries_cannot_be_rewritten_but_can_be_flagged_key(
     incident_in, incident_manager
 ):
