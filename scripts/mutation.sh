@@ -36,10 +36,10 @@ mutmut_run() {  # folder, then mutmut arguments
     local folder=$1
     shift
     if [[ -n "${QUIET:-}" ]]; then  # --each: mutmut's progress goes to a log in the folder
-        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@" >>mutmut-run.log 2>&1) ||
+        (cd "$folder" && "$PY" "$ROOT/scripts/mutmut_run.py" run --max-children 1 "$@" >>mutmut-run.log 2>&1) ||
             echo "mutmut stopped with status $? (see ${folder#"$ROOT"/}/mutmut-run.log)" >&2
     else
-        (cd "$folder" && "$PY" -m mutmut run --max-children 1 "$@") ||
+        (cd "$folder" && "$PY" "$ROOT/scripts/mutmut_run.py" run --max-children 1 "$@") ||
             echo "mutmut stopped with status $?" >&2
     fi
 }
@@ -92,6 +92,6 @@ case "${1:-}" in
         echo "== all modules: $(( (SECONDS - started) / 60 )) min =="
         "$PY" scripts/mutation_report.py "${MUTATION_WORK_ROOT:-mutants-by-module}"/* ;;
     *)
-        "$PY" -m mutmut run --max-children 1 "$@" || echo "mutmut stopped with status $?" >&2
+        "$PY" scripts/mutmut_run.py run --max-children 1 "$@" || echo "mutmut stopped with status $?" >&2
         "$PY" scripts/mutation_report.py ;;
 esac

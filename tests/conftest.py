@@ -75,7 +75,8 @@ def pytest_collection_modifyitems(config, items):
         committing = any(mutation_runs.commits(item) for item in items)
         _kept_seeded_rows = mutation_runs.kept_seeded_rows() if committing else None
         if not committing or _kept_seeded_rows:
-            mutation_runs.reuse_the_migrated_test_database()
+            mutation_runs.reuse_the_migrated_test_database(
+                _kept_seeded_rows[0] if _kept_seeded_rows else None)
             _reusing_the_migrated_database = True
 
 

@@ -41,14 +41,18 @@ def commits(item) -> bool:
     return bool({"transactional_db", "live_server", "committed_db"} & set(item.fixturenames))
 
 
-def reuse_the_migrated_test_database() -> None:
+def reuse_the_migrated_test_database(seeded_rows: str | None = None) -> None:
     """Point the connections at the test database the stats run migrated, without migrating
-    or serializing it again (what `create_test_db(keepdb=True)` does, minus both)."""
+    or serializing it again (what `create_test_db(keepdb=True)` does, minus both). With a
+    committing test selected, pytest-django serializes the database after creating it (half a
+    second): `seeded_rows`, the snapshot kept by mutmut's own runs, is that serialization."""
     from django.conf import settings
     from django.db import OperationalError
     from django.db.backends.base.creation import BaseDatabaseCreation
 
     create_and_migrate = BaseDatabaseCreation.create_test_db
+    if seeded_rows is not None:
+        BaseDatabaseCreation.serialize_db_to_string = lambda self: seeded_rows
 
     def use(connection, name: str) -> None:
         connection.close()
@@ -99,8 +103,8 @@ def likeliest_killers_first(items: list) -> None:
     an earlier one in the same folder) first, then the rest; each part fastest first, by the
     times of mutmut's stats run (its mutmut-stats.json, in the folder the tests run from).
     Tests it did not time go last, in their own order. Tests that commit go after all others,
-    killers or not: putting the seeded rows back after one costs seconds, while the lock
-    mutants that only they kill are few."""
+    killers or not (putting the seeded rows back after one costs seconds), except for a mutant
+    of a row lock, which only they can kill: for it they go first."""
     stats = Path("mutmut-stats.json")
     duration = json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
     function = _function_of(os.environ.get("MUTANT_UNDER_TEST", ""))
@@ -110,8 +114,32 @@ def likeliest_killers_first(items: list) -> None:
             killed, _, test = line.partition("\t")
             if killed == function:
                 killers.add(test)
-    items.sort(key=lambda item: (commits(item), item.nodeid not in killers,
+    lock = changes_a_lock(os.environ.get("MUTANT_UNDER_TEST", ""))
+    items.sort(key=lambda item: (commits(item) != lock, item.nodeid not in killers,
                                  duration.get(item.nodeid, float("inf"))))
+
+
+_LOCK_WORDS = ("'select_for_update'", "arg='skip_locked'", "arg='no_key'", "arg='nowait'",
+               "arg='of'")
+
+
+def changes_a_lock(mutant: str) -> bool:
+    """Whether the mutant's change is in a select_for_update call or its arguments."""
+    function = mutant.rpartition(".")[2]
+    original = function.rpartition("__mutmut_")[0] + "__mutmut_orig"
+    path = mutated_file(mutant) if mutant else None
+    if path is None or not path.exists():
+        return False
+    functions = _functions_in(path.read_text())
+    before, after = functions.get(original), functions.get(function)
+    if before is None or after is None:
+        return False
+    start = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b),
+                 min(len(before), len(after)))
+    end = len(before) - next((i for i, (a, b) in enumerate(zip(before[::-1], after[::-1]))
+                              if a != b), 0)
+    around = before[max(0, start - 160):max(end, start) + 40]
+    return any(word in around for word in _LOCK_WORDS)
 
 
 def record_a_killer(nodeid: str) -> None:
@@ -204,17 +232,25 @@ def skip_a_listed_equivalent() -> None:
 # mutant: what it loads then, every mutant's session has without loading it again. Two loads
 # cost a mutant's session more than its tests often do: the URL patterns (about 0.4 s, the
 # first `reverse`), and the parse of the mutated module for a listed equivalent's fingerprint
-# (1 to 2 s; the mutated module holds every mutant of every function).
+# or a lock mutant's test order (1 to 2 s; the mutated module holds every mutant of every
+# function).
 def warming_the_fork_server(config) -> bool:
     """This session is mutmut's warm-up: a collection only, inside a mutmut run."""
     return bool(config.option.collectonly) and "MUTANT_UNDER_TEST" in os.environ
+
+
+def _mutated_modules() -> list[Path]:
+    """The modules this run mutates (mutmut's only_mutate, in the folder it runs from)."""
+    from mutmut.configuration import config
+
+    return [Path(pattern) for pattern in config().only_mutate if "*" not in pattern]
 
 
 def warm_the_fork_server() -> None:
     from django.urls import get_resolver
 
     get_resolver().reverse_dict  # noqa: B018 - reading it builds the URL patterns
-    paths = {mutated_file(name) for name in listed_equivalents()}
+    paths = {mutated_file(name) for name in listed_equivalents()} | set(_mutated_modules())
     for path in sorted(p for p in paths if p.exists()):
         code = path.read_text()
         if "__mutmut_orig" in code:  # a module mutated in this run
