@@ -56,10 +56,11 @@ def start_environment(tmp_path):
 
 
 def interruptible() -> None:
-    """In the script's process, before bash starts: Ctrl-C back to its default. Something
-    earlier in a full suite run leaves SIGINT ignored in this process, children inherit that,
-    and bash can neither trap nor reset a signal ignored when it started (seen in CI: 60 s after
-    Ctrl-C the script was still looping, its trap never run)."""
+    """In the script's process, before bash starts: Ctrl-C back to its default. The suite may
+    itself run with SIGINT ignored (a non-interactive shell starts a background job so, as a CI
+    runner may start `.ci/run`: `bash -c 'sleep 5 & grep SigIgn /proc/$!/status'` shows it),
+    children inherit that, and bash can neither trap nor reset a signal ignored when it started
+    (seen in CI: 60 s after Ctrl-C the script was still looping, its trap never run)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
