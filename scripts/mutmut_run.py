@@ -11,7 +11,12 @@ Used by scripts/mutation.sh in place of `python -m mutmut`; takes the same argum
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import mutmut.__main__ as mutmut_main
+from mutmut.configuration import config
 
 _full_stats_passed = False
 _collect_stats = mutmut_main.run_stats_collection
@@ -20,8 +25,24 @@ _mutant_runner = mutmut_main.get_mutant_runner
 
 def run_stats_collection(runner, tests=None) -> None:
     global _full_stats_passed
-    _collect_stats(runner, tests)  # exits the process when a test fails
+    try:
+        _collect_stats(runner, tests)  # exits the process when a test fails
+    except SystemExit:
+        _show_the_failures(tests)
+        raise
     _full_stats_passed = _full_stats_passed or not tests  # no tests named: every test ran
+
+
+def _show_the_failures(tests) -> None:
+    """The stats pass runs in a forked child whose output mutmut drops: when it fails, say
+    which tests fail by running them once more, plainly (in the mutants' folder, unmutated)."""
+    settings = config()
+    selection = list(tests or settings.pytest_add_cli_args_test_selection)
+    print("A test failed in mutmut's stats pass; running the tests again to show which:",
+          flush=True)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly",
+                    "--rootdir=.", *selection, *settings.pytest_add_cli_args],
+                   cwd="mutants", env={**os.environ, "MUTANT_UNDER_TEST": ""}, check=False)
 
 
 def get_mutant_runner(max_children):
