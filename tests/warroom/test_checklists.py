@@ -263,6 +263,29 @@ def test_a_step_two_checklists_of_one_level_share_is_copied_once(declare, severi
     assert incident.checklist_items.filter(text="Page the database team").count() == 1
 
 
+def test_steps_given_the_same_place_in_a_checklist_keep_the_order_they_were_added_in(
+        declare, severities):
+    from incidents.models import ChecklistPhase, ChecklistTemplate, ChecklistTemplatePhase
+
+    ChecklistTemplate.objects.filter(severity=severities["P3"]).update(is_active=False)
+    tell = ChecklistPhase.objects.create(slug="tell", name="Tell")  # made first: the lower id
+    find = ChecklistPhase.objects.create(slug="find", name="Find")
+    for phase, text in ((tell, "Tell support"), (find, "Find the cause")):
+        ChecklistTemplateItem.objects.create(phase=phase, code=phase.slug, text=text)
+    template = ChecklistTemplate.objects.create(slug="database", name="Database",
+                                                severity=severities["P3"])
+    added_first = ChecklistTemplatePhase.objects.create(template=template, phase=find, order=1)
+    ChecklistTemplatePhase.objects.create(template=template, phase=tell, order=1)
+    # Moved to another step and back, the first link's row now lies after the second's in its
+    # table and indexes (PostgreSQL writes a new row version when an indexed column changes),
+    # and its step has the higher id: only the order they were added in puts "Find" first.
+    spare = ChecklistPhase.objects.create(slug="spare", name="Spare")
+    for phase in (spare, find):
+        ChecklistTemplatePhase.objects.filter(pk=added_first.pk).update(phase=phase)
+    incident = declare(severity="P3")
+    assert texts(incident) == ["Find the cause", "Tell support"]
+
+
 def test_a_phase_window_timer_is_listed_with_the_incidents_timers(declare):
     from escalation.models import Deadline
 
