@@ -84,6 +84,25 @@ def test_first_match_wins_unless_it_continues(severities, payments):
     assert decision.severity.code == "P3" and decision.services == [payments]
 
 
+@pytest.mark.parametrize("moved", [False, True], ids=["as added", "first row moved"])
+def test_of_two_rules_at_one_place_the_one_added_first_decides(severities, incident_types,
+                                                               moved):
+    TriageRule.objects.all().delete()  # not the default rules: only these
+    first = make_rule(5, "Critical is P0", [("labels.severity", "eq", "critical")],
+                      set_severity=severities["P0"])
+    make_rule(5, "Critical is P2", [("labels.severity", "eq", "critical")],
+              set_severity=severities["P2"])
+    if moved:
+        # Given a type and back, the first rule's row lies after the second's in its table and
+        # indexes (PostgreSQL writes a new row version when an indexed column changes). Ties
+        # come back in the table's order or its reverse, depending on the plan: of the two
+        # layouts, one puts the second rule first unless the order they were added in decides.
+        for incident_type in (incident_types["technical"], None):
+            TriageRule.objects.filter(pk=first.pk).update(set_type=incident_type)
+    decision = rules.decide(None, VIEW)
+    assert (decision.rule.name, decision.severity.code) == ("Critical is P0", "P0")
+
+
 def test_the_decision_traces_each_rule_and_condition_in_words_for_the_preview(severities):
     TriageRule.objects.all().delete()  # not the default rules: only these
     warning = make_rule(1, "Warnings are P3", [("labels.severity", "eq", "warning")],
