@@ -492,9 +492,13 @@ def action_item_figures(period: ReportPeriod, filters: ReportFilters, now: datet
     return figures
 
 
+COSTLIEST_SHOWN = 10  # how many of the costliest incidents a report names
+
+
 @jit_off
 def costliest_incidents(period: ReportPeriod, filters: ReportFilters | None = None,
-                        now: datetime | None = None, limit: int = 10) -> list[Incident]:
+                        now: datetime | None = None,
+                        limit: int = COSTLIEST_SHOWN) -> list[Incident]:
     """The report's incidents with the most revenue lost (then most customers affected)."""
     filters = filters or ReportFilters()
     now = now or timezone.now()
@@ -506,7 +510,7 @@ _COSTLIEST_FIRST = (F("revenue_lost").desc(nulls_last=True),
 
 
 def costliest_ids(period: ReportPeriod, filters: ReportFilters, now: datetime,
-                  limit: int = 10) -> list[int]:
+                  limit: int = COSTLIEST_SHOWN) -> list[int]:
     """The ids of the report's costliest incidents, costliest first: the same for every viewer
     (so the dashboard caches them with its figures), unlike the rows that name them."""
     return list(with_times(incidents_declared(period, filters), now)
