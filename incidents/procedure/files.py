@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 import hashlib
 
@@ -409,4 +408,6 @@ def _show(value) -> str:
         return duration_to_text(value)
     if isinstance(value, str):
         return repr(value if len(value) <= 60 else value[:57] + "...")
-    return repr(value) if not isinstance(value, Decimal) else str(value)
+    # Numbers, dates and times as a manager writes them (1250.50, 09:00:00), not Python's
+    # spelling (Decimal('1250.50'), datetime.time(9, 0)).
+    return str(value)

@@ -510,3 +510,56 @@ def test_children_incidents_use_cannot_be_left_out_and_each_is_named(declare):
 def test_an_entry_without_its_children_has_none_left(calendar):
     procedure_import(doc(calendars=[{"name": "Office"}]), reason="No holidays")
     assert not calendar.holidays.exists()
+
+
+def test_a_new_integration_from_a_file_starts_switched_off_with_a_secret_the_plan_mentions(
+        severities):
+    from incidents.intake.models import Integration
+
+    entry = {"name": "Grafana", "kind": "alertmanager"}
+    result = procedure_import(doc(integrations=[entry]), reason="New source")
+    assert plan(result, "[Grafana]") == [
+        "create  integrations[Grafana]: created switched off with a new secret: rotate it in "
+        "the admin, then switch it on"]
+    integration = Integration.objects.get(name="Grafana")
+    assert not integration.is_enabled and integration.secret_hash
+
+
+def test_a_time_changed_by_a_file_reads_as_a_time_in_the_plan(calendar):
+    entry = {"name": "Office", "day_start": "08:30:00",
+             "holidays": [{"date": "2026-12-25", "name": "Christmas"}]}
+    result = procedure_import(doc(calendars=[entry]), reason="Earlier start")
+    assert plan(result, "calendars[Office]")[0] == (
+        "update  calendars[Office]: day_start: 09:00:00 → 08:30:00")
+
+
+def test_an_entry_breaking_a_rule_of_the_whole_entry_is_named_without_a_field(db):
+    policies = yaml.safe_load(procedure_export())["escalation_policies"]
+    twin = {**policies[0], "slug": "twin"}
+    # A second active policy for the same severity, any type: a rule of the whole entry.
+    assert errors_of(doc(escalation_policies=[twin])) == [
+        "escalation_policies[twin]: Constraint “one_escalation_policy_per_severity_for_any_type” "
+        "is violated."]
+
+
+def test_prune_keeps_a_level_a_pending_escalation_timer_still_awaits(db):
+    from escalation.models import Deadline, EscalationLadder
+
+    text = procedure_export()
+    ladder = EscalationLadder.objects.get(is_default=True)
+    awaited = EscalationLevel.objects.create(ladder=ladder, number=9, name="Board")
+    Deadline.objects.create(kind="escalation.step", key="escalation.step.test",
+                            subject=awaited, due_at="2026-12-31T00:00:00Z",
+                            payload={"level": awaited.pk})
+    idle = EscalationLevel.objects.create(ladder=ladder, number=8, name="Nobody waits")
+    result = procedure_import(text, reason="Prune", prune=True)
+    assert EscalationLevel.objects.filter(pk=awaited.pk).exists()
+    assert not EscalationLevel.objects.filter(pk=idle.pk).exists()
+    assert plan(result, "Board") == [f"keep    escalation_levels[{awaited}]: still used, so kept"]
+
+
+def test_an_export_leaves_out_text_fields_left_empty(db):
+    Service.objects.create(slug="ledger", name="Ledger", description="")
+    (entry,) = [s for s in yaml.safe_load(procedure_export())["services"]
+                if s["slug"] == "ledger"]
+    assert "description" not in entry
