@@ -563,3 +563,20 @@ def test_an_export_leaves_out_text_fields_left_empty(db):
     (entry,) = [s for s in yaml.safe_load(procedure_export())["services"]
                 if s["slug"] == "ledger"]
     assert "description" not in entry
+
+
+def test_a_field_that_cannot_be_read_is_reported_once(db):
+    policies = yaml.safe_load(procedure_export())["escalation_policies"]
+    entry = {**policies[0], "slug": "other", "severity": "P9"}
+    (problem,) = errors_of(doc(escalation_policies=[entry]))
+    assert problem.startswith("escalation_policies[other]: severity: ")
+
+
+def test_an_export_folds_long_text_near_a_hundred_characters_and_reads_back_the_same(db):
+    text = "a" * 74 + " " + "b" * 11 + " " + "c" * 5
+    Service.objects.create(slug="ledger", name="Ledger", description=text)
+    exported = procedure_export()
+    # Folded at the first space past the 100th column, not at 80 nor later.
+    assert f"  description: {'a' * 74} {'b' * 11}\n    {'c' * 5}\n" in exported
+    (entry,) = [s for s in yaml.safe_load(exported)["services"] if s["slug"] == "ledger"]
+    assert entry["description"] == text
