@@ -542,7 +542,7 @@ def test_an_entry_breaking_a_rule_of_the_whole_entry_is_named_without_a_field(db
         "is violated."]
 
 
-def test_prune_keeps_a_level_a_pending_escalation_timer_still_awaits(db):
+def test_prune_keeps_a_level_a_pending_escalation_timer_still_awaits(make_user):
     from escalation.models import Deadline, EscalationLadder
 
     text = procedure_export()
@@ -552,6 +552,7 @@ def test_prune_keeps_a_level_a_pending_escalation_timer_still_awaits(db):
                             subject=awaited, due_at="2026-12-31T00:00:00Z",
                             payload={"level": awaited.pk})
     idle = EscalationLevel.objects.create(ladder=ladder, number=8, name="Nobody waits")
+    idle.users.add(make_user())  # its own links go with it
     result = procedure_import(text, reason="Prune", prune=True)
     assert EscalationLevel.objects.filter(pk=awaited.pk).exists()
     assert not EscalationLevel.objects.filter(pk=idle.pk).exists()
@@ -580,3 +581,33 @@ def test_an_export_folds_long_text_near_a_hundred_characters_and_reads_back_the_
     assert f"  description: {'a' * 74} {'b' * 11}\n    {'c' * 5}\n" in exported
     (entry,) = [s for s in yaml.safe_load(exported)["services"] if s["slug"] == "ledger"]
     assert entry["description"] == text
+
+
+def test_prune_keeps_a_role_a_triage_rule_pages_and_deletes_one_nothing_names(db):
+    from incidents.intake.models import TriageRule
+
+    roles = [r for r in yaml.safe_load(procedure_export())["roles"]]
+    paged = IncidentRole.objects.create(code="sre-2", name="Second SRE")
+    unused = IncidentRole.objects.create(code="sre-3", name="Third SRE")
+    TriageRule.objects.create(slug="db", name="Database alerts").page_roles.add(paged)
+
+    result = procedure_import(doc(roles=roles), reason="Tidy", prune=True)
+
+    assert plan(result, "SRE]") == ["keep    roles[Second SRE]: still used, so kept",
+                                    "delete  roles[Third SRE]"]
+    assert list(TriageRule.objects.get(slug="db").page_roles.all()) == [paged]
+    assert not IncidentRole.objects.filter(pk=unused.pk).exists()
+
+
+def test_prune_keeps_a_ladder_whose_levels_stay(db):
+    from escalation.models import EscalationLadder
+
+    ladders = yaml.safe_load(procedure_export())["escalation_ladders"]
+    security = EscalationLadder.objects.create(slug="security", name="Security")
+    level = EscalationLevel.objects.create(ladder=security, number=1, name="Security on call")
+
+    result = procedure_import(doc(escalation_ladders=ladders), reason="Tidy", prune=True)
+
+    assert plan(result, "[Security]") == [
+        "keep    escalation_ladders[Security]: still used, so kept"]
+    assert EscalationLevel.objects.filter(pk=level.pk).exists()
