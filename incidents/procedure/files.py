@@ -287,8 +287,11 @@ class _Run:
                 label = "" if name == "__all__" else f"{name}: "
                 self.errors.extend(f"{where}: {label}{m}" for m in messages)
             return None
-        if unknown or unreadable:
+        if unreadable:
             return None
+        # An unknown field is already an error, so nothing of this import is kept; the entry
+        # is still written inside its transaction so that its children are checked too and
+        # one pass over a file lists every problem in it.
         if created or details:
             row._history_user = self.by
             row._change_reason = self.reason

@@ -611,3 +611,12 @@ def test_prune_keeps_a_ladder_whose_levels_stay(db):
     assert plan(result, "[Security]") == [
         "keep    escalation_ladders[Security]: still used, so kept"]
     assert EscalationLevel.objects.filter(pk=level.pk).exists()
+
+
+def test_an_entry_with_an_unknown_field_still_has_its_children_checked(calendar):
+    entry = {"name": "Office", "colour": "blue",
+             "holidays": [{"date": "2026-12-25", "name": "Christmas", "colour": "red"}]}
+    problems = errors_of(doc(calendars=[entry]))
+    assert [problem.split(": unknown field")[0] for problem in problems] == [
+        "calendars[Office]", "calendars[Office].holidays[2026-12-25]"]
+    assert BusinessCalendar.objects.get(name="Office").holidays.count() == 1
