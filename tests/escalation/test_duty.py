@@ -113,6 +113,22 @@ def test_an_untriaged_top_severity_breach_reaches_someone_who_may_triage(
     assert "Nobody has triaged" in breached.first().body
 
 
+def test_a_late_sweep_asks_who_could_triage_when_the_response_was_due_not_when_it_ran(
+    checker_rota, declare
+):
+    """Sam, on duty from Tuesday, declared a P1 on Monday: when its response fell due on Monday
+    nobody told could triage, so the notice also went to Monday's checker, Rita, even though
+    the sweep only ran on Tuesday, when Sam could."""
+    ImpactRule.objects.update(is_active=False)
+    sam = checker_rota.members.get(order=1).user
+    with time_machine.travel(MONDAY, tick=False):
+        declare(severity="P1", by=sam)  # a response due four hours later, on Monday
+    with time_machine.travel(TUESDAY, tick=False):
+        deadlines_sweep()
+    breached = Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+    assert {n.recipient.username for n in breached} >= {"rita", "sam"}
+
+
 def test_managers_may_configure_ladders_and_impact_conditions(manager):
     assert all(manager.has_perm(f"escalation.{action}_{model}")
                for model in ("escalationladder", "impactcondition")
