@@ -107,14 +107,15 @@ def likeliest_killers_first(items: list) -> None:
     of a row lock, which only they can kill: for it they go first."""
     stats = Path("mutmut-stats.json")
     duration = json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
-    function = _function_of(os.environ.get("MUTANT_UNDER_TEST", ""))
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    function = _function_of(mutant)
     killers = set()
     if KILLERS_FILE.exists():
         for line in KILLERS_FILE.read_text().splitlines():
             killed, _, test = line.partition("\t")
             if killed == function:
                 killers.add(test)
-    lock = changes_a_lock(os.environ.get("MUTANT_UNDER_TEST", ""))
+    lock = changes_a_lock(mutant)
     items.sort(key=lambda item: (commits(item) != lock, item.nodeid not in killers,
                                  duration.get(item.nodeid, float("inf"))))
 
@@ -125,15 +126,11 @@ _LOCK_WORDS = ("'select_for_update'", "arg='skip_locked'", "arg='no_key'", "arg=
 
 def changes_a_lock(mutant: str) -> bool:
     """Whether the mutant's change is in a select_for_update call or its arguments."""
-    function = mutant.rpartition(".")[2]
-    original = function.rpartition("__mutmut_")[0] + "__mutmut_orig"
     path = mutated_file(mutant) if mutant else None
-    if path is None or not path.exists():
+    pair = _original_and_mutant(mutant, path.read_text()) if path and path.exists() else None
+    if pair is None:
         return False
-    functions = _functions_in(path.read_text())
-    before, after = functions.get(original), functions.get(function)
-    if before is None or after is None:
-        return False
+    before, after = pair
     start = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b),
                  min(len(before), len(after)))
     end = len(before) - next((i for i, (a, b) in enumerate(zip(before[::-1], after[::-1]))
@@ -197,13 +194,21 @@ def fingerprint(mutant: str, code: str) -> str | None:
     wrote them in `code`: it changes when either does, so a listed equivalent is tested again
     after its function is edited (mutant numbers shift too). None when `code` has no such
     mutant."""
+    pair = _original_and_mutant(mutant, code)
+    if pair is None:
+        return None
+    return hashlib.sha256("\n".join(pair).encode()).hexdigest()[:12]
+
+
+def _original_and_mutant(mutant: str, code: str) -> tuple[str, str] | None:
+    """The dumps of the function `mutant` was made from and of the mutant, as mutmut wrote
+    them in `code`; None when `code` has no such mutant."""
     function = mutant.rpartition(".")[2]
     original = function.rpartition("__mutmut_")[0] + "__mutmut_orig"
     functions = _functions_in(code)
     if function not in functions or original not in functions:
         return None
-    dumped = "\n".join(functions[name] for name in (original, function))
-    return hashlib.sha256(dumped.encode()).hexdigest()[:12]
+    return functions[original], functions[function]
 
 
 @functools.lru_cache(maxsize=4)
