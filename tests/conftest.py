@@ -92,8 +92,20 @@ def pytest_collection_finish(session):
 
 def pytest_runtest_logreport(report):
     """In a mutmut run of one mutant: remember which test killed it."""
+    global _tests_run
+    if mutation_runs.running_a_mutant() and report.when == "call":
+        _tests_run += 1
     if report.failed and mutation_runs.running_a_mutant():
         mutation_runs.record_a_killer(report.nodeid)
+
+
+_tests_run = 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In a mutmut run of one mutant: what its session cost (mutation-sessions.tsv)."""
+    if mutation_runs.running_a_mutant():
+        mutation_runs.record_the_session(_tests_run, killed=session.testsfailed > 0)
 
 
 # Settings are configured before this conftest is imported, the test database not yet.

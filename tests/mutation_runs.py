@@ -93,31 +93,42 @@ def kept_seeded_rows() -> tuple[str, tuple[int, ...]] | None:
     return kept["contents"], tuple(kept["counts"])
 
 
-# The test that failed on each killed mutant, with the mutant's function, one a line: a test
-# that killed one mutant of a function usually kills its next one too, so it runs first.
+# The test that failed on each killed mutant, with the mutant, one a line: a test that killed
+# one mutant of a function usually kills the mutants made near it in the code too, so it runs
+# first. (Lines of an earlier layout name the function only.)
 KILLERS_FILE = Path("mutation-killers.tsv")
 
 
 def likeliest_killers_first(items: list) -> None:
     """Order the tests that killed another mutant of this mutant's function (in this run or
-    an earlier one in the same folder) first, then the rest; each part fastest first, by the
-    times of mutmut's stats run (its mutmut-stats.json, in the folder the tests run from).
-    Tests it did not time go last, in their own order. Tests that commit go after all others,
-    killers or not (putting the seeded rows back after one costs seconds), except for a mutant
-    of a row lock, which only they can kill: for it they go first."""
+    an earlier one in the same folder) first, the killer of the nearest mutant first (mutmut
+    numbers a function's mutants in the order of its code, so a mutant's neighbours break the
+    same line), then the rest; ties fastest first, by the times of mutmut's stats run (its
+    mutmut-stats.json, in the folder the tests run from). Tests it did not time go last, in
+    their own order. Tests that commit go after all others, killers or not (putting the seeded
+    rows back after one costs seconds), except for a mutant of a row lock, which only they can
+    kill: for it they go first."""
     stats = Path("mutmut-stats.json")
     duration = json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
-    function = _function_of(mutant)
-    killers = set()
+    function, number = _function_and_number(mutant)
+    distance: dict[str, float] = {}
     if KILLERS_FILE.exists():
         for line in KILLERS_FILE.read_text().splitlines():
             killed, _, test = line.partition("\t")
-            if killed == function:
-                killers.add(test)
+            killed_function, killed_number = _function_and_number(killed)
+            if killed_function != function and killed != function:
+                continue
+            apart = (abs(number - killed_number) if None not in (number, killed_number)
+                     else _FAR)
+            distance[test] = min(apart, distance.get(test, _NOT_A_KILLER))
     lock = changes_a_lock(mutant)
-    items.sort(key=lambda item: (commits(item) != lock, item.nodeid not in killers,
+    items.sort(key=lambda item: (commits(item) != lock, distance.get(item.nodeid, _NOT_A_KILLER),
                                  duration.get(item.nodeid, float("inf"))))
+
+
+_FAR = 10**6  # a killer recorded without its mutant's number: after the numbered ones
+_NOT_A_KILLER = float("inf")
 
 
 _LOCK_WORDS = ("'select_for_update'", "arg='skip_locked'", "arg='no_key'", "arg='nowait'",
@@ -142,11 +153,32 @@ def changes_a_lock(mutant: str) -> bool:
 def record_a_killer(nodeid: str) -> None:
     """The test `nodeid` failed on the mutant under test (pytest stops there, -x)."""
     with KILLERS_FILE.open("a") as killers:
-        killers.write(f"{_function_of(os.environ.get('MUTANT_UNDER_TEST', ''))}\t{nodeid}\n")
+        killers.write(f"{os.environ.get('MUTANT_UNDER_TEST', '')}\t{nodeid}\n")
 
 
-def _function_of(mutant: str) -> str:
-    return mutant.rpartition("__mutmut_")[0]
+# One line a mutant's session: the mutant, how many tests ran, whether one failed, and the
+# seconds from the fork to the session's end. Where a run's time goes: a mutant that ran many
+# tests before its killer says the order missed, one test in a second says the session costs.
+SESSIONS_FILE = Path("mutation-sessions.tsv")
+
+
+def record_the_session(tests_run: int, killed: bool) -> None:
+    seconds = _seconds_since_this_process_started()
+    with SESSIONS_FILE.open("a") as sessions:
+        sessions.write(f"{os.environ.get('MUTANT_UNDER_TEST', '')}\t{tests_run}\t{int(killed)}"
+                       f"\t{seconds:.3f}\n")
+
+
+def _seconds_since_this_process_started() -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    started = int(Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19]) / ticks
+    return float(Path("/proc/uptime").read_text().split()[0]) - started
+
+
+def _function_and_number(mutant: str) -> tuple[str, int | None]:
+    """`module.x_function__mutmut_12`: ("module.x_function", 12)."""
+    function, _, number = mutant.rpartition("__mutmut_")
+    return function, int(number) if number.isdigit() else None
 
 
 # Mutants listed in tests/mutation_equivalent.txt survive every run by definition, and a

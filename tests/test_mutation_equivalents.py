@@ -135,6 +135,44 @@ def test_a_mutant_runs_first_the_tests_that_killed_other_mutants_of_its_function
         "t::committing_killer"]
 
 
+def test_the_killer_of_the_nearest_mutant_of_the_function_runs_first(tmp_path, monkeypatch):
+    """mutmut numbers a function's mutants in the order of its code: the neighbours of a mutant
+    break the same line, and the test that killed them is the likeliest to kill it."""
+    monkeypatch.chdir(tmp_path)
+    Path("mutmut-stats.json").write_text(json.dumps({"duration_by_test": {
+        "t::fast_far_killer": 0.1, "t::slow_near_killer": 2.0, "t::fastest": 0.05}}))
+    for number, killer in ((2, "t::fast_far_killer"), (30, "t::slow_near_killer"),
+                           (3, "t::fast_far_killer")):
+        monkeypatch.setenv("MUTANT_UNDER_TEST", f"billing.rules.x_overdue__mutmut_{number}")
+        mutation_runs.record_a_killer(killer)
+    # A line of the earlier layout, which named the function only: a killer, after the others.
+    with mutation_runs.KILLERS_FILE.open("a") as killers:
+        killers.write("billing.rules.x_overdue\tt::function_only_killer\n")
+
+    items = [collected(nodeid) for nodeid in ("t::fastest", "t::function_only_killer",
+                                              "t::fast_far_killer", "t::slow_near_killer")]
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_28")
+    mutation_runs.likeliest_killers_first(items)
+    assert [item.nodeid for item in items] == [
+        "t::slow_near_killer", "t::fast_far_killer", "t::function_only_killer", "t::fastest"]
+
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_4")
+    mutation_runs.likeliest_killers_first(items)
+    assert [item.nodeid for item in items] == [
+        "t::fast_far_killer", "t::slow_near_killer", "t::function_only_killer", "t::fastest"]
+
+
+def test_a_mutants_session_is_recorded_with_its_tests_and_time(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_4")
+    mutation_runs.record_the_session(3, killed=True)
+    name, tests_run, killed, seconds = (
+        mutation_runs.SESSIONS_FILE.read_text().rstrip("\n").split("\t"))
+    assert (name, tests_run, killed) == ("billing.rules.x_overdue__mutmut_4", "3", "1")
+    # This test's process has run at least as long as the suite so far, and not for days.
+    assert 0 < float(seconds) < 86_400
+
+
 def collected(nodeid: str, fixtures: list[str] = ()):
     """A collected test as likeliest_killers_first sees it: its id, marks and fixtures."""
     return type("Item", (), {"nodeid": nodeid, "fixturenames": list(fixtures),
