@@ -453,10 +453,12 @@ class LevelDirectory:
 
     def levels_at(self, moments: list[tuple[object, datetime]]
                   ) -> dict[tuple[int, datetime], EscalationLevel]:
-        """For each (incident, moment): the highest level the incident had reached by then
-        (as `current_level`, but as of the moment), keyed by (incident id, moment), in one
+        """For each (incident, moment): the highest level the incident had reached before
+        then (as `current_level`, but as of the moment), keyed by (incident id, moment), in one
         query. Asking as of the moment makes the answer the same whatever order a sweep batch
-        handles its timers in."""
+        handles its timers in; "before" keeps it so for a step due at that very moment (a
+        ladder's step often falls due with the response SLA), which pages its own level and is
+        on record only once its timer, maybe the later one, has fired."""
         events: dict[int, list[EscalationEvent]] = {}
         for event in (EscalationEvent.objects
                       .filter(incident__in={incident.pk for incident, _ in moments})
@@ -464,7 +466,7 @@ class LevelDirectory:
             events.setdefault(event.incident_id, []).append(event)
         top = {}
         for incident, at in moments:
-            reached = [e.level for e in events.get(incident.pk, []) if e.at <= at]
+            reached = [e.level for e in events.get(incident.pk, []) if e.at < at]
             if reached:
                 top[(incident.pk, at)] = max(reached, key=lambda level: level.number)
         return top

@@ -860,6 +860,36 @@ def test_deleting_an_incident_leaves_none_of_its_sla_timers(declare):
     assert not Deadline.objects.filter(kind__startswith="sla.").exists()
 
 
+@pytest.mark.parametrize("fired_first", ["escalation.step", "sla.response"])
+def test_a_breach_tells_the_level_engaged_before_it_whichever_timer_of_that_moment_fires_first(
+        declare, staffed_levels, fired_first):
+    """A P1's response is due four hours after declaration, when its ladder's step to the
+    second level falls due too. The sweep fires timers of one moment in no set order: either
+    way, the first level (whose response it was) hears of the breach, and the second is paged
+    by its step."""
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P1")
+    due = clocks(incident)["response"].due_at
+    same_moment = {d.kind: d for d in Deadline.objects.filter(due_at=due)}
+    assert {"sla.response", "escalation.step"} <= set(same_moment)
+    first = same_moment.pop(fired_first)
+    with time_machine.travel(due, tick=False):
+        for deadline in (first, *same_moment.values()):
+            deadlines_sweep_one(deadline, now=due)
+    told = set(Notification.objects.filter(reason="sla.response.breached", channel="inapp")
+               .values_list("recipient__username", flat=True))
+    assert staffed_levels[1].username in told and staffed_levels[2].username not in told
+    assert EscalationEvent.objects.get(incident=incident).level.number == 2
+
+
+def deadlines_sweep_one(deadline: Deadline, *, now) -> None:
+    """Fire one timer, as a sweep does (the sweep's own order of timers due at one moment is
+    up to PostgreSQL)."""
+    from escalation.deadlines import _fire_batch
+
+    _fire_batch([Deadline.objects.select_for_update().get(pk=deadline.pk)], now)
+
+
 def test_a_breach_with_no_escalation_level_to_call_still_tells_the_incident_manager(
         declare, incident_manager):
     """A procedure without escalation levels (or with its ladder emptied): the breach is still
