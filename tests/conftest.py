@@ -93,9 +93,10 @@ def pytest_collection_finish(session):
 def pytest_runtest_logreport(report):
     """In a mutmut run of one mutant: remember which test killed it."""
     global _tests_run
-    if mutation_runs.running_a_mutant() and report.when == "call":
-        _tests_run += 1
-    if report.failed and mutation_runs.running_a_mutant():
+    if not mutation_runs.running_a_mutant():
+        return
+    _tests_run += report.when == "call"
+    if report.failed:
         mutation_runs.record_a_killer(report.nodeid)
 
 
