@@ -19,7 +19,8 @@
 # $MUTATION_WORK_ROOT), whose pyproject.toml only mutates that module and selects only its
 # tests (pyproject.toml itself is left alone); see scripts/mutation_workdir.py. Work is kept
 # there (and in ./mutants/ for a run of everything): a second run only tests what changed
-# (delete the folder to start afresh).
+# (delete the folder to start afresh). After a run, the test that killed each mutant is written
+# into tests/mutation_killers.txt (commit it): the next run, in any folder, tries it first.
 #
 # Needs PostgreSQL like the suite: TEST_POSTGRES_URL (default: a `firebreak_mutation` database on
 # 127.0.0.1). One mutant at a time (--max-children 1): they share one test database.
@@ -63,7 +64,11 @@ run_module() {  # module, tests ("" = from mutation_modules.toml), then mutmut a
     [[ -z "$earlier" ]] || mutmut_run "$folder" $earlier
     mutmut_run "$folder" "$@"
     echo "== $module: $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s =="
-    [[ -n "${QUIET:-}" ]] || "$PY" scripts/mutation_report.py "$folder"
+    [[ -z "${QUIET:-}" ]] || return 0
+    local status=0
+    "$PY" scripts/mutation_report.py "$folder" || status=$?
+    "$PY" scripts/mutation_report.py --keep-killers "$folder"
+    return "$status"
 }
 
 case "${1:-}" in
@@ -90,8 +95,12 @@ case "${1:-}" in
                     'QUIET=1 TEST_POSTGRES_URL="${TEST_POSTGRES_URL}_$0" run_module "$1" ""'
         fi
         echo "== all modules: $(( (SECONDS - started) / 60 )) min =="
-        "$PY" scripts/mutation_report.py "${MUTATION_WORK_ROOT:-mutants-by-module}"/* ;;
+        "$PY" scripts/mutation_report.py "${MUTATION_WORK_ROOT:-mutants-by-module}"/* || status=$?
+        "$PY" scripts/mutation_report.py --keep-killers "${MUTATION_WORK_ROOT:-mutants-by-module}"/*
+        exit "${status:-0}" ;;
     *)
         "$PY" scripts/mutmut_run.py run --max-children 1 "$@" || echo "mutmut stopped with status $?" >&2
-        "$PY" scripts/mutation_report.py ;;
+        "$PY" scripts/mutation_report.py || status=$?
+        "$PY" scripts/mutation_report.py --keep-killers .
+        exit "${status:-0}" ;;
 esac

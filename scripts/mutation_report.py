@@ -10,7 +10,10 @@ shows the change).
     scripts/mutation_report.py [FOLDER...]          the scores of runs in these folders
     scripts/mutation_report.py --survivors FOLDER   the survivors' names, one a line
     scripts/mutation_report.py --stamp FOLDER...    record the fingerprint of each listed
-                                                    equivalent these runs tested and saw survive"""
+                                                    equivalent these runs tested and saw survive
+    scripts/mutation_report.py --keep-killers FOLDER...
+                                                    write each killed mutant's killer into
+                                                    tests/mutation_killers.txt (commit it)"""
 
 from __future__ import annotations
 
@@ -21,10 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.mutation_runs import (  # noqa: E402  (the project root is on the path from here)
     EQUIVALENTS_FILE,
+    KILLERS_FILE,
+    KNOWN_KILLERS_FILE,
     SKIPPED,
     equivalent_line,
     fingerprint,
     listed_equivalents,
+    numbers_of,
+    ranges_of,
 )
 
 KILLED = {1, 3, 24, -24, 36, 37, 152, 255}  # failed test, pytest error, timeouts, type check
@@ -71,6 +78,45 @@ def stamp(folders: list[str]) -> int:
         lines.append(line)
     EQUIVALENTS_FILE.write_text("".join(lines))
     print(f"Stamped {sum(1 for value in found.values() if value)} listed equivalents.")
+    return 0
+
+
+KNOWN_KILLERS_HEADER = """\
+# The test that killed each mutant in the last mutation runs: a mutant's session runs it first
+# (tests/mutation_runs.py). Written by scripts/mutation.sh after each run; commit it with the
+# tests. One line per function and test: function, mutant numbers, test (tab-separated).
+"""
+
+
+def keep_killers(folders: list[str], path: Path = KNOWN_KILLERS_FILE) -> int:
+    """Rewrite `path` with the killer of each mutant these runs killed (the last test recorded
+    for it), in place of the earlier lines of the modules they ran; other modules' lines stay."""
+    killers: dict[str, str] = {}
+    modules: set[str] = set()
+    for module, mutants, results in results_in(folders):
+        modules.add(module.removesuffix(".py").removesuffix("/__init__").replace("/", "."))
+        recorded = {}
+        if (mutants / KILLERS_FILE.name).exists():
+            for line in (mutants / KILLERS_FILE.name).read_text().splitlines():
+                mutant, _, test = line.partition("\t")
+                recorded[mutant] = test
+        killers.update({name: recorded[name] for name, code in results.items()
+                        if code in KILLED and name in recorded})
+    numbers: dict[tuple[str, str], list[int]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                function, ranges, test = line.split("\t")
+                if function.rpartition(".")[0] not in modules:
+                    numbers[function, test] = numbers_of(ranges)
+    for mutant, test in killers.items():
+        function, _, number = mutant.rpartition("__mutmut_")
+        if number.isdigit():
+            numbers.setdefault((function, test), []).append(int(number))
+    path.write_text(KNOWN_KILLERS_HEADER + "".join(
+        f"{function}\t{ranges_of(kept)}\t{test}\n"
+        for (function, test), kept in sorted(numbers.items())))
+    print(f"Kept the killers of {len(killers)} mutants of {len(modules)} module(s) in {path}.")
     return 0
 
 
@@ -132,4 +178,6 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:2] == ["--stamp"]:
         sys.exit(stamp(sys.argv[2:] or ["."]))
+    if sys.argv[1:2] == ["--keep-killers"]:
+        sys.exit(keep_killers(sys.argv[2:] or ["."]))
     sys.exit(main(sys.argv[1:]))

@@ -17,11 +17,13 @@ failure, the clean run)."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import gc
 import hashlib
 import json
 import os
+import signal
 from pathlib import Path
 
 # mutmut's own runs, which set up the database and time the tests like any other run.
@@ -100,31 +102,90 @@ KILLERS_FILE = Path("mutation-killers.tsv")
 
 
 def likeliest_killers_first(items: list) -> None:
-    """Order the tests that killed another mutant of this mutant's function (in this run or
-    an earlier one in the same folder) first, the killer of the nearest mutant first (mutmut
-    numbers a function's mutants in the order of its code, so a mutant's neighbours break the
-    same line), then the rest; ties fastest first, by the times of mutmut's stats run (its
+    """Order the tests that killed a mutant of this mutant's function (in this work folder, or
+    in the runs tests/mutation_killers.txt keeps) first, the killer of the nearest mutant
+    first (mutmut numbers a function's mutants in the order of its code, so a mutant's
+    neighbours break the same line), then the rest; ties fastest first, by the times of
+    mutmut's stats run (this module's mutation-test-seconds.json, else mutmut's call times in
     mutmut-stats.json, in the folder the tests run from). Tests it did not time go last, in
     their own order. Tests that commit go after all others, killers or not (putting the seeded
     rows back after one costs seconds), except for a mutant of a row lock, which only they can
-    kill: for it they go first."""
-    stats = Path("mutmut-stats.json")
-    duration = json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
+    kill: for it they go first; and except for the test known to have killed this very mutant,
+    which goes first whatever it costs."""
+    duration = seconds_by_test()
+    if not duration and Path("mutmut-stats.json").exists():
+        duration = json.loads(Path("mutmut-stats.json").read_text()).get("duration_by_test", {})
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     function, number = _function_and_number(mutant)
     distance: dict[str, float] = {}
-    if KILLERS_FILE.exists():
-        for line in KILLERS_FILE.read_text().splitlines():
-            killed, _, test = line.partition("\t")
-            killed_function, killed_number = _function_and_number(killed)
-            if killed_function != function and killed != function:
-                continue
-            apart = (abs(number - killed_number) if None not in (number, killed_number)
-                     else _FAR)
-            distance[test] = min(apart, distance.get(test, _NOT_A_KILLER))
+    for killed_number, test in [*_killers_recorded_here(function), *known_killers(function)]:
+        apart = abs(number - killed_number) if None not in (number, killed_number) else _FAR
+        distance[test] = min(apart, distance.get(test, _NOT_A_KILLER))
     lock = changes_a_lock(mutant)
-    items.sort(key=lambda item: (commits(item) != lock, distance.get(item.nodeid, _NOT_A_KILLER),
+    items.sort(key=lambda item: (distance.get(item.nodeid) != 0, commits(item) != lock,
+                                 distance.get(item.nodeid, _NOT_A_KILLER),
                                  duration.get(item.nodeid, float("inf"))))
+
+
+def _killers_recorded_here(function: str) -> list[tuple[int | None, str]]:
+    """(mutant number, test) of each mutant of `function` killed in this work folder."""
+    if not KILLERS_FILE.exists():
+        return []
+    found = []
+    for line in KILLERS_FILE.read_text().splitlines():
+        killed, _, test = line.partition("\t")
+        killed_function, killed_number = _function_and_number(killed)
+        if killed_function == function or killed == function:
+            found.append((killed_number, test))
+    return found
+
+
+# The killers of the last runs, kept in the repository (scripts/mutation_report.py
+# --keep-killers writes it after each run; commit it with the tests): a fresh work folder then
+# starts with every mutant's own killer first instead of finding it test by test (the first
+# mutant of each kind used to run most of its function's tests, more than half a run's time).
+# One line per function and test: the function, the numbers of the mutants the test killed
+# (`1-3,7`), the test. Names that shifted since (an edited function) only cost their order.
+KNOWN_KILLERS_FILE = Path("tests/mutation_killers.txt")
+
+
+def known_killers(function: str, path: Path = KNOWN_KILLERS_FILE) -> list[tuple[int, str]]:
+    """(mutant number, test) of each mutant of `function` the kept file names a killer of."""
+    if not path.exists():
+        return []
+    return _parse_known_killers(path.resolve(), path.stat().st_mtime_ns).get(function, [])
+
+
+@functools.lru_cache(maxsize=2)
+def _parse_known_killers(path: Path, modified: int) -> dict[str, list[tuple[int, str]]]:
+    by_function: dict[str, list[tuple[int, str]]] = {}
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        function, numbers, test = line.split("\t")
+        by_function.setdefault(function, []).extend(
+            (number, test) for number in numbers_of(numbers))
+    return by_function
+
+
+def numbers_of(ranges: str) -> list[int]:
+    """`1-3,7`: [1, 2, 3, 7]."""
+    numbers = []
+    for part in ranges.split(","):
+        first, _, last = part.partition("-")
+        numbers.extend(range(int(first), int(last or first) + 1))
+    return numbers
+
+
+def ranges_of(numbers: list[int]) -> str:
+    """[1, 2, 3, 7]: `1-3,7`."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 _FAR = 10**6  # a killer recorded without its mutant's number: after the numbered ones
@@ -138,7 +199,7 @@ _LOCK_WORDS = ("'select_for_update'", "arg='skip_locked'", "arg='no_key'", "arg=
 def changes_a_lock(mutant: str) -> bool:
     """Whether the mutant's change is in a select_for_update call or its arguments."""
     path = mutated_file(mutant) if mutant else None
-    pair = _original_and_mutant(mutant, path.read_text()) if path and path.exists() else None
+    pair = _original_and_mutant(mutant, module_code(path)) if path and path.exists() else None
     if pair is None:
         return False
     before, after = pair
@@ -243,6 +304,17 @@ def _original_and_mutant(mutant: str, code: str) -> tuple[str, str] | None:
     return functions[original], functions[function]
 
 
+def module_code(path: Path) -> str:
+    """A mutated module's code, read once in the fork server (it holds every mutant of the
+    module, so reading and hashing it again cost each session tens of milliseconds)."""
+    return _read(path.resolve(), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: Path, modified: int) -> str:
+    return path.read_text()
+
+
 @functools.lru_cache(maxsize=4)
 def _functions_in(code: str) -> dict[str, str]:
     """Every function of `code` by name, as its arguments and body (the name left out)."""
@@ -258,7 +330,7 @@ def skip_a_listed_equivalent() -> None:
         return
     name = os.environ.get("MUTANT_UNDER_TEST", "")
     listed = listed_equivalents().get(name)
-    if listed and listed[0] and listed[0] == fingerprint(name, mutated_file(name).read_text()):
+    if listed and listed[0] and listed[0] == fingerprint(name, module_code(mutated_file(name))):
         import pytest
 
         pytest.exit(f"{name} is listed as equivalent (tests/mutation_equivalent.txt)",
@@ -287,13 +359,100 @@ def warm_the_fork_server() -> None:
     from django.urls import get_resolver
 
     get_resolver().reverse_dict  # noqa: B018 - reading it builds the URL patterns
+    # Read in place of the file by the sessions: a listed equivalent's fingerprint, a lock
+    # mutant's test order.
     paths = {mutated_file(name) for name in listed_equivalents()} | set(_mutated_modules())
     for path in sorted(p for p in paths if p.exists()):
-        code = path.read_text()
+        code = module_code(path)
         if "__mutmut_orig" in code:  # a module mutated in this run
             _functions_in(code)
+    _warm_the_models_metadata()
+    seconds_by_test()
+    known_killers("")
     # What is loaded by now lives as long as the fork server: out of the garbage collector's
     # sight, each session's collections at its end (pytest's unraisable-exception check runs
     # several) no longer walk all of Django and the test modules (about 0.2 s a mutant).
     gc.collect()
     gc.freeze()
+
+
+def _warm_the_models_metadata() -> None:
+    """Django builds each model's field maps and the graph of relations between all models on
+    first use (the graph alone took a twentieth of a short session: every delete and cascade
+    needs it)."""
+    from django.apps import apps
+
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        meta.get_fields(include_hidden=True)
+        for cached in ("related_objects", "fields_map", "_forward_fields_map", "concrete_fields",
+                       "local_concrete_fields", "db_returning_fields", "_property_names",
+                       "_non_pk_concrete_field_names", "managers", "_reverse_one_to_one_field_names"):
+            getattr(meta, cached, None)
+
+
+# A mutant that makes a rule loop (a batch that never empties, a retry at once forever) used to
+# hold its session until mutmut's own timeout, 15 x (the call time of every test of the function
+# + 1 s): half a minute or more for a mutant that is obviously caught. mutmut's stats run records
+# each test's whole time (set-up, call, tear-down; mutmut times the call alone); in a mutant's
+# session a test that runs LIMIT_FACTOR times that long plus LIMIT_SLACK seconds is stopped, and
+# the mutant is recorded as mutmut's "timeout" (caught, as mutmut counts it), not as killed.
+TEST_SECONDS_FILE = Path("mutation-test-seconds.json")
+LIMIT_FACTOR = 10
+LIMIT_SLACK = 2.0  # seconds: a busy machine, a session's first template or query
+TIMEOUT = 36  # mutmut's exit code for "timeout"
+
+
+class RanPastItsLimit(BaseException):
+    """Raised inside a test that ran past its limit. Not an Exception: a rule that catches
+    Exception to record a failure and go on (a delivery's send) would swallow it and loop on."""
+
+
+def record_test_seconds(seconds: dict[str, float]) -> None:
+    """In mutmut's stats run: every test's whole time."""
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        TEST_SECONDS_FILE.write_text(json.dumps(seconds))
+
+
+def seconds_by_test() -> dict[str, float]:
+    """The stats run's times of the tests, by node id (none before a stats run)."""
+    if not TEST_SECONDS_FILE.exists():
+        return {}
+    return _read_json(TEST_SECONDS_FILE.resolve(), TEST_SECONDS_FILE.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_json(path: Path, modified: int):
+    return json.loads(path.read_text())
+
+
+_ran_past_its_limit: str | None = None
+
+
+def ran_past_its_limit() -> str | None:
+    """The test of this session that was stopped for running past its limit, if one was."""
+    return _ran_past_its_limit
+
+
+@contextlib.contextmanager
+def time_limit(nodeid: str):
+    """Stop the test `nodeid` (set-up, call and tear-down) when it runs past its limit. A test
+    the stats run did not time runs under mutmut's own timeout only."""
+    seconds = seconds_by_test().get(nodeid)
+    if seconds is None:
+        yield
+        return
+
+    def ran_out(signum, frame):
+        global _ran_past_its_limit
+        _ran_past_its_limit = nodeid
+        raise RanPastItsLimit(f"{nodeid} ran past {limit:.1f} s ({seconds:.2f} s unmutated)")
+
+    limit = LIMIT_FACTOR * seconds + LIMIT_SLACK
+    previous = signal.signal(signal.SIGALRM, ran_out)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

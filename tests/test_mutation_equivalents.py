@@ -194,3 +194,94 @@ def test_outside_mutmut_no_snapshot_is_kept(tmp_path, monkeypatch):
     monkeypatch.delenv("MUTANT_UNDER_TEST", raising=False)
     mutation_runs.keep_the_seeded_rows("[]", (0,))
     assert mutation_runs.kept_seeded_rows() is None
+
+
+@pytest.fixture
+def timed_tests(tmp_path, monkeypatch):
+    """A work folder whose stats run timed `t::quick` at 10 ms, and a limit of 0.2 s for it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    mutation_runs.record_test_seconds({"t::quick": 0.01})
+    monkeypatch.setattr(mutation_runs, "LIMIT_SLACK", 0.1)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_1")
+    monkeypatch.setattr(mutation_runs, "_ran_past_its_limit", None)
+
+
+def test_a_test_that_a_mutant_makes_loop_is_stopped_past_its_limit_even_where_errors_are_caught(
+        timed_tests):
+    loops = 0
+    with pytest.raises(mutation_runs.RanPastItsLimit):
+        with mutation_runs.time_limit("t::quick"):
+            while True:  # a batch that never empties, as a mutant of a delivery run makes it
+                try:
+                    loops += 1
+                    for _ in range(1000):  # a send: where the time goes, and the alarm lands
+                        pass
+                except Exception:  # a rule that records a failure and goes on
+                    continue
+    assert loops > 1
+    assert mutation_runs.ran_past_its_limit() == "t::quick"
+
+
+def test_a_test_within_its_limit_and_one_the_stats_run_did_not_time_run_to_their_end(timed_tests):
+    with mutation_runs.time_limit("t::quick"):
+        done = "quick"
+    with mutation_runs.time_limit("t::untimed"):
+        done += " and untimed"
+    assert done == "quick and untimed"
+    assert mutation_runs.ran_past_its_limit() is None
+
+
+def test_only_mutmuts_stats_run_records_the_tests_times(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_1")
+    mutation_runs.record_test_seconds({"t::quick": 0.01})  # a mutant's session: times nothing
+    assert not mutation_runs.TEST_SECONDS_FILE.exists()
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    mutation_runs.record_test_seconds({"t::quick": 0.01})
+    assert json.loads(mutation_runs.TEST_SECONDS_FILE.read_text()) == {"t::quick": 0.01}
+
+
+def test_a_mutant_runs_first_the_test_the_kept_file_says_killed_it_even_one_that_commits(
+        tmp_path, monkeypatch):
+    """A fresh work folder has no killers of its own: the kept file of earlier runs names the
+    mutant's own killer, which runs before anything, then its neighbours' killers."""
+    monkeypatch.chdir(tmp_path)
+    Path("mutmut-stats.json").write_text(json.dumps({"duration_by_test": {
+        "t::fast": 0.1, "t::neighbours_killer": 1.0, "t::own_killer": 2.0}}))
+    mutation_runs.KNOWN_KILLERS_FILE.parent.mkdir()
+    mutation_runs.KNOWN_KILLERS_FILE.write_text(
+        "# header\n"
+        "billing.rules.x_overdue\t4-5,9\tt::neighbours_killer\n"
+        "billing.rules.x_overdue\t7\tt::own_killer\n"
+        "billing.rules.x_label\t7\tt::fast\n")
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "billing.rules.x_overdue__mutmut_7")
+    items = [collected("t::fast"), collected("t::neighbours_killer"),
+             collected("t::own_killer", fixtures=["transactional_db"])]
+    mutation_runs.likeliest_killers_first(items)
+    assert [item.nodeid for item in items] == ["t::own_killer", "t::neighbours_killer", "t::fast"]
+
+
+def test_a_run_keeps_each_killed_mutants_last_killer_in_place_of_its_modules_earlier_lines(
+        tmp_path, monkeypatch):
+    run = a_run(tmp_path, RULES, {"billing.rules.x_overdue__mutmut_1": 1,
+                                  "billing.rules.x_overdue__mutmut_2": 1,
+                                  "billing.rules.x_overdue__mutmut_3": 36,  # a timeout
+                                  "billing.rules.x_label__mutmut_1": 0})  # survived
+    (run / "mutants" / mutation_runs.KILLERS_FILE.name).write_text(
+        "billing.rules.x_overdue__mutmut_1\tt::first_try\n"
+        "billing.rules.x_overdue__mutmut_1\tt::a\n"  # killed again later, by another test
+        "billing.rules.x_overdue__mutmut_2\tt::a\n"
+        "billing.rules.x_overdue__mutmut_3\tt::loops\n"
+        "billing.rules.x_label__mutmut_1\tt::once_killed_it\n")
+    kept = tmp_path / "mutation_killers.txt"
+    kept.write_text("# header\n"
+                    "billing.rules.x_overdue\t1-9\tt::old\n"  # this module's: replaced
+                    "billing.other.x_f\t2\tt::b\n")  # a module this run did not mutate: kept
+    mutation_report.keep_killers([str(run)], kept)
+    lines = [line for line in kept.read_text().splitlines() if not line.startswith("#")]
+    assert lines == ["billing.other.x_f\t2\tt::b",
+                     "billing.rules.x_overdue\t1-2\tt::a",
+                     "billing.rules.x_overdue\t3\tt::loops"]
+    assert mutation_runs.known_killers("billing.rules.x_overdue", kept) == [
+        (1, "t::a"), (2, "t::a"), (3, "t::loops")]
