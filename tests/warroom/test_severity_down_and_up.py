@@ -261,3 +261,20 @@ def test_moving_to_the_level_now_in_use_at_the_same_rank_says_the_severity_chang
                                      text__startswith="Checklist changed").get()
     assert entry.text.startswith("Checklist changed after the severity was changed from P2 to "
                                  "P2-new:")
+
+
+def test_a_phase_window_reminds_once_however_often_the_level_went_down_and_up_that_second(
+        declare, incident_manager, severities):
+    """Lowered and raised back twice within one second (two managers' edits crossing, a form
+    sent twice): both raises count the windows from the same moment, and the Triage Analysis
+    window reminds once when it ends, not once for each raise."""
+    with time_machine.travel(START, tick=False):
+        incident = declare(severity="P0")
+    for _ in range(2):
+        incident = change(incident, incident_manager, severities["P1"], RAISED)
+        incident = change(incident, incident_manager, severities["P0"], RAISED)
+    with time_machine.travel(RAISED + timedelta(hours=2), tick=False):
+        deadlines_sweep()
+    assert incident.timeline.filter(
+        kind=TimelineEntry.Kind.CHECKLIST,
+        text__startswith="The “Triage Analysis” window ended with").count() == 1
