@@ -158,13 +158,20 @@ def known_killers(function: str, path: Path = KNOWN_KILLERS_FILE) -> list[tuple[
 
 @functools.lru_cache(maxsize=2)
 def _parse_known_killers(path: Path, modified: int) -> dict[str, list[tuple[int, str]]]:
+    """A line that is not function, numbers and test (a merge's conflict markers, a hand edit)
+    is passed over: the file only orders tests, and an error here would fail every mutant's
+    session, which mutmut would count as killed."""
     by_function: dict[str, list[tuple[int, str]]] = {}
     for line in path.read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
+        parts = line.split("\t")
+        if len(parts) != 3 or line.startswith("#"):
             continue
-        function, numbers, test = line.split("\t")
-        by_function.setdefault(function, []).extend(
-            (number, test) for number in numbers_of(numbers))
+        function, numbers, test = parts
+        try:
+            by_function.setdefault(function, []).extend(
+                (number, test) for number in numbers_of(numbers))
+        except ValueError:
+            continue
     return by_function
 
 
